@@ -1,0 +1,72 @@
+"""The application factory."""
+
+from flask import Flask
+
+from app import config as config_module
+
+
+def create_app(config_object=None) -> Flask:
+    """Build the app from a config class (default: Config, or ProductionConfig via CLUBHOUSE_ENV)."""
+    app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR))
+    app.config.from_object(config_object or _default_config())
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config_module.secret_key()
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_request_hooks(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def _default_config():
+    import os
+
+    if os.environ.get("CLUBHOUSE_ENV") == "production":
+        return config_module.ProductionConfig
+    return config_module.Config
+
+
+def register_extensions(app: Flask) -> None:
+    from app import auth, i18n
+    from app.extensions import babel, csrf, db, login_manager, migrate, principal
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config_module.BASE_DIR / "migrations"))
+    login_manager.init_app(app)
+    principal.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    auth.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.blueprints import blueprints_for
+
+    for blueprint in blueprints_for(app.config["PORTAL_MODE"]):
+        app.register_blueprint(blueprint)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from app.blueprints import errors
+
+    errors.register(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from app.blueprints import security
+
+    security.register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app import templating
+
+    templating.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app import cli
+
+    cli.register(app)

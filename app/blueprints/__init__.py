@@ -1,0 +1,16 @@
+"""The blueprints, and which of them a process serves (PORTAL_MODE)."""
+
+
+def blueprints_for(mode: str):
+    """'full' serves the portal; 'intake' serves only the public request form and health check."""
+    from app.blueprints.admin import bp as admin_bp
+    from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.intake import bp as intake_bp
+    from app.blueprints.main import bp as main_bp
+    from app.blueprints.main import core_bp
+    from app.blueprints.members import bp as members_bp
+    from app.blueprints.privacy import bp as privacy_bp
+
+    if mode == "intake":
+        return [core_bp, intake_bp]
+    return [core_bp, main_bp, auth_bp, members_bp, privacy_bp, intake_bp, admin_bp]

@@ -1,0 +1,8 @@
+"""Flask commands; each module registers one area's commands and calls the same services as the views."""
+
+from app.cli import audit, privacy, retention, setup
+
+
+def register(app) -> None:
+    for module in (setup, audit, privacy, retention):
+        module.register(app)

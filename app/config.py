@@ -1,0 +1,96 @@
+"""Configuration classes; every setting can come from an environment variable."""
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("CLUBHOUSE_INSTANCE", BASE_DIR / "instance"))
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Settings for a normal installation (SQLite under instance/ unless DATABASE_URL)."""
+
+    SECRET_KEY = None  # filled in by create_app through _secret_key()
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'clubhouse.db'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    CLUB_NAME = os.environ.get("CLUB_NAME", "Sportclub De Meerkoet")
+    CLUB_ADDRESS = os.environ.get("CLUB_ADDRESS", "Sportlaan 1, 1234 AB Voorbeeldstad")
+    CLUB_EMAIL = os.environ.get("CLUB_EMAIL", "privacy@example.org")
+    CLUB_PHONE = os.environ.get("CLUB_PHONE", "")
+    BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "nl")
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("TIMEZONE", "Europe/Amsterdam")
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "app" / "translations")
+    LANGUAGES = ("nl", "en")
+    MEMBERS_PER_PAGE = 25
+    VISITS_PER_PAGE = 25
+    # The erasure ledger file lives outside the database, so a restore cannot roll it back.
+    ERASURE_LEDGER_PATH = os.environ.get(
+        "ERASURE_LEDGER_PATH", str(INSTANCE_DIR / "erasure-ledger.jsonl")
+    )
+    ERASURE_LEDGER_KEY = os.environ.get("ERASURE_LEDGER_KEY")  # defaults to a key derived in instance/
+    IDLE_TIMEOUT_MINUTES = int(os.environ.get("IDLE_TIMEOUT_MINUTES", "30"))
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None
+    # "full" serves the whole portal; "intake" serves only the public request form.
+    PORTAL_MODE = os.environ.get("PORTAL_MODE", "full")
+    TRUSTED_PROXIES = tuple(
+        p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()
+    )
+    INTAKE_RATE_LIMIT = int(os.environ.get("INTAKE_RATE_LIMIT", "5"))  # per address per hour
+
+
+class ProductionConfig(Config):
+    """Behind TLS: cookies only over HTTPS."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+class TestConfig(Config):
+    """Used by the test fixtures; the database URL is given by the fixture."""
+
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
+    ERASURE_LEDGER_KEY = "test-ledger-key"
+    BABEL_DEFAULT_LOCALE = "en"
+
+
+def secret_key() -> str:
+    """Exposed for create_app."""
+    return _secret_key()

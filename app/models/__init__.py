@@ -1,0 +1,31 @@
+"""The one model shared by every blueprint, split by domain."""
+
+from app.models.audit import AuditEvent
+from app.models.auth import Role, RolePermission, User, user_roles
+from app.models.member import Consent, HealthNote, Invoice, Member, StaffNote, Subscription, Visit
+from app.models.privacy import DataRequest, ErasureRecord, LegalHold, RequestEvent
+from app.models.retention import RetentionPolicy
+from app.models.system import Counter, JobLock, RateLimitBucket
+
+__all__ = [
+    "AuditEvent",
+    "Consent",
+    "Counter",
+    "DataRequest",
+    "ErasureRecord",
+    "HealthNote",
+    "Invoice",
+    "JobLock",
+    "LegalHold",
+    "Member",
+    "RateLimitBucket",
+    "RequestEvent",
+    "RetentionPolicy",
+    "Role",
+    "RolePermission",
+    "StaffNote",
+    "Subscription",
+    "User",
+    "Visit",
+    "user_roles",
+]

@@ -1,0 +1,127 @@
+"""Data requests (GDPR Art. 15-21), their timeline, legal holds and the erasure ledger."""
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import utcnow
+
+REQUEST_KINDS = ("access", "portability", "erasure", "rectification", "restriction", "objection")
+REQUEST_CHANNELS = ("intake", "desk", "mail", "email", "phone")
+REQUEST_STATUSES = ("received", "in_progress", "completed", "refused", "withdrawn")
+ERASURE_GROUNDS = ("no_longer_needed", "consent_withdrawn", "objection", "unlawful", "legal_obligation")
+ERASURE_METHODS = ("delete", "anonymise")
+DECISIONS = ("grant", "partial", "refuse")
+
+
+class DataRequest(db.Model):
+    """A data subject's request, from receipt to its closing, with its deadline."""
+
+    __tablename__ = "data_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    channel: Mapped[str] = mapped_column(String(20), default="intake")
+    status: Mapped[str] = mapped_column(String(20), default="received", index=True)
+    # What the requester told us; removed (minimised) once the request is closed.
+    requester_name: Mapped[str | None] = mapped_column(String(250))
+    requester_email: Mapped[str | None] = mapped_column(String(254))
+    requester_date_of_birth: Mapped[date | None]
+    requester_member_number: Mapped[str | None] = mapped_column(String(20))
+    message: Mapped[str | None] = mapped_column(Text)
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    # Kept after erasure: a member number is not reused and lets the register stay readable.
+    member_number: Mapped[int | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_on: Mapped[date] = mapped_column(index=True)
+    extended_due_on: Mapped[date | None]
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    identity_verified_at: Mapped[datetime | None]
+    identity_verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    identity_method: Mapped[str | None] = mapped_column(Text)
+    ground: Mapped[str | None] = mapped_column(String(30))
+    exceptions_found: Mapped[str | None] = mapped_column(Text)  # JSON list of exception codes
+    decision: Mapped[str | None] = mapped_column(String(20))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    erasure_method: Mapped[str | None] = mapped_column(String(20))
+    wizard_step: Mapped[str | None] = mapped_column(String(20))
+    verification_report: Mapped[str | None] = mapped_column(Text)  # JSON, no personal data
+    outcome: Mapped[str | None] = mapped_column(Text)
+    export_produced_at: Mapped[datetime | None]
+    export_handed_over_at: Mapped[datetime | None]
+    letter_produced_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    minimised_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    member = relationship("Member")
+    events: Mapped[list["RequestEvent"]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="RequestEvent.occurred_at",
+    )
+
+    @property
+    def effective_due_on(self) -> date:
+        return self.extended_due_on or self.due_on
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class RequestEvent(db.Model):
+    """One step on a request's timeline: who did what, when."""
+
+    __tablename__ = "request_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("data_requests.id", ondelete="CASCADE"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    request: Mapped[DataRequest] = relationship(back_populates="events")
+    actor = relationship("User")
+
+
+class LegalHold(db.Model):
+    """A dispute or legal claim that keeps a member's data from erasure and the sweep."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    placed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    lifted_at: Mapped[datetime | None]
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    member = relationship("Member")
+
+
+class ErasureRecord(db.Model):
+    """The erasure ledger inside the database; its twin is an append-only file outside it.
+
+    member_key is a keyed hash (HMAC-SHA256) of the member number: the number itself is
+    never stored here, so the ledger can be kept and compared without holding personal data.
+    """
+
+    __tablename__ = "erasure_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_key: Mapped[str] = mapped_column(String(64), index=True)
+    erased_at: Mapped[datetime] = mapped_column(default=utcnow)
+    method: Mapped[str] = mapped_column(String(20))
+    request_reference: Mapped[str | None] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20), default="wizard")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    __table_args__ = (Index("ix_erasure_records_erased_at", "erased_at"),)

@@ -1,1 +1,111 @@
-"""Export views."""
+"""Export views: a member's data as PDF or ZIP, from the member page or from a data request."""
+
+from flask import Response, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.auth.decorators import permission_required
+from app.blueprints.privacy import bp
+from app.blueprints.privacy.export_forms import ExportForm, HandoverForm
+from app.blueprints.web import client_ip
+from app.extensions import db
+from app.models import DataRequest, Member
+from app.services import export as export_service
+
+FORMAT_RULE = "<any(pdf, zip):fmt>"
+
+
+def _club() -> export_service.ClubInfo:
+    return export_service.ClubInfo(current_app.config["CLUB_NAME"], current_app.config["CLUB_EMAIL"])
+
+
+def _language(value: str | None) -> str:
+    if value in export_service.LANGUAGES:
+        return value
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _download(file: export_service.ExportFile) -> Response:
+    """The file as an attachment that no browser or proxy keeps."""
+    response = Response(file.content, mimetype=file.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{file.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def _request_page(reference: str) -> str:
+    """The request page (a stable URL, /privacy/requests/<reference>)."""
+    return f"{url_for('privacy.requests')}/{reference}"
+
+
+def _member_or_404(member_number: int) -> Member:
+    return db.first_or_404(select(Member).where(Member.member_number == member_number))
+
+
+def _request_or_404(reference: str) -> DataRequest:
+    return db.first_or_404(select(DataRequest).where(DataRequest.reference == reference))
+
+
+@bp.context_processor
+def export_helpers():
+    return {"export_handover_methods": list(export_service.HANDOVER_METHODS.items())}
+
+
+@bp.get(f"/members/<int:member_number>/export.{FORMAT_RULE}")
+@permission_required("privacy.export")
+def member_export(member_number: int, fmt: str):
+    """Download a member's export from the member page (GET: it changes nothing but the audit log)."""
+    member = _member_or_404(member_number)
+    try:
+        file = export_service.produce(
+            member, current_user, fmt, _language(request.args.get("lang")), _club(), source_ip=client_ip()
+        )
+    except export_service.ExportRefusedError as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for("members.show", member_number=member_number))
+    db.session.commit()
+    return _download(file)
+
+
+@bp.post(f"/requests/<reference>/export.{FORMAT_RULE}")
+@permission_required("privacy.export")
+def request_export(reference: str, fmt: str):
+    """Produce the export for a request's member; the request records that it was produced."""
+    data_request = _request_or_404(reference)
+    form = ExportForm()
+    if not form.validate_on_submit():
+        flash(_("Choose Dutch or English for the export."), "error")
+        return redirect(_request_page(reference))
+    try:
+        file = export_service.produce_for_request(
+            data_request, current_user, fmt, form.language.data, _club(), source_ip=client_ip()
+        )
+    except export_service.ExportRefusedError as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(_request_page(reference))
+    db.session.commit()
+    return _download(file)
+
+
+@bp.post("/requests/<reference>/export/handed-over")
+@permission_required("privacy.export")
+def request_export_handed_over(reference: str):
+    """Record that the export was handed over to the member, and how."""
+    data_request = _request_or_404(reference)
+    form = HandoverForm()
+    if not form.validate_on_submit() or not form.method.data:
+        flash(_("Choose how the export was handed over."), "error")
+        return redirect(_request_page(reference))
+    try:
+        export_service.record_handover(data_request, current_user, form.method.data, source_ip=client_ip())
+    except export_service.ExportRefusedError as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(_request_page(reference))
+    db.session.commit()
+    flash(_("Recorded that the export was handed over."), "success")
+    return redirect(_request_page(reference))

@@ -1,0 +1,39 @@
+"""The member data export (GDPR Art. 15 and 20): one gathering service, two renderings.
+
+``gather`` collects everything held on a member that the producing staff member may see;
+``render_export_pdf`` prints it with a cover letter; ``build_zip`` packs it as JSON and CSV;
+``produce`` / ``produce_for_request`` / ``record_handover`` are what the views call.
+"""
+
+from app.services.export.art15 import (
+    DEFAULT_RETENTION,
+    RECIPIENT_SOURCES,
+    Recipient,
+    RetentionRule,
+    recipients_for,
+    register_recipient_source,
+)
+from app.services.export.document import render_export_html, render_export_pdf
+from app.services.export.flow import (
+    EXPORT_REQUEST_KINDS,
+    FORMATS,
+    HANDOVER_METHODS,
+    LANGUAGES,
+    ClubInfo,
+    ExportFile,
+    ExportRefusedError,
+    produce,
+    produce_for_request,
+    record_handover,
+    request_refusal,
+)
+from app.services.export.gather import MemberExport, Omission, gather, omissions_for
+from app.services.export.package import as_document, build_zip, csv_files, neutralise
+
+__all__ = [
+    "DEFAULT_RETENTION", "EXPORT_REQUEST_KINDS", "FORMATS", "HANDOVER_METHODS", "LANGUAGES",
+    "RECIPIENT_SOURCES", "ClubInfo", "ExportFile", "ExportRefusedError", "MemberExport", "Omission",
+    "Recipient", "RetentionRule", "as_document", "build_zip", "csv_files", "gather", "neutralise",
+    "omissions_for", "produce", "produce_for_request", "recipients_for", "record_handover",
+    "register_recipient_source", "render_export_html", "render_export_pdf", "request_refusal",
+]

@@ -1,0 +1,118 @@
+"""Producing an export for staff: permission-aware, audited, and recorded on a data request."""
+
+from dataclasses import dataclass
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from app.extensions import db
+from app.models import DataRequest, Member, RequestEvent
+from app.services import audit, clock
+from app.services.export.document import render_export_pdf
+from app.services.export.gather import gather
+from app.services.export.package import build_zip
+
+FORMATS = {"pdf": "application/pdf", "zip": "application/zip"}
+LANGUAGES = ("nl", "en")
+EXPORT_REQUEST_KINDS = ("access", "portability")
+HANDOVER_METHODS = {
+    "in_person": _l("Handed over in person"),
+    "email": _l("Sent by (encrypted) email"),
+    "post": _l("Sent by post"),
+    "download": _l("Made available as a secure download"),
+}
+
+
+class ExportRefusedError(Exception):
+    """The export cannot be produced (yet); the message says why, in words for staff."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ClubInfo:
+    """What the package's README needs to know about the club (from configuration)."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    mimetype: str
+    content: bytes
+
+
+def produce(member: Member, actor, fmt: str, language: str, club: ClubInfo, *,
+            data_request: DataRequest | None = None, source_ip: str | None = None) -> ExportFile:
+    """The PDF or ZIP for a member, in the member's language, audited. Nothing touches the disk."""
+    if fmt not in FORMATS:
+        raise ExportRefusedError(_("Unknown export format."))
+    if language not in LANGUAGES:
+        raise ExportRefusedError(_("Choose Dutch or English for the export."))
+    if member.is_anonymised:
+        raise ExportRefusedError(_("This member has been anonymised: there is no personal data left to export."))
+    reference = data_request.reference if data_request else None
+    with force_locale(language):
+        if fmt == "pdf":
+            export = gather(member, actor, complete_visits=False, request_reference=reference)
+            content = render_export_pdf(export)
+        else:
+            export = gather(member, actor, complete_visits=True, request_reference=reference)
+            content = build_zip(export, club.name, club.email)
+    audit.record(
+        f"export.{fmt}", actor,
+        target_type="data_request" if data_request else "member",
+        target_id=data_request.id if data_request else member.member_number,
+        member_number=member.member_number,
+        details={"format": fmt, "language": language, "request": reference, "left_out": export.omitted_keys},
+        source_ip=source_ip,
+    )
+    return ExportFile(f"export-{member.member_number}.{fmt}", FORMATS[fmt], content)
+
+
+def request_refusal(data_request: DataRequest) -> str | None:
+    """Why no export can be produced for this request yet, or None when it can."""
+    if data_request.kind not in EXPORT_REQUEST_KINDS:
+        return _("Only access and portability requests come with a data export.")
+    if data_request.member is None:
+        return _("This request is not linked to a member yet. Link it to the member first.")
+    if data_request.identity_verified_at is None:
+        return _("The requester's identity has not been verified. Verify it before producing the export.")
+    return None
+
+
+def produce_for_request(data_request: DataRequest, actor, fmt: str, language: str, club: ClubInfo, *,
+                        source_ip: str | None = None) -> ExportFile:
+    """The export for the request's member; records on the request that it was produced."""
+    refusal = request_refusal(data_request)
+    if refusal:
+        raise ExportRefusedError(refusal)
+    file = produce(data_request.member, actor, fmt, language, club, data_request=data_request, source_ip=source_ip)
+    data_request.export_produced_at = clock.utcnow()
+    db.session.add(RequestEvent(request=data_request, actor_id=actor.id, action="export_produced", note=fmt))
+    db.session.flush()
+    return file
+
+
+def record_handover(data_request: DataRequest, actor, method: str, *, source_ip: str | None = None) -> None:
+    """Record that the produced export was handed over to the member, and how."""
+    refusal = request_refusal(data_request)
+    if refusal:
+        raise ExportRefusedError(refusal)
+    if data_request.export_produced_at is None:
+        raise ExportRefusedError(_("Produce the export before recording that it was handed over."))
+    if method not in HANDOVER_METHODS:
+        raise ExportRefusedError(_("Choose how the export was handed over."))
+    data_request.export_handed_over_at = clock.utcnow()
+    db.session.add(RequestEvent(request=data_request, actor_id=actor.id, action="export_handed_over", note=method))
+    audit.record(
+        "export.handed_over", actor, target_type="data_request", target_id=data_request.id,
+        member_number=data_request.member.member_number,
+        details={"request": data_request.reference, "method": method}, source_ip=source_ip,
+    )
+    db.session.flush()

@@ -1,0 +1,188 @@
+"""Staff get exports from the member page and from data requests; every export is audited."""
+
+import io
+import json
+import zipfile
+
+import pytest
+from flask import render_template
+from flask_login import login_user
+from pypdf import PdfReader
+
+from app.models import AuditEvent, DataRequest, RequestEvent
+from tests.export.conftest import EVERYTHING
+
+
+def _audit(db, action):
+    return db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == action)).all()
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "zip"])
+def test_export_needs_the_export_permission(client, login, make_user, seeded_member, fmt):
+    login(make_user("front_desk"))
+    response = client.get(f"/privacy/members/{seeded_member.member_number}/export.{fmt}")
+    assert response.status_code == 403
+
+
+def test_guests_are_sent_to_login(client, seeded_member):
+    response = client.get(f"/privacy/members/{seeded_member.member_number}/export.pdf")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_member_page_pdf_download_is_private_and_audited(db, client, login, full_staff, seeded_member):
+    login(full_staff)
+    response = client.get(f"/privacy/members/{seeded_member.member_number}/export.pdf?lang=nl")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition == f'attachment; filename="export-{seeded_member.member_number}.pdf"'
+    assert "Veen" not in disposition
+    assert response.headers["Cache-Control"] == "no-store"
+    text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    assert "Jörg van der Veen" in text and "Pagina 1 van" in text
+    [event] = _audit(db, "export.pdf")
+    assert event.member_number == seeded_member.member_number and event.actor_id == full_staff.id
+    details = json.loads(event.details)
+    assert details["format"] == "pdf" and details["language"] == "nl"
+    assert "Veen" not in event.details and "Jörg" not in event.details and seeded_member.email not in event.details
+
+
+def test_member_page_zip_download(db, client, login, full_staff, seeded_member):
+    login(full_staff)
+    response = client.get(f"/privacy/members/{seeded_member.member_number}/export.zip")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert response.headers["Content-Disposition"].endswith(f'filename="export-{seeded_member.member_number}.zip"')
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert json.loads(archive.read("member.json"))["member_number"] == seeded_member.member_number
+    assert len(_audit(db, "export.zip")) == 1
+
+
+def test_unknown_member_is_a_404(client, login, full_staff):
+    login(full_staff)
+    assert client.get("/privacy/members/999999/export.pdf").status_code == 404
+    assert client.get("/privacy/members/1/export.exe").status_code == 404
+
+
+def test_anonymised_member_cannot_be_exported(db, client, login, full_staff, make_member):
+    member = make_member(status="anonymised")
+    login(full_staff)
+    response = client.get(f"/privacy/members/{member.member_number}/export.pdf", follow_redirects=True)
+    assert "there is no personal data left to export" in response.get_data(as_text=True)
+    assert _audit(db, "export.pdf") == []
+
+
+def test_request_export_records_that_it_was_produced(db, client, login, full_staff, seeded_member):
+    data_request = db.session.scalars(db.select(DataRequest)).one()
+    login(full_staff)
+    response = client.post(f"/privacy/requests/{data_request.reference}/export.zip", data={"language": "en"})
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert response.headers["Cache-Control"] == "no-store"
+    data = json.loads(zipfile.ZipFile(io.BytesIO(response.data)).read("member.json"))
+    assert data["request_reference"] == data_request.reference
+    db.session.expire_all()
+    data_request = db.session.get(DataRequest, data_request.id)
+    assert data_request.export_produced_at is not None and data_request.export_handed_over_at is None
+    assert [(e.action, e.note, e.actor_id) for e in data_request.events] == [("export_produced", "zip", full_staff.id)]
+    [event] = _audit(db, "export.zip")
+    assert json.loads(event.details)["request"] == data_request.reference
+
+    response = client.post(f"/privacy/requests/{data_request.reference}/export/handed-over", data={"method": "in_person"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/privacy/requests/{data_request.reference}")
+    db.session.expire_all()
+    data_request = db.session.get(DataRequest, data_request.id)
+    assert data_request.export_handed_over_at is not None
+    assert [e.action for e in data_request.events] == ["export_produced", "export_handed_over"]
+    assert data_request.events[-1].note == "in_person"
+    assert len(_audit(db, "export.handed_over")) == 1
+
+
+def test_hand_over_needs_a_produced_export_and_a_method(db, client, login, full_staff, seeded_member):
+    data_request = db.session.scalars(db.select(DataRequest)).one()
+    login(full_staff)
+    url = f"/privacy/requests/{data_request.reference}/export/handed-over"
+    client.post(url, data={"method": "in_person"})
+    with client.session_transaction() as session:
+        assert "Produce the export before" in str(session["_flashes"])
+    client.post(f"/privacy/requests/{data_request.reference}/export.pdf", data={"language": "nl"})
+    client.post(url, data={"method": "carrier pigeon"})
+    with client.session_transaction() as session:
+        assert "Choose how the export was handed over." in str(session["_flashes"])
+    db.session.expire_all()
+    assert db.session.get(DataRequest, data_request.id).export_handed_over_at is None
+
+
+@pytest.mark.parametrize("case, message", [
+    ("no_member", "not linked to a member"),
+    ("unverified", "identity has not been verified"),
+    ("erasure", "Only access and portability requests"),
+])
+def test_request_export_is_refused_clearly(db, client, login, full_staff, make_member, make_request, case, message):
+    member = make_member()
+    data_request = {
+        "no_member": lambda: make_request(member=None),
+        "unverified": lambda: make_request(member=member, verified=False),
+        "erasure": lambda: make_request(member=member, kind="erasure"),
+    }[case]()
+    login(full_staff)
+    response = client.post(f"/privacy/requests/{data_request.reference}/export.pdf", data={"language": "en"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/privacy/requests/{data_request.reference}")
+    with client.session_transaction() as session:
+        assert message in str(session["_flashes"])
+    db.session.expire_all()
+    assert db.session.get(DataRequest, data_request.id).export_produced_at is None
+    assert db.session.scalars(db.select(RequestEvent)).all() == []
+    assert _audit(db, "export.pdf") == []
+
+
+def test_request_export_needs_the_export_permission(db, client, login, make_user, seeded_member):
+    data_request = db.session.scalars(db.select(DataRequest)).one()
+    login(make_user("manager"))
+    assert client.post(f"/privacy/requests/{data_request.reference}/export.pdf", data={"language": "en"}).status_code == 403
+    assert client.post(f"/privacy/requests/{data_request.reference}/export/handed-over",
+                       data={"method": "post"}).status_code == 403
+
+
+def _render_as(app, user, template, **context):
+    with app.test_request_context("/privacy/requests/x"):
+        login_user(user)
+        from flask import current_app, g
+        from flask_principal import Identity, identity_changed
+
+        identity_changed.send(current_app._get_current_object(), identity=Identity(user.id))
+        assert g.identity.id == user.id
+        return render_template(template, **context)
+
+
+def test_member_partial_offers_downloads_and_warns_what_is_left_out(app, make_user, seeded_member):
+    full = _render_as(app, make_user(permissions=EVERYTHING), "privacy/_member_export.html", member=seeded_member)
+    assert f"/privacy/members/{seeded_member.member_number}/export.pdf" in full
+    assert f"/privacy/members/{seeded_member.member_number}/export.zip" in full
+    assert "does not allow you to see" not in full
+    limited = _render_as(app, make_user("front_desk", permissions=["privacy.export"]), "privacy/_member_export.html",
+                         member=seeded_member)
+    assert "does not allow you to see invoices and IBAN, health notes" in limited
+    hidden = _render_as(app, make_user("front_desk"), "privacy/_member_export.html", member=seeded_member)
+    assert "export.pdf" not in hidden
+
+
+def test_request_partial_walks_the_states(app, db, make_user, seeded_member, make_request):
+    staff = make_user(permissions=EVERYTHING)
+    unverified = make_request(member=seeded_member, verified=False)
+    html = _render_as(app, staff, "privacy/_request_export.html", data_request=unverified, member=seeded_member)
+    assert "identity has not been verified" in html and "export.pdf" not in html
+    unlinked = make_request(member=None)
+    html = _render_as(app, staff, "privacy/_request_export.html", data_request=unlinked, member=None)
+    assert "not linked to a member" in html
+    ready = db.session.scalars(db.select(DataRequest).where(DataRequest.reference == "AVG-2026-0001")).one()
+    html = _render_as(app, staff, "privacy/_request_export.html", data_request=ready, member=seeded_member)
+    assert f"/privacy/requests/{ready.reference}/export.pdf" in html and "handed-over" not in html
+    assert 'name="csrf_token"' in html
+    from app.services import clock
+
+    ready.export_produced_at = clock.utcnow()
+    html = _render_as(app, staff, "privacy/_request_export.html", data_request=ready, member=seeded_member)
+    assert f"/privacy/requests/{ready.reference}/export/handed-over" in html
+    erasure = make_request(member=seeded_member, kind="erasure")
+    assert "export" not in _render_as(app, staff, "privacy/_request_export.html", data_request=erasure,
+                                      member=seeded_member).lower()

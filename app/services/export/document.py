@@ -1,6 +1,8 @@
 """The printable export (GDPR Art. 15): a cover letter and the data in sections, as a PDF."""
 
+from babel.dates import get_month_names
 from flask import render_template
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from app.services.export import art15
@@ -52,11 +54,26 @@ def label(group: str, code) -> str:
     return str(found) if found is not None else str(code)
 
 
+def visit_matrix(visit_months: list[dict]) -> list[tuple[int, list[int], int]]:
+    """Visits per month as rows of (year, twelve monthly counts, total), newest year first.
+
+    A year per row keeps even a long membership's history on a page or two of print.
+    """
+    years: dict[int, list[int]] = {}
+    for month in visit_months:
+        year, number = (int(part) for part in month["month"].split("-"))
+        years.setdefault(year, [0] * 12)[number - 1] += month["visits"]
+    return [(year, counts, sum(counts)) for year, counts in sorted(years.items(), reverse=True)]
+
+
 def render_export_html(export: MemberExport) -> str:
     """The HTML the PDF is made from (in the language active while rendering)."""
+    names = get_month_names("abbreviated", locale=get_locale())
+    locations = sorted({place for month in export.visit_months for place in month["locations"]})
     return render_template(
         "pdf/export.html", export=export, label=label, titles=art15.CATEGORY_TITLES,
-        recent_limit=len(export.recent_visits),
+        recent_limit=len(export.recent_visits), visit_matrix=visit_matrix(export.visit_months),
+        month_names=[names[number].rstrip(".").capitalize() for number in range(1, 13)], visit_locations=locations,
     )
 
 

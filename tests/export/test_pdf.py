@@ -34,6 +34,7 @@ def test_pdf_holds_letter_sections_and_page_numbers(seeded_member, full_staff):
     assert "No partner system or API client has received" in text
     assert "7 years after the invoice date" in text  # retention of invoices (default)
     assert "Autoriteit Persoonsgegevens" in text
+    assert "We do not take decisions about you by automated means alone" in text
     assert "Knieblessure links" in text and "Wil graag op dinsdag trainen." in text
     total = len(pages)
     assert total >= 2

@@ -224,6 +224,10 @@ def recipients_for(member: Member) -> list[Recipient]:
     return sorted(found, key=lambda r: (r.name.casefold(), r.kind))
 
 
+AUTOMATED_DECISIONS = _l(
+    "We do not take decisions about you by automated means alone, and we do not build a profile of you."
+)
+
 RIGHTS = (
     ("access", _l("Access (Art. 15)"),
      _l("You may ask which personal data we hold on you; this document is that answer.")),

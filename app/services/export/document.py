@@ -73,6 +73,7 @@ def render_export_html(export: MemberExport) -> str:
     return render_template(
         "pdf/export.html", export=export, label=label, titles=art15.CATEGORY_TITLES,
         recent_limit=len(export.recent_visits), visit_matrix=visit_matrix(export.visit_months),
+        automated_decisions=art15.AUTOMATED_DECISIONS,
         month_names=[names[number].rstrip(".").capitalize() for number in range(1, 13)], visit_locations=locations,
     )
 

@@ -89,6 +89,7 @@ def as_document(export: MemberExport) -> dict:
             "categories": _clean(export.categories),
             "recipients": [_clean(asdict(r)) for r in export.recipients],
             "recipients_note": None if export.recipients else _no_recipients_text(),
+            "automated_decision_making": str(art15.AUTOMATED_DECISIONS),
             "rights": export.rights,
         },
     }

@@ -183,6 +183,7 @@ def test_request_partial_walks_the_states(app, db, make_user, seeded_member, mak
     ready.export_produced_at = clock.utcnow()
     html = _render_as(app, staff, "privacy/_request_export.html", data_request=ready, member=seeded_member)
     assert f"/privacy/requests/{ready.reference}/export/handed-over" in html
+    assert '<option value="in_person">Handed over in person</option>' in html
     erasure = make_request(member=seeded_member, kind="erasure")
     assert "export" not in _render_as(app, staff, "privacy/_request_export.html", data_request=erasure,
                                       member=seeded_member).lower()

@@ -48,8 +48,9 @@ def _request_or_404(reference: str) -> DataRequest:
     return db.first_or_404(select(DataRequest).where(DataRequest.reference == reference))
 
 
-@bp.context_processor
+@bp.app_context_processor
 def export_helpers():
+    """The hand-over choices for the request page's export partial (whichever view renders it)."""
     return {"export_handover_methods": list(export_service.HANDOVER_METHODS.items())}
 
 

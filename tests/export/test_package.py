@@ -210,3 +210,15 @@ def test_visits_are_read_in_one_query(db, make_member, full_staff):
     assert export.visit_count == 300 and len(export.visits) == 300 and len(export.recent_visits) == 50
     assert sum(m["visits"] for m in export.visit_months) == 300
     assert [m["month"] for m in export.visit_months] == ["2026-03", "2026-02", "2026-01"]
+
+
+def test_a_member_with_nothing_attached_still_gets_a_complete_package(make_member, full_staff):
+    member = make_member(email=None, phone=None, iban=None)
+    archive = _zip(member, full_staff)
+    data = json.loads(archive.read("member.json"))
+    assert data["visits"] == {"count": 0, "per_month": [], "all": []}
+    assert data["subscriptions"] == [] and data["invoices"] == [] and data["health_notes"] == []
+    assert data["profile"]["email"] is None
+    assert archive.read("visits.csv").decode("utf-8") == "checked_in_at,location,source\r\n"
+    [profile] = _csv_rows(archive, "profile.csv")
+    assert profile["email"] == "" and profile["member_number"] == str(member.member_number)

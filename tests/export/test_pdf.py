@@ -107,3 +107,10 @@ def test_markup_in_a_note_is_printed_as_text_and_fetches_nothing(db, seeded_memb
     assert any(url.startswith("file:") for url in fetcher.refused)
     assert any(url.startswith("http://127.0.0.1") for url in fetcher.refused)
     assert not [u for u in fetcher.refused if not re.match(r"(file|http):", u)]
+
+
+def test_pdf_of_a_member_with_nothing_attached(make_member, full_staff):
+    member = make_member()
+    text = " ".join(_pdf_text(member, full_staff))
+    assert "We recorded 0 visits." in text and "Visits per month" not in text
+    assert "Nothing recorded." in text and "You have not given consent for anything." in text

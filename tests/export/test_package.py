@@ -145,6 +145,8 @@ def test_front_desk_package_leaves_out_what_front_desk_may_not_see(seeded_member
     assert "Knieblessure" not in raw and seeded_member.iban not in raw and "F2026-0001" not in raw
     parts = {entry["part"] for entry in data["not_included"]}
     assert parts == {"finance", "health_notes"}
+    included = {c["category"]: c["included"] for c in data["about_the_processing"]["categories"]}
+    assert [c for c, yes in included.items() if not yes] == ["invoices", "health_notes"]
     readme = archive.read("README.txt").decode("utf-8")
     assert "Health notes are not included" in readme and "invoices and bank account number" in readme
 

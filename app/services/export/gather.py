@@ -59,6 +59,10 @@ GUARDS = (
 )
 
 
+# Categories left out whole when the guard named here is missing (see GUARDS).
+GUARDED_CATEGORIES = {"invoices": "finance", "staff_notes": "staff_notes", "health_notes": "health_notes"}
+
+
 def local(moment: datetime | None) -> datetime | None:
     """A stored (naive UTC) time as an aware time in the club's zone."""
     if moment is None:
@@ -253,9 +257,7 @@ def _categories(export: MemberExport, member: Member) -> list[dict]:
             "category": category,
             "title": str(art15.CATEGORY_TITLES[category]),
             "records": counts[category],
-            "included": not (
-                (category == "invoices" and "finance" in left_out) or category in left_out
-            ),
+            "included": GUARDED_CATEGORIES.get(category) not in left_out,
             "purpose": str(art15.PURPOSES[category]),
             "legal_basis": str(art15.LEGAL_BASES[category]),
             "source": source,

@@ -29,7 +29,7 @@ PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 def plain(value):
     """A value as JSON/CSV wants it: ISO dates and times, Decimals as strings."""
     if isinstance(value, datetime):
-        return local(value).isoformat()
+        return local(value).isoformat(timespec="seconds")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):

@@ -206,6 +206,22 @@ def create_member(data: dict, *, actor, source_ip: str | None = None) -> Member:
     return member
 
 
+def possible_duplicates(data: dict, *, limit: int = 5) -> list[Member]:
+    """Members who may be the person being registered: same names and date of birth, or same email."""
+    conditions = []
+    first, last, born = (data.get("first_name") or "").strip(), (data.get("last_name") or "").strip(), data.get("date_of_birth")
+    if first and last and born:
+        conditions.append(and_(func.lower(Member.first_name) == first.lower(), func.lower(Member.last_name) == last.lower(),
+                               Member.date_of_birth == born))
+    if data.get("email"):
+        conditions.append(func.lower(Member.email) == data["email"].strip().lower())
+    if not conditions:
+        return []
+    return list(db.session.scalars(
+        select(Member).where(or_(*conditions), Member.status != "anonymised").order_by(Member.member_number).limit(limit)
+    ))
+
+
 def update_member(member: Member, data: dict, *, actor, override_reason: str | None = None,
                   source_ip: str | None = None) -> list[str]:
     """Change a member's details; returns the names of the fields that changed.

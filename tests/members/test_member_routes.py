@@ -305,3 +305,20 @@ def test_actions_need_their_permission(client, make_user, login, make_member):
     login(make_user("trainer"))
     assert client.get("/members/new").status_code == 403
     assert client.post(f"{base}/health-notes", data={"health-body": "Let op knie"}).status_code == 302
+
+
+def test_registering_someone_who_may_already_be_a_member_asks_first(admin_client, make_member, db, frozen_clock):
+    frozen_clock(datetime(2026, 3, 1, 10, 0))
+    existing = make_member(first_name="Jörg", infix=None, last_name="Müller", date_of_birth=date(1985, 4, 12),
+                           email="other@example.nl")
+    response = admin_client.post("/members/new", data=VALID)
+    assert response.status_code == 409
+    html = _page(response)
+    assert 'id="duplicate-warning"' in html and f'href="/members/{existing.member_number}"' in html
+    assert 'value="jorg@example.de"' in html  # the form is kept
+    assert db.session.query(Member).count() == 1
+    response = admin_client.post("/members/new", data={**VALID, "confirm_duplicate": "y"})
+    assert response.status_code == 302
+    assert db.session.query(Member).count() == 2
+    # the same email address is a likely duplicate too
+    assert admin_client.post("/members/new", data={**VALID, "first_name": "Eva", "date_of_birth": ""}).status_code == 409

@@ -74,6 +74,7 @@ class MemberForm(FlaskForm):
     country = SelectField(_l("Country"), choices=_choices(COUNTRIES), default="NL")
     iban = StringField(_l("IBAN"), filters=[_none_if_blank], validators=[Optional(), Length(max=40)])
     joined_on = DateField(_l("Member since"), validators=[Optional()])
+    confirm_duplicate = BooleanField(_l("This is a different person: register anyway"))
 
     def keep_country(self, code: str | None) -> None:
         """A member from a country not in the list keeps it when edited."""
@@ -123,7 +124,7 @@ class MemberForm(FlaskForm):
 
     def member_data(self) -> dict:
         """The values of the fields this form still has, by model field name."""
-        skip = {"csrf_token", "override_restriction", "override_reason"}
+        skip = {"csrf_token", "override_restriction", "override_reason", "confirm_duplicate"}
         data = {name: field.data for name, field in self._fields.items() if name not in skip}
         if data.get("gender") == "":
             data["gender"] = None

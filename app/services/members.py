@@ -44,6 +44,8 @@ SORTS = {
 }
 STATUS_FILTERS = ("active", "ended", "anonymised", "all")
 
+MAX_MEMBER_NUMBER = 2**31 - 1  # members.member_number is a 32-bit integer
+
 # A second check-in within this time is taken for a double click, not a second visit.
 DUPLICATE_CHECKIN_WINDOW = timedelta(minutes=5)
 
@@ -132,6 +134,8 @@ def find_by_number(member_number) -> Member | None:
         number = int(str(member_number).strip().lstrip("#"))
     except (TypeError, ValueError):
         return None
+    if not 0 < number <= MAX_MEMBER_NUMBER:  # beyond the column's range: no such member, not a database error
+        return None
     return db.session.scalar(select(Member).where(Member.member_number == number))
 
 
@@ -166,7 +170,7 @@ def search_statement(params: SearchParams, *, actor) -> Select:
             conditions.append(Member.search_text.like(pattern, escape="\\"))
         matched = and_(*conditions)
         digits = params.query.strip().lstrip("#")
-        if digits.isdigit() and len(digits) < 12:
+        if digits.isdigit() and len(digits) <= 10 and 0 < int(digits) <= MAX_MEMBER_NUMBER:
             matched = or_(Member.member_number == int(digits), matched)
         # As a sub-select of ids: SQLite then scans the narrow search_text index instead of
         # walking the name index row by row for the sort; PostgreSQL uses its trigram index.

@@ -322,3 +322,34 @@ def test_registering_someone_who_may_already_be_a_member_asks_first(admin_client
     assert db.session.query(Member).count() == 2
     # the same email address is a likely duplicate too
     assert admin_client.post("/members/new", data={**VALID, "first_name": "Eva", "date_of_birth": ""}).status_code == 409
+
+
+def test_odd_member_numbers_are_a_friendly_404_or_refusal(admin_client):
+    for number in ("99999999999999999999", "2147483648", "0"):
+        assert admin_client.get(f"/members/{number}").status_code == 404
+        html = _page(admin_client.post("/members/checkin", data={"member_number": number}, follow_redirects=True))
+        assert "No member has this member number." in html
+    assert admin_client.get("/members?q=99999999999999999999999").status_code == 200
+
+
+def test_anonymised_member_page_offers_no_changes(admin_client, make_member):
+    member = make_member(first_name="Anoniem", infix=None, last_name="Lid", status="anonymised", email=None)
+    html = _page(admin_client.get(f"/members/{member.member_number}"))
+    assert "Anonymised" in html
+    assert f"/members/{member.member_number}/edit" not in html and "Check in" not in html
+    assert admin_client.get(f"/members/{member.member_number}/edit").status_code == 302
+
+
+def test_member_pages_speak_dutch(make_app, make_user, make_member, db):
+    from tests.conftest import TEST_PASSWORD
+
+    app = make_app(BABEL_DEFAULT_LOCALE="nl")
+    client = app.test_client()
+    user = make_user("front_desk")
+    make_member()
+    make_member()
+    client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
+    html = _page(client.get("/members"))
+    assert "2 leden gevonden" in html and "Nieuw lid" in html
+    html = _page(client.get("/members/new"))
+    assert "Voornaam" in html and "Tussenvoegsel" in html

@@ -161,7 +161,8 @@ def search_statement(params: SearchParams, *, actor) -> Select:
     if params.status in MEMBER_STATUS_FILTER:
         stmt = stmt.where(Member.status == params.status)
     may_search_contact = actor is not None and actor.has_permission("members.contact")
-    terms = fold(params.query).replace(SEPARATOR, " ").split()
+    query = "".join(ch for ch in params.query if ch.isprintable())  # no NUL or control characters in SQL
+    terms = fold(query).replace(SEPARATOR, " ").split()
     if terms:
         conditions = []
         for term in terms:
@@ -169,7 +170,7 @@ def search_statement(params: SearchParams, *, actor) -> Select:
             pattern = f"%{escaped}%" if may_search_contact else f"%{escaped}% {SEPARATOR}%"
             conditions.append(Member.search_text.like(pattern, escape="\\"))
         matched = and_(*conditions)
-        digits = params.query.strip().lstrip("#")
+        digits = query.strip().lstrip("#")
         if digits.isdigit() and len(digits) <= 10 and 0 < int(digits) <= MAX_MEMBER_NUMBER:
             matched = or_(Member.member_number == int(digits), matched)
         # As a sub-select of ids: SQLite then scans the narrow search_text index instead of

@@ -353,3 +353,12 @@ def test_member_pages_speak_dutch(make_app, make_user, make_member, db):
     assert "2 leden gevonden" in html and "Nieuw lid" in html
     html = _page(client.get("/members/new"))
     assert "Voornaam" in html and "Tussenvoegsel" in html
+
+
+def test_control_characters_never_reach_the_database(admin_client, make_member, db):
+    make_member(first_name="Jörg")
+    assert admin_client.get("/members?q=jo%00rg").status_code == 200
+    response = admin_client.post("/members/new", data={**VALID, "first_name": "Jö\x00rg", "city": "Utr\x00echt",
+                                                       "confirm_duplicate": "y"})
+    assert response.status_code == 302
+    assert db.session.scalar(select(Member.city).where(Member.first_name == "Jörg", Member.city == "Utrecht"))

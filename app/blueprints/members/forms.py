@@ -37,7 +37,10 @@ def _choices(pairs) -> list[SelectChoice]:
 
 
 def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+    """Trimmed, without control characters (a NUL byte cannot be stored in PostgreSQL text)."""
+    if not isinstance(value, str):
+        return value
+    return "".join(ch for ch in value if ch.isprintable() or ch in "\n\t").strip()
 
 
 def _none_if_blank(value):

@@ -362,3 +362,12 @@ def test_control_characters_never_reach_the_database(admin_client, make_member, 
                                                        "confirm_duplicate": "y"})
     assert response.status_code == 302
     assert db.session.scalar(select(Member.city).where(Member.first_name == "Jörg", Member.city == "Utrecht"))
+
+
+@pytest.mark.parametrize("fee", ["NaN", "sNaN", "Infinity", "1e5000", "-1", "abc"])
+def test_a_fee_must_be_a_real_amount(admin_client, make_member, db, fee):
+    member = make_member()
+    response = admin_client.post(f"/members/{member.member_number}/subscriptions",
+                                 data={"plan": "Basis", "starts_on": "2026-01-01", "monthly_fee": fee})
+    assert response.status_code == 422
+    assert db.session.scalar(select(Subscription)) is None

@@ -43,6 +43,11 @@ def _strip(value):
     return "".join(ch for ch in value if ch.isprintable() or ch in "\n\t").strip()
 
 
+def _finite_or_none(value):
+    """NaN and infinity are not amounts (and a signalling NaN cannot even be compared)."""
+    return value if value is None or value.is_finite() else None
+
+
 def _none_if_blank(value):
     value = _strip(value)
     return value or None
@@ -160,7 +165,7 @@ class SubscriptionForm(FlaskForm):
     plan = StringField(_l("Plan"), filters=[_strip], validators=[DataRequired(_l("Enter the plan.")), Length(max=100)])
     starts_on = DateField(_l("Starts on"), validators=[InputRequired(_l("Enter a date."))])
     ends_on = DateField(_l("Ends on (optional)"), validators=[Optional()])
-    monthly_fee = DecimalField(_l("Monthly fee (EUR)"), places=2,
+    monthly_fee = DecimalField(_l("Monthly fee (EUR)"), places=2, filters=[_finite_or_none],
                                validators=[InputRequired(_l("Enter the monthly fee.")),
                                            NumberRange(min=0, max=10000, message=_l("Enter an amount between 0 and 10,000."))])
 

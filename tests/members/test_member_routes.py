@@ -371,3 +371,10 @@ def test_a_fee_must_be_a_real_amount(admin_client, make_member, db, fee):
                                  data={"plan": "Basis", "starts_on": "2026-01-01", "monthly_fee": fee})
     assert response.status_code == 422
     assert db.session.scalar(select(Subscription)) is None
+
+
+def test_member_page_warns_about_restricted_processing(admin_client, make_member):
+    member = make_member(processing_restricted=True)
+    html = _page(admin_client.get(f"/members/{member.member_number}"))
+    assert "Processing restricted" in html
+    assert "restricted (GDPR Art. 18)" in html

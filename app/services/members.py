@@ -162,7 +162,8 @@ def search_statement(params: SearchParams, *, actor) -> Select:
         stmt = stmt.where(Member.status == params.status)
     may_search_contact = actor is not None and actor.has_permission("members.contact")
     query = "".join(ch for ch in params.query if ch.isprintable())  # no NUL or control characters in SQL
-    terms = fold(query).replace(SEPARATOR, " ").split()
+    # "Berg, Anna" is how the list shows a name, so commas and semicolons separate words too.
+    terms = fold(query).replace(SEPARATOR, " ").replace(",", " ").replace(";", " ").split()
     if terms:
         conditions = []
         for term in terms:

@@ -41,6 +41,7 @@ def people(make_member):
         ("muller", ["jorg"]),
         ("van der", ["anna"]),         # infix
         ("anna berg", ["anna"]),       # several words: all must match
+        ("Berg, Anna", ["anna"]),      # as the list shows the name
         ("zoe", ["zoe"]),
         ("example.com", ["zoe"]),      # email
         ("1012 JS", ["anna"]),         # postcode with space

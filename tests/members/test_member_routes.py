@@ -378,3 +378,23 @@ def test_member_page_warns_about_restricted_processing(admin_client, make_member
     html = _page(admin_client.get(f"/members/{member.member_number}"))
     assert "Processing restricted" in html
     assert "restricted (GDPR Art. 18)" in html
+
+
+def test_ending_a_subscription_and_ids_of_other_members_are_404(admin_client, make_member, db, frozen_clock):
+    frozen_clock(datetime(2026, 5, 10, 10, 0))
+    member, other = make_member(), make_member()
+    db.session.add_all([Subscription(member_id=member.id, plan="Basis", starts_on=date(2025, 1, 1), monthly_fee=20),
+                        Consent(member_id=other.id, purpose="photos")])
+    db.session.commit()
+    subscription = db.session.scalar(select(Subscription))
+    consent = db.session.scalar(select(Consent))
+    assert admin_client.post(f"/members/{other.member_number}/subscriptions/{subscription.id}/end",
+                             data={"ended_on": "2026-05-10"}).status_code == 404
+    assert admin_client.post(f"/members/{member.member_number}/consents/{consent.id}/withdraw",
+                             data={"via": "desk"}).status_code == 404
+    response = admin_client.post(f"/members/{member.member_number}/subscriptions/{subscription.id}/end",
+                                 data={"ended_on": "2026-05-10"}, follow_redirects=True)
+    assert "The subscription has been ended." in _page(response)
+    db.session.refresh(subscription)
+    assert subscription.status == "ended" and subscription.ends_on == date(2026, 5, 10)
+    assert db.session.scalar(select(Consent.withdrawn_at)) is None

@@ -36,7 +36,6 @@ CONSENT_LABELS = {
     "technogym": _l("Sharing training data with TechnoGym"),
     "egym": _l("Sharing training data with eGym"),
 }
-assert set(CONSENT_LABELS) == set(CONSENT_PURPOSES)
 
 SORTS = {
     "name": (Member.last_name, Member.first_name, Member.member_number),

@@ -240,3 +240,9 @@ def test_visit_statement_is_newest_first(db, make_member):
     db.session.commit()
     visits = db.session.scalars(service.visits_statement(member)).all()
     assert [v.checked_in_at.day for v in visits] == [4, 3, 2]
+
+
+def test_every_consent_purpose_has_a_human_label():
+    from app.models.member import CONSENT_PURPOSES
+
+    assert set(service.CONSENT_LABELS) == set(CONSENT_PURPOSES)

@@ -541,6 +541,8 @@ def members_back(entries=None) -> list[tuple[int, int, str, str | None]]:
 
 def reapply(actor, *, dry_run: bool = False) -> ReapplyResult:
     """After a restore: put lost ledger rows back and erase the members that came back, the same way."""
+    if not dry_run:
+        ledger.lock()  # two hosts re-applying at once would only queue behind each other
     entries = ledger.read_file()
     result = ReapplyResult(file_entries=len(entries), chain_problems=ledger.verify_chain(entries))
     missing = ledger.missing_table_rows(entries)

@@ -182,8 +182,11 @@ def _append_lines(path: Path, lines: list[str]) -> None:
 
 # --- recording entries ---------------------------------------------------------------
 
-def _lock() -> None:
-    """Serialise ledger writers across hosts on PostgreSQL (SQLite's write lock does it there)."""
+def lock() -> None:
+    """Serialise ledger writers across hosts on PostgreSQL (SQLite's write lock does it there).
+
+    A transaction-scoped advisory lock: released by the commit or rollback.
+    """
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(7302)"))
 
@@ -208,7 +211,7 @@ def record(member_numbers, method: str, *, source: str, request_reference: str |
     """
     if not member_numbers:
         return 0
-    _lock()
+    lock()
     key = ledger_key()
     previous = _chain_head()
     stamp = erased_at.isoformat(timespec="microseconds")

@@ -490,6 +490,14 @@ def letter_made(data_request: DataRequest, actor) -> None:
         raise RequestError(_l("This step is not the current one; the request has moved on."))
     data_request.letter_produced_at = clock.utcnow()
     data_request.wizard_step = "closed"
+    report = report_of(data_request)
+    if report:
+        # The requester details the report found on this request go with the minimising below.
+        for hit in report["hits"]:
+            if hit["status"] == "until_letter":
+                hit["status"] = "removed"
+        report["until_letter"] = 0
+        data_request.verification_report = erasure.report_json(report)
     refused = data_request.decision == "refuse"
     add_event(data_request, "letter", actor)
     close(data_request, "refused" if refused else "completed",

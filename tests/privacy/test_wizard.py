@@ -89,11 +89,13 @@ def test_the_whole_wizard(client, db, officer, seeded_member, method):
     text = pdf_text(response.data)
     assert reference in text and FULL_NAME in text
     assert ("deleted your member record" if method == "delete" else "anonymised your member record") in text
-    assert f"until {date.today().year + 6}-12-31" in text and "We granted your request in part" in text
+    assert f"until December 31, {date.today().year + 6}" in text and "We granted your request in part" in text
 
     saved = get_request(db, reference)
     assert saved.status == "completed" and saved.closed_at and saved.letter_produced_at and saved.minimised_at
     assert saved.requester_name is None and saved.requester_email is None
+    stored = json.loads(saved.verification_report)
+    assert stored["until_letter"] == 0 and {h["status"] for h in stored["hits"]} <= {"kept_by_law", "removed"}
     # after minimising, nothing but what the law keeps remains anywhere
     final = erasure.verify(identifiers)
     assert final["failures"] == 0 and final["until_letter"] == 0
@@ -204,3 +206,32 @@ def test_two_staff_executing_at_once_exactly_one_succeeds(app, client, db, offic
     assert saved.wizard_step == "result"
     assert [e.action for e in saved.events].count("erased") == 1
     assert len(erasure.ledger.read_file()) == 1
+
+
+def test_the_pages_speak_dutch(make_app, db, make_user, seeded_member):
+    app = make_app(BABEL_DEFAULT_LOCALE="nl")
+    client = app.test_client()
+    assert "Vraag naar uw persoonsgegevens" in client.get("/request").get_data(as_text=True)
+    user = make_user("privacy_officer")
+    from tests.conftest import TEST_PASSWORD
+
+    client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
+    member = seeded_member()
+    reference = register(client)
+    verify(client, reference, member)
+    assert "Verwijderwizard starten" in client.get(f"/privacy/requests/{reference}").get_data(as_text=True)
+    client.post(f"/privacy/requests/{reference}/erasure/start")
+    base = f"/privacy/requests/{reference}/erasure"
+    assert "Welke grond is van toepassing?" in client.get(f"{base}/ground").get_data(as_text=True)
+    client.post(f"{base}/ground", data={"ground": "unlawful"})
+    assert "Wat pleit er nu tegen verwijderen" in client.get(f"{base}/decision").get_data(as_text=True)
+    client.post(f"{base}/decision", data={"decision": "grant", "reason": "Geen grondslag"})
+    assert "Bewaard vanwege de fiscale bewaarplicht" in client.get(f"{base}/method").get_data(as_text=True)
+    client.post(f"{base}/method", data={"method": "anonymise"})
+    assert "Nu anonimiseren" in client.get(f"{base}/confirm").get_data(as_text=True)
+    client.post(f"{base}/confirm", data={"member_number": str(member.member_number)})
+    assert "Controlerapport" in client.get(f"{base}/result").get_data(as_text=True)
+    client.post(f"{base}/result")
+    text = pdf_text(client.post(f"{base}/letter").data)
+    assert "U vroeg ons uw persoonsgegevens te wissen" in text and "fiscale bewaarplicht" in text
+    assert "Bevestigingsbrief gemaakt" in client.get(f"/privacy/requests/{reference}").get_data(as_text=True)

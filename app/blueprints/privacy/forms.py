@@ -50,6 +50,16 @@ GROUND_LABELS = {
     "legal_obligation": _l("A law obliges the club to erase the data (for example, a retention period has ended)."),
 }
 
+GROUND_SHORT = {
+    "no_longer_needed": _l("No longer needed"),
+    "consent_withdrawn": _l("Consent withdrawn"),
+    "objection": _l("Objection"),
+    "unlawful": _l("Unlawful processing"),
+    "legal_obligation": _l("Legal obligation to erase"),
+}
+
+METHOD_SHORT = {"delete": _l("Delete"), "anonymise": _l("Anonymise")}
+
 DECISION_LABELS = {
     "grant": _l("Grant: erase as requested"),
     "partial": _l("Partly grant: erase what may be erased, keep what the exceptions require"),

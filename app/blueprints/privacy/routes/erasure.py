@@ -4,6 +4,8 @@ Opening a step that is not the current one redirects to the current one, so no s
 be skipped. Execution is POST-only, behind the typed member number.
 """
 
+from datetime import date
+
 from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -214,9 +216,10 @@ def erasure_result(reference):
 
 
 def _letter_html(data_request):
-    return render_template("pdf/privacy_letter.html", data_request=data_request, outcome=svc.outcome_of(data_request),
-                           report=svc.report_of(data_request), f=f, svc=svc, today=clock.today(),
-                           kept=svc.outcome_of(data_request).get("kept", []))
+    outcome = svc.outcome_of(data_request)
+    kept = [{**row, "until": date.fromisoformat(row["until"])} for row in outcome.get("kept", [])]
+    return render_template("pdf/privacy_letter.html", data_request=data_request, outcome=outcome,
+                           report=svc.report_of(data_request), f=f, svc=svc, today=clock.today(), kept=kept)
 
 
 @bp.route("/requests/<reference>/erasure/letter", methods=["GET", "POST"])

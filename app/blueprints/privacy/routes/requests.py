@@ -245,4 +245,17 @@ def privacy_helpers():
         "privacy_kind_label": lambda kind: f.KIND_SHORT.get(kind, kind),
         "privacy_status_label": lambda status: f.STATUS_LABELS.get(status, status),
         "svc_event_label": lambda action: EVENT_LABELS.get(action, action),
+        "svc_event_note": _event_note,
     }
+
+
+def _event_note(event):
+    """The note of a timeline event, with stored codes shown in words."""
+    note = event.note or ""
+    if event.action == "ground":
+        return f.GROUND_SHORT.get(note, note)
+    if event.action in ("method", "erased"):
+        return f.METHOD_SHORT.get(note, note)
+    if event.action in ("received", "registered"):
+        return f.CHANNEL_LABELS.get(note, note)
+    return note

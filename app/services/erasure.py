@@ -156,6 +156,8 @@ def _stage(ids) -> None:
             connection.exec_driver_sql("INSERT INTO erasure_batch (id) SELECT unnest(%s::integer[])", (chunk,))
         else:
             connection.exec_driver_sql("INSERT INTO erasure_batch (id) VALUES (?)", [(i,) for i in chunk])
+    if postgres:  # temporary tables have no statistics until asked: let the planner see the size
+        connection.exec_driver_sql("ANALYZE erasure_batch")
 
 
 def _batch_ids():

@@ -62,6 +62,8 @@ def register(kind: str, *, channel: str, actor=None, requester_name: str | None 
     if kind not in REQUEST_KINDS:
         raise RequestError(_l("Unknown kind of request."))
     now = clock.utcnow()
+    if received_on and received_on > clock.today():
+        raise RequestError(_l("The date received cannot be in the future."))
     received_at = datetime.combine(received_on, now.time()) if received_on else now
     received_day = received_on or clock.today()
     data_request = DataRequest(
@@ -439,7 +441,11 @@ def execute(data_request: DataRequest, typed_number: str, actor) -> dict:
     identifiers = erasure.identifiers_of(member)
     method = data_request.erasure_method
     number = member.member_number
-    count = erasure.erase_member(member, method, actor, request_reference=data_request.reference)
+    try:
+        count = erasure.erase_member(member, method, actor, request_reference=data_request.reference)
+    except erasure.LegalHoldError as exc:
+        raise RequestError(_l("The member is under an active legal hold: lift it first, or refuse the request.")) \
+            from exc
     report = erasure.verify(identifiers, request_reference=data_request.reference)
     kept = [row for row in erasure_kept_summary(report)]
     db.session.execute(update(DataRequest).where(DataRequest.id == data_request.id).values(

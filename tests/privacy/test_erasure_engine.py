@@ -259,3 +259,16 @@ def test_exceptions_found(db, seeded_member, frozen_clock):
     codes = {item["code"]: item for item in erasure.find_exceptions(member)}
     assert set(codes) == {"open_invoices", "fiscal_retention", "active_subscription", "legal_hold"}
     assert codes["fiscal_retention"]["until"] == date(date.today().year + 7, 12, 31)
+
+
+def test_ledger_key_is_generated_once_into_the_instance_folder(app, monkeypatch, tmp_path):
+    from app import config as config_module
+
+    monkeypatch.setattr(config_module, "INSTANCE_DIR", tmp_path)
+    monkeypatch.setitem(app.config, "ERASURE_LEDGER_KEY", None)
+    first = ledger.member_key(1234)
+    key_file = tmp_path / "erasure_ledger_key"
+    assert key_file.exists() and oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert ledger.member_key(1234) == first and ledger.member_key(1235) != first
+    monkeypatch.setitem(app.config, "ERASURE_LEDGER_KEY", "another-key")
+    assert ledger.member_key(1234) != first  # without the key, the hashes cannot be matched

@@ -69,6 +69,9 @@ def test_extend_once_by_at_most_two_months_with_a_reason(client, db, make_user, 
     url = f"/privacy/requests/{reference}/extend"
 
     client.post(url, data={"new_due_on": "2026-04-20", "reason": ""})
+    future = client.post("/privacy/requests/new", data={"kind": "access", "channel": "desk", "requester_name": "X",
+                                                          "received_on": "2026-02-02"}, follow_redirects=True)
+    assert "cannot be in the future" in future.get_data(as_text=True)
     assert get_request(db, reference).extended_due_on is None
     page = client.post(url, data={"new_due_on": "2026-05-01", "reason": "Many systems"},
                        follow_redirects=True).get_data(as_text=True)

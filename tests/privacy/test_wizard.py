@@ -235,3 +235,22 @@ def test_the_pages_speak_dutch(make_app, db, make_user, seeded_member):
     text = pdf_text(client.post(f"{base}/letter").data)
     assert "U vroeg ons uw persoonsgegevens te wissen" in text and "fiscale bewaarplicht" in text
     assert "Bevestigingsbrief gemaakt" in client.get(f"/privacy/requests/{reference}").get_data(as_text=True)
+
+
+def test_a_legal_hold_stops_the_execution_with_a_message(client, db, officer, seeded_member):
+    from app.models import LegalHold
+
+    member = seeded_member()
+    reference = start(client, db, member)
+    base = f"/privacy/requests/{reference}/erasure"
+    db.session.add(LegalHold(member_id=member.id, reason="Court case about fees"))
+    db.session.commit()
+    client.post(f"{base}/ground", data={"ground": "no_longer_needed"})
+    assert "A recorded legal hold or dispute." in client.get(f"{base}/decision").get_data(as_text=True)
+    client.post(f"{base}/decision", data={"decision": "grant", "reason": "Hold to be lifted"})
+    client.post(f"{base}/method", data={"method": "delete"})
+    response = client.post(f"{base}/confirm", data={"member_number": str(member.member_number)})
+    assert response.status_code == 200 and "active legal hold" in response.get_data(as_text=True)
+    assert db.session.get(Member, member.id) is not None
+    assert get_request(db, reference).wizard_step == "confirm"
+    assert erasure.ledger.read_file() == []

@@ -141,6 +141,18 @@ def _other_member_references():
     return found
 
 
+# Other areas (the integrations outbox: deletion calls to partners) register a function
+# here; it is called inside the erasure's transaction, before any row changes, with
+# (member_ids, method, source). Raising refuses the erasure and changes nothing.
+ERASURE_HOOKS: list = []
+
+
+def on_erasure(hook):
+    """Register a hook(member_ids, method, source) called before every erasure (decorator-friendly)."""
+    ERASURE_HOOKS.append(hook)
+    return hook
+
+
 # The ids of one erasure batch, in a temporary table of the connection: every statement then
 # joins against it, so 100,000 members cost a dozen statements and no huge parameter lists.
 BATCH = Table("erasure_batch", MetaData(), Column("id", Integer, primary_key=True))
@@ -199,6 +211,8 @@ def erase_members(member_ids, method: str, actor, *, source: str, request_refere
         _stage(sorted(row.id for row in rows))
 
     numbers = [row.member_number for row in rows]
+    for hook in ERASURE_HOOKS:
+        hook([row.id for row in rows], method, source)
     _erase_batch(method, now, _kept_invoice_clause(today), request_reference, _other_member_references())
     db.session.connection().execute(BATCH.delete())
 

@@ -272,3 +272,29 @@ def test_ledger_key_is_generated_once_into_the_instance_folder(app, monkeypatch,
     assert ledger.member_key(1234) == first and ledger.member_key(1235) != first
     monkeypatch.setitem(app.config, "ERASURE_LEDGER_KEY", "another-key")
     assert ledger.member_key(1234) != first  # without the key, the hashes cannot be matched
+
+
+def test_erasure_hooks_see_the_members_first_and_can_refuse(db, make_member, monkeypatch):
+    first, second = make_member(), make_member()
+    first_number = first.member_number
+    seen = []
+    monkeypatch.setattr(erasure, "ERASURE_HOOKS", [])
+
+    @erasure.on_erasure
+    def queue_partner_deletions(member_ids, method, source):
+        # the rows still exist when the hook runs, so it can read what partners hold
+        seen.append((sorted(db.session.scalars(select(Member.member_number).where(Member.id.in_(member_ids)))),
+                     method, source))
+
+    erasure.erase_members([first.id], "delete", None, source="wizard")
+    db.session.commit()
+    assert seen == [([first_number], "delete", "wizard")]
+
+    @erasure.on_erasure
+    def partner_down(member_ids, method, source):
+        raise RuntimeError("outbox unavailable")
+
+    with pytest.raises(RuntimeError):
+        erasure.erase_members([second.id], "anonymise", None, source="retention")
+    db.session.rollback()
+    assert db.session.get(Member, second.id).status == "active"

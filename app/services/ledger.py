@@ -324,6 +324,18 @@ def restore_table_rows(entries: list[Entry]) -> int:
     return len(entries)
 
 
+def file_line_count(path: Path | None = None) -> int:
+    """Entries in the ledger file, counted without parsing them (cheap enough for the dashboard)."""
+    path = path or ledger_path()
+    if not path.exists():
+        return 0
+    count = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            count += block.count(b"\n")
+    return count
+
+
 def table_count() -> int:
     from sqlalchemy import func
 

@@ -254,3 +254,15 @@ def test_a_legal_hold_stops_the_execution_with_a_message(client, db, officer, se
     assert db.session.get(Member, member.id) is not None
     assert get_request(db, reference).wizard_step == "confirm"
     assert erasure.ledger.read_file() == []
+
+
+def test_a_member_erased_meanwhile_ends_the_wizard_cleanly(client, db, officer, seeded_member):
+    member = seeded_member()
+    reference = _to_confirm(client, db, member)
+    erasure.erase_members([member.id], "delete", None, source="retention")
+    db.session.commit()
+    response = client.get(f"/privacy/requests/{reference}/erasure/confirm", follow_redirects=True)
+    assert response.status_code == 200 and "no longer exists" in response.get_data(as_text=True)
+    response = client.post(f"/privacy/requests/{reference}/erasure/confirm", data={"member_number": "1"},
+                           follow_redirects=True)
+    assert response.status_code == 200 and "no longer exists" in response.get_data(as_text=True)

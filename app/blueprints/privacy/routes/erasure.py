@@ -47,6 +47,10 @@ def _step_url(data_request):
 def _guard(data_request, step):
     """None when `step` is the current step; else a redirect to the current one."""
     if data_request.wizard_step == step:
+        if step in ("ground", "decision", "method", "confirm") and data_request.member is None:
+            # erased meanwhile (another request, the retention sweep): nothing left to decide on
+            flash(_("The member linked to this request no longer exists."), "error")
+            return redirect(url_for("privacy.request", reference=data_request.reference))
         return None
     if data_request.wizard_step not in (None, "closed"):
         flash(_("The wizard continues at the current step."), "warning")

@@ -193,7 +193,8 @@ def dashboard_panel(_user):
     summary = svc.deadline_summary()
     ledger_warning = None
     try:
-        entries = ledger.read_file()
+        # Cheap first: a restore leaves the table with fewer rows than the file has lines.
+        entries = ledger.read_file() if ledger.file_line_count() > ledger.table_count() else []
         missing = len(ledger.missing_table_rows(entries)) if entries else 0
         # Only a restore makes members come back, and a restore loses ledger rows: so the
         # costlier search for returned members runs only when rows are missing.

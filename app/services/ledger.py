@@ -270,14 +270,11 @@ def _write_pending(session: Session) -> None:
         _append_lines(Path(current_app.config["ERASURE_LEDGER_PATH"]), pending["lines"])
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(PENDING, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_pending_soft(session: Session, _previous_transaction) -> None:
-    session.info.pop(PENDING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session: Session, transaction) -> None:
+    """Lines staged in a transaction that ended without commit (rollback, close) are dropped."""
+    if transaction.parent is None:
+        session.info.pop(PENDING, None)
 
 
 # --- reading the ledger back -----------------------------------------------------------

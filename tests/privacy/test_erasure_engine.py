@@ -298,3 +298,14 @@ def test_erasure_hooks_see_the_members_first_and_can_refuse(db, make_member, mon
         erasure.erase_members([second.id], "anonymise", None, source="retention")
     db.session.rollback()
     assert db.session.get(Member, second.id).status == "active"
+
+
+def test_an_abandoned_erasure_never_reaches_the_ledger_file(app, db, make_member):
+    member, other = make_member(), make_member()
+    member_id, other_id = member.id, other.id
+    erasure.erase_members([member_id], "delete", None, source="wizard")
+    db.session.close()  # e.g. the request ended with an error before the commit
+    db.session.get(Member, other_id).city = "Zwolle"
+    db.session.commit()
+    assert ledger_lines(app) == []
+    assert db.session.get(Member, member_id) is not None

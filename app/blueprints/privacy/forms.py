@@ -58,6 +58,15 @@ GROUND_SHORT = {
     "legal_obligation": _l("Legal obligation to erase"),
 }
 
+IDENTIFIER_LABELS = {
+    "name": _l("name"),
+    "email": _l("email address"),
+    "phone": _l("phone number"),
+    "address": _l("address"),
+    "iban": _l("IBAN"),
+    "date_of_birth": _l("date of birth"),
+}
+
 METHOD_SHORT = {"delete": _l("Delete"), "anonymise": _l("Anonymise")}
 
 DECISION_LABELS = {

@@ -233,6 +233,11 @@ EVENT_LABELS = {
 }
 
 
+@bp.app_template_filter("identifier_label")
+def identifier_label(kind):
+    return f.IDENTIFIER_LABELS.get(kind, kind)
+
+
 @bp.app_context_processor
 def privacy_helpers():
     """Helpers for the privacy partials other pages include (member page, dashboard)."""

@@ -337,6 +337,8 @@ def wizard_start(data_request: DataRequest, actor) -> str:
 
 
 def _at_step(data_request: DataRequest, step: str) -> None:
+    if not data_request.is_open:
+        raise RequestError(_l("This request is closed."))
     if data_request.wizard_step != step:
         raise RequestError(_l("This step is not the current one; the request has moved on."))
 
@@ -434,6 +436,8 @@ def execute(data_request: DataRequest, typed_number: str, actor) -> dict:
         if data_request.wizard_step in ("executing", "result", "letter", "closed"):
             raise AlreadyExecutedError(_l("This erasure has already been carried out by someone else."))
         raise RequestError(_l("This step is not the current one; the request has moved on."))
+    if not data_request.is_open:
+        raise RequestError(_l("This request is closed."))
     member = _require_member(data_request)
     if (typed_number or "").strip() != str(member.member_number):
         raise RequestError(_l("The member number you typed does not match."))
@@ -492,8 +496,7 @@ def to_letter(data_request: DataRequest, actor) -> None:
 
 def letter_made(data_request: DataRequest, actor) -> None:
     """The letter is made: close the request and minimise it (requester details removed)."""
-    if data_request.wizard_step != "letter":
-        raise RequestError(_l("This step is not the current one; the request has moved on."))
+    _at_step(data_request, "letter")
     data_request.letter_produced_at = clock.utcnow()
     data_request.wizard_step = "closed"
     report = report_of(data_request)

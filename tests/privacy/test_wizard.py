@@ -266,3 +266,14 @@ def test_a_member_erased_meanwhile_ends_the_wizard_cleanly(client, db, officer, 
     response = client.post(f"/privacy/requests/{reference}/erasure/confirm", data={"member_number": "1"},
                            follow_redirects=True)
     assert response.status_code == 200 and "no longer exists" in response.get_data(as_text=True)
+
+
+def test_a_request_closed_mid_wizard_cannot_be_executed(client, db, officer, seeded_member):
+    member = seeded_member()
+    reference = _to_confirm(client, db, member)
+    client.post(f"/privacy/requests/{reference}/close", data={"status": "withdrawn", "outcome": "Changed their mind"})
+    assert get_request(db, reference).status == "withdrawn"
+    response = client.post(f"/privacy/requests/{reference}/erasure/confirm",
+                           data={"member_number": str(member.member_number)}, follow_redirects=True)
+    assert "This request is closed." in response.get_data(as_text=True)
+    assert db.session.get(Member, member.id).last_name == "Quastenbroek"

@@ -46,6 +46,9 @@ def _step_url(data_request):
 
 def _guard(data_request, step):
     """None when `step` is the current step; else a redirect to the current one."""
+    if not data_request.is_open:
+        flash(_("This request is closed."), "warning")
+        return redirect(url_for("privacy.request", reference=data_request.reference))
     if data_request.wizard_step == step:
         if step in ("ground", "decision", "method", "confirm") and data_request.member is None:
             # erased meanwhile (another request, the retention sweep): nothing left to decide on

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from app.models import AuditEvent
+from app.models import AuditEvent, DataRequest
 from tests.privacy.helpers import get_request, register, verify
 
 
@@ -14,7 +14,7 @@ def test_only_privacy_staff_see_the_register(client, make_user, login):
     assert client.get("/privacy/requests").status_code == 403
     login(make_user("manager"))
     assert client.get("/privacy/requests").status_code == 200
-    assert client.get("/privacy/requests/new").status_code == 403
+    assert client.get("/privacy/requests/new").status_code == 403  # a manager has no privacy.register
 
 
 def test_staff_register_a_desk_request_with_a_timeline(client, db, make_user, login, frozen_clock):
@@ -125,3 +125,17 @@ def test_access_request_closes_and_minimises(client, db, make_user, login, make_
     assert saved.member_number == member.member_number
     page = client.get(f"/privacy/requests/{reference}").get_data(as_text=True)
     assert "Contact details removed" in page and "Closed: completed" in page
+
+
+def test_the_front_desk_registers_requests_but_does_not_see_the_register(client, db, make_user, login):
+    login(make_user("front_desk"))
+    assert "Register a request" in client.get("/").get_data(as_text=True)
+    response = client.post("/privacy/requests/new", data={"kind": "erasure", "channel": "desk",
+                                                          "requester_name": "Kees Balie"})
+    assert response.headers["Location"].endswith("/privacy/requests/new")
+    page = client.get("/privacy/requests/new").get_data(as_text=True)
+    assert "Request AVG-" in page and "registered" in page
+    saved = db.session.scalar(select(DataRequest))
+    assert saved.kind == "erasure" and saved.channel == "desk"
+    assert client.get(f"/privacy/requests/{saved.reference}").status_code == 403
+    assert client.get("/privacy/requests").status_code == 403

@@ -44,7 +44,7 @@ def requests():
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
-@permission_required("privacy.handle")
+@permission_required("privacy.register", "privacy.handle")
 def register_request():
     form = f.RegisterRequestForm()
     if form.validate_on_submit():
@@ -61,6 +61,9 @@ def register_request():
         else:
             db.session.commit()
             flash(_("Request %(reference)s registered.", reference=data_request.reference))
+            if not current_user.has_permission("privacy.view"):
+                # the desk registers; the privacy officer takes it from there
+                return redirect(url_for("privacy.register_request"))
             return _to(data_request)
     return render_template("privacy/register.html", form=form)
 
@@ -265,3 +268,11 @@ def _event_note(event):
     if event.action in ("received", "registered"):
         return f.CHANNEL_LABELS.get(note, note)
     return note
+
+
+@panel_on(bp, "privacy/_dashboard_register.html", "privacy.register", order=11)
+def register_panel(user):
+    """For the desk: where to register a data request someone hands in (the register itself is not theirs)."""
+    if user.has_permission("privacy.view"):
+        return None
+    return {}

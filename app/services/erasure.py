@@ -414,15 +414,24 @@ def identifiers_of(member: Member) -> dict[str, list[str]]:
     add("name", member.full_name)
     add("name", member.sort_name)
     add("name", f"{member.first_name} {member.last_name}")
+    if member.infix:  # "ter Quastenbroek" is as telling as the full name
+        add("name", f"{member.infix} {member.last_name}")
     add("email", member.email)
     if member.phone:
         add("phone", member.phone)
-        add("phone", re.sub(r"[\s\-()]", "", member.phone))
+        compact = re.sub(r"[\s\-()./]", "", member.phone)
+        add("phone", compact)
+        if compact.startswith("+31"):  # the Dutch national spellings: 0698765432, 06-98765432
+            national = "0" + compact[3:]
+            add("phone", national)
+            add("phone", f"{national[:2]}-{national[2:]}")
     if member.street:
         add("address", f"{member.street} {member.house_number or ''}".strip())
     if member.iban:
+        compact = member.iban.replace(" ", "")
         add("iban", member.iban)
-        add("iban", member.iban.replace(" ", ""))
+        add("iban", compact)
+        add("iban", " ".join(compact[i:i + 4] for i in range(0, len(compact), 4)))
     if member.date_of_birth:
         dob = member.date_of_birth
         add("date_of_birth", dob.isoformat())

@@ -53,6 +53,7 @@ def test_filters_overdue_due_soon_and_the_dashboard(client, db, make_user, login
         return {ref for ref in (old, soon, fresh) if ref in page}
 
     assert listed("filter=open") == {old, soon, fresh}
+    assert "Wubbeltje ter Quastenbroek" in client.get("/privacy/requests").get_data(as_text=True)
     assert listed("filter=overdue") == {old}
     assert listed("filter=due_soon") == {soon}
     assert listed("filter=all&kind=erasure") == {fresh}

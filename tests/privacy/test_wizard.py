@@ -277,3 +277,28 @@ def test_a_request_closed_mid_wizard_cannot_be_executed(client, db, officer, see
                            data={"member_number": str(member.member_number)}, follow_redirects=True)
     assert "This request is closed." in response.get_data(as_text=True)
     assert db.session.get(Member, member.id).last_name == "Quastenbroek"
+
+
+def test_staff_actions_need_the_csrf_token(make_app, db, make_user, seeded_member):
+    import re
+
+    from tests.conftest import TEST_PASSWORD
+
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    user = make_user("privacy_officer")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"username": user.username, "password": TEST_PASSWORD, "csrf_token": token})
+    member = seeded_member()
+    data_request = svc.register("restriction", channel="desk", requester_name="x")
+    svc.verify_identity(data_request, member, "passport", None)
+    db.session.commit()
+    url = f"/privacy/requests/{data_request.reference}/restriction/set"
+    assert client.post(url).status_code == 400
+    assert not db.session.get(Member, member.id).processing_restricted
+    page = client.get(f"/privacy/requests/{data_request.reference}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post(url, data={"csrf_token": token}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Member, member.id).processing_restricted

@@ -153,6 +153,17 @@ def on_erasure(hook):
     return hook
 
 
+# Called after the statements, still inside the transaction: for derived copies of member
+# data the engine does not know (a full-text index, a cache table) that must be rebuilt.
+AFTER_ERASURE_HOOKS: list = []
+
+
+def after_erasure(hook):
+    """Register a hook(member_ids, method, source) called after every erasure's statements."""
+    AFTER_ERASURE_HOOKS.append(hook)
+    return hook
+
+
 # The ids of one erasure batch, in a temporary table of the connection: every statement then
 # joins against it, so 100,000 members cost a dozen statements and no huge parameter lists.
 BATCH = Table("erasure_batch", MetaData(), Column("id", Integer, primary_key=True))
@@ -214,6 +225,8 @@ def erase_members(member_ids, method: str, actor, *, source: str, request_refere
     for hook in ERASURE_HOOKS:
         hook([row.id for row in rows], method, source)
     _erase_batch(method, now, _kept_invoice_clause(today), request_reference, _other_member_references())
+    for hook in AFTER_ERASURE_HOOKS:
+        hook([row.id for row in rows], method, source)
     db.session.connection().execute(BATCH.delete())
 
     ledger.record(numbers, method, source=source, request_reference=request_reference, erased_at=now)

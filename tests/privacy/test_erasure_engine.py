@@ -302,6 +302,19 @@ def test_erasure_hooks_see_the_members_first_and_can_refuse(db, make_member, mon
     db.session.rollback()
     assert db.session.get(Member, second.id).status == "active"
 
+    monkeypatch.setattr(erasure, "ERASURE_HOOKS", [])
+    after = []
+    monkeypatch.setattr(erasure, "AFTER_ERASURE_HOOKS", [])
+
+    @erasure.after_erasure
+    def rebuild_search_index(member_ids, method, source):
+        # runs after the statements: the row is already anonymised
+        after.append(db.session.scalar(select(Member.status).where(Member.id == member_ids[0])))
+
+    erasure.erase_members([second.id], "anonymise", None, source="retention")
+    db.session.commit()
+    assert after == ["anonymised"]
+
 
 def test_an_abandoned_erasure_never_reaches_the_ledger_file(app, db, make_member):
     member, other = make_member(), make_member()

@@ -374,10 +374,10 @@ def test_a_fee_must_be_a_real_amount(admin_client, make_member, db, fee):
 
 
 def test_member_page_warns_about_restricted_processing(admin_client, make_member):
-    member = make_member(processing_restricted=True)
+    member = make_member(processing_restricted=True, restricted_since=datetime(2026, 3, 2, 9, 0))
     html = _page(admin_client.get(f"/members/{member.member_number}"))
     assert "Processing restricted" in html
-    assert "restricted (GDPR Art. 18)" in html
+    assert "(GDPR Art. 18)" in html and "2026" in html
 
 
 def test_ending_a_subscription_and_ids_of_other_members_are_404(admin_client, make_member, db, frozen_clock):

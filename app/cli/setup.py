@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import User
-from app.services import accounts, passwords, roles
+from app.services import accounts, passwords, retention, roles
 
 
 @click.command("seed-roles")
@@ -51,6 +51,7 @@ def create_admin_command(username: str, password: str):
 def bootstrap_command(demo: bool):
     """First-run setup for `make run`: default roles, an administrator, demo data (idempotent)."""
     roles.ensure_default_roles()
+    retention.ensure_default_policies()
     if db.session.scalar(select(func.count()).select_from(User)) == 0:
         password = secrets.token_urlsafe(12)
         _create_admin("admin", password)

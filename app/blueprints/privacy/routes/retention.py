@@ -14,14 +14,15 @@ from app.blueprints.main.panels import panel_on
 from app.blueprints.privacy import bp
 from app.extensions import db
 from app.models import LegalHold, Member
-from app.services import holds, jobs, retention
+from app.services import holds, jobs
+from app.services import retention as retention_service
 
 
 class PolicyForm(FlaskForm):
     period_months = StringField(_l("Period (months)"), validators=[Length(max=10)])
     counted_from = SelectField(_l("Counted from"), validate_choice=False)
     action = SelectField(_l("Then"), validate_choice=False)
-    basis = TextAreaField(_l("Basis and criteria"), validators=[Length(max=retention.BASIS_MAX_LENGTH)])
+    basis = TextAreaField(_l("Basis and criteria"), validators=[Length(max=retention_service.BASIS_MAX_LENGTH)])
     enabled = BooleanField(_l("Apply this policy in the sweep"))
 
 
@@ -50,7 +51,7 @@ def _hold_helpers():
 
 
 def _ensure_policies() -> None:
-    if retention.ensure_default_policies():
+    if retention_service.ensure_default_policies():
         db.session.commit()
 
 
@@ -60,13 +61,13 @@ def retention():
     _ensure_policies()
     return render_template(
         "privacy/retention.html",
-        forecasts=retention.forecast(),
-        last_sweep=retention.sweep_summary(retention.last_sweep()),
-        stale=retention.sweep_is_stale(),
+        forecasts=retention_service.forecast(),
+        last_sweep=retention_service.sweep_summary(retention_service.last_sweep()),
+        stale=retention_service.sweep_is_stale(),
         active_holds=holds.all_active_holds(),
-        basis_text=retention.basis_text,
-        describe=retention.describe,
-        action_words=retention.ACTION_WORDS,
+        basis_text=retention_service.basis_text,
+        describe=retention_service.describe,
+        action_words=retention_service.ACTION_WORDS,
     )
 
 
@@ -74,25 +75,25 @@ def retention():
 @permission_required("retention.manage")
 def retention_edit(category: str):
     _ensure_policies()
-    policy = retention.policy_for(category)
-    if policy is None or category not in retention.CATEGORIES:
+    policy = retention_service.policy_for(category)
+    if policy is None or category not in retention_service.CATEGORIES:
         abort(404)
-    spec = retention.CATEGORIES[category]
+    spec = retention_service.CATEGORIES[category]
     form = PolicyForm()
-    form.counted_from.choices = [(code, retention.COUNTED_FROM_WORDS[code]) for code in spec.counted_from]
-    form.action.choices = [(code, retention.ACTION_CHOICES[code]) for code in spec.actions]
+    form.counted_from.choices = [(code, retention_service.COUNTED_FROM_WORDS[code]) for code in spec.counted_from]
+    form.action.choices = [(code, retention_service.ACTION_CHOICES[code]) for code in spec.actions]
     if not form.is_submitted():
         form.period_months.data = str(policy.period_months)
         form.counted_from.data = policy.counted_from
         form.action.data = policy.action
-        form.basis.data = retention.basis_text(policy)
+        form.basis.data = retention_service.basis_text(policy)
         form.enabled.data = policy.enabled
     elif form.validate():
         basis = (form.basis.data or "").strip()
         if basis == str(spec.default_basis).strip():
             basis = ""  # unchanged default: keep showing it in each reader's language
         try:
-            changed = retention.update_policy(
+            changed = retention_service.update_policy(
                 policy,
                 current_user,
                 period_months=(form.period_months.data or "").strip(),
@@ -101,29 +102,29 @@ def retention_edit(category: str):
                 basis=basis,
                 enabled=form.enabled.data,
             )
-        except retention.PolicyError as error:
+        except retention_service.PolicyError as error:
             db.session.rollback()
             form[error.field].errors.append(str(error))
         else:
             db.session.commit()
             if changed:
-                flash(_("Policy saved: %(policy)s.", policy=retention.describe(policy)))
+                flash(_("Policy saved: %(policy)s.", policy=retention_service.describe(policy)))
             else:
                 flash(_("Nothing was changed."))
             return redirect(url_for(".retention"))
     return render_template("privacy/retention_edit.html", form=form, policy=policy, category=spec,
-                           fiscal_minimum=retention.FISCAL_MINIMUM_MONTHS, describe=retention.describe)
+                           fiscal_minimum=retention_service.FISCAL_MINIMUM_MONTHS, describe=retention_service.describe)
 
 
 @bp.get("/retention/preview")
 @permission_required("retention.view")
 def retention_preview():
     _ensure_policies()
-    forecasts = retention.forecast()
-    form = SweepForm(fingerprint=retention.fingerprint(forecasts))
-    running = jobs.current_lock(retention.JOB_NAME)
+    forecasts = retention_service.forecast()
+    form = SweepForm(fingerprint=retention_service.fingerprint(forecasts))
+    running = jobs.current_lock(retention_service.JOB_NAME)
     return render_template("privacy/retention_preview.html", forecasts=forecasts, form=form, running=running,
-                           describe=retention.describe)
+                           describe=retention_service.describe)
 
 
 @bp.post("/retention/sweep")
@@ -133,11 +134,11 @@ def retention_sweep():
     if not form.validate_on_submit():
         flash(_("Open the preview and start the sweep from there."), "error")
         return redirect(url_for(".retention_preview"))
-    if form.fingerprint.data != retention.fingerprint(retention.forecast()):
+    if form.fingerprint.data != retention_service.fingerprint(retention_service.forecast()):
         flash(_("What is due has changed since you opened the preview. Check the new numbers and start again."), "warning")
         return redirect(url_for(".retention_preview"))
     try:
-        result = retention.run_sweep(current_user, commit=db.session.commit, via="web")
+        result = retention_service.run_sweep(current_user, commit=db.session.commit, via="web")
     except jobs.JobBusyError:
         db.session.rollback()
         flash(_("The retention sweep is already running (from the nightly job or another user). "
@@ -203,17 +204,16 @@ def legal_hold_lift(hold_id: int):
 @panel_on(bp, "privacy/_dashboard_retention.html", "retention.view", order=40)
 def retention_panel(_user):
     """What the sweep would do today and what falls due within 30 days; None when all is quiet."""
-    if not retention.policies():
-        return None
-    rows = [f for f in retention.forecast(sample_size=0) if f.due or f.due_soon]
-    stale = retention.sweep_is_stale()
+    _ensure_policies()  # like the page: the defaults apply from the first day
+    rows = [f for f in retention_service.forecast(sample_size=0) if f.due or f.due_soon]
+    stale = retention_service.sweep_is_stale()
     if not rows and not stale:
         return None
-    last = retention.last_sweep()
+    last = retention_service.last_sweep()
     return {
         "rows": rows,
         "stale": stale,
         "last_sweep_at": last.occurred_at if last else None,
-        "horizon_days": retention.HORIZON_DAYS,
+        "horizon_days": retention_service.HORIZON_DAYS,
     }
 

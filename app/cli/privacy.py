@@ -1,8 +1,57 @@
-"""`flask --app wsgi privacy ...` commands."""
+"""`flask --app wsgi privacy ...` commands: reapply the erasure ledger, verify its file."""
 
+import click
 from flask.cli import AppGroup
 
+from app.extensions import db
+from app.services import erasure, ledger
+
 group = AppGroup("privacy", help="Privacy commands.")
+
+
+@group.command("reapply-erasures")
+@click.option("--dry-run", is_flag=True, help="Only report what would be erased again.")
+def reapply_erasures(dry_run: bool):
+    """After a restore: erase again the members the ledger file says were erased."""
+    try:
+        result = erasure.reapply(None, dry_run=dry_run)
+    except ledger.LedgerError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"The ledger file cannot be read: {exc}") from exc
+    if result.chain_problems:
+        click.echo("WARNING: the ledger file's chain is broken:", err=True)
+        for problem in result.chain_problems:
+            click.echo(f"  {problem}", err=True)
+    click.echo(f"Ledger file: {result.file_entries} entr{'y' if result.file_entries == 1 else 'ies'}.")
+    click.echo(f"Ledger rows missing from the database: {result.table_rows_restored}"
+               + (" (would be restored)" if dry_run else " (restored)"))
+    for _id, number, method, reference in result.found:
+        click.echo(f"  member {number}: {method}" + (f" ({reference})" if reference else ""))
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"{len(result.found)} member(s) would be erased again (dry run, nothing changed).")
+    else:
+        db.session.commit()
+        click.echo(f"{result.erased} member(s) erased again.")
+
+
+@group.command("verify-ledger")
+def verify_ledger():
+    """Check the ledger file's hash chain and compare it with the database table."""
+    try:
+        entries = ledger.read_file()
+    except ledger.LedgerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    problems = ledger.verify_chain(entries)
+    missing = ledger.missing_table_rows(entries)
+    click.echo(f"Ledger file: {len(entries)} entries; database table: {ledger.table_count()} rows.")
+    if missing:
+        click.echo(f"{len(missing)} file entries are missing from the database: run `privacy reapply-erasures`.")
+    if problems:
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+        raise click.ClickException("The ledger file's chain is broken.")
+    click.echo("The chain is intact.")
 
 
 def register(app) -> None:

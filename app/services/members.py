@@ -47,5 +47,14 @@ def next_counter_value(name: str, start: int = 1) -> int:
 
 
 def next_member_number() -> int:
-    """A member number never handed out before (numbers of erased members are not reused)."""
-    return next_counter_value("member_number", start=1001)
+    """A member number never handed out before (numbers of erased members are not reused).
+
+    A restored backup rolls the counter back; numbers whose keyed hash is in the erasure
+    ledger are skipped, so a new member can never take an erased member's number.
+    """
+    from app.services import ledger
+
+    while True:
+        number = next_counter_value("member_number", start=1001)
+        if not ledger.is_erased_number(number):
+            return number

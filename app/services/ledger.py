@@ -1,0 +1,327 @@
+"""The erasure ledger: a keyed hash per erased member, in a table AND an append-only file.
+
+A database restore rolls the table back, so the file (outside the database, not beside the
+backups) is the source of truth. Each entry holds the HMAC-SHA256 of the member number under
+a key that never leaves instance/ (or ERASURE_LEDGER_KEY), the time, method, request
+reference and source, and is chained to the previous entry by hash.
+
+Lines are staged in the session while the erasure runs and appended to the file (fsync)
+just before the transaction commits: a rolled-back erasure never reaches the file, and a
+committed one never misses it. If the database commit itself fails after the append, the
+file holds an entry whose member still exists; `privacy reapply-erasures` then erases that
+member, which is the safe side of the mistake.
+"""
+
+import fcntl
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
+
+from app import config as config_module
+from app.extensions import db
+from app.models import ErasureRecord
+
+GENESIS = "0" * 64
+PENDING = "clubhouse_ledger_pending"
+FIELDS = ("member_key", "erased_at", "method", "request_reference", "source", "prev_hash")
+
+
+class LedgerError(Exception):
+    """The ledger file is damaged: a line is unreadable or the chain is broken."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    member_key: str
+    erased_at: datetime
+    method: str
+    request_reference: str | None
+    source: str
+    prev_hash: str
+    entry_hash: str
+
+    def as_row(self) -> dict:
+        return {field: getattr(self, field) for field in (*FIELDS, "entry_hash")}
+
+    def as_line(self) -> str:
+        payload = self.as_row()
+        payload["erased_at"] = self.erased_at.isoformat(timespec="microseconds")
+        return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+
+
+# --- the key and the keyed hash -------------------------------------------------------
+
+def _key_file() -> Path:
+    return Path(config_module.INSTANCE_DIR) / "erasure_ledger_key"
+
+
+def ledger_key() -> bytes:
+    """ERASURE_LEDGER_KEY, else a key generated once into instance/ beside the secret key."""
+    configured = current_app.config.get("ERASURE_LEDGER_KEY")
+    if configured:
+        return configured.encode()
+    path = _key_file()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+def member_key(member_number: int, key: bytes | None = None) -> str:
+    """The keyed hash of a member number (hex): comparable, but not reversible without the key."""
+    return hmac.digest(key or ledger_key(), str(int(member_number)).encode(), "sha256").hex()
+
+
+def _hash_text(member_key_: str, erased_at: str, method: str, request_reference: str | None,
+               source: str, prev_hash: str) -> str:
+    return "|".join((member_key_, erased_at, method, request_reference or "", source, prev_hash))
+
+
+def entry_hash(fields: dict) -> str:
+    """The hash chaining an entry to its predecessor (covers every field and prev_hash)."""
+    erased_at = fields["erased_at"]
+    if isinstance(erased_at, datetime):
+        erased_at = erased_at.isoformat(timespec="microseconds")
+    text_ = _hash_text(fields["member_key"], erased_at, fields["method"], fields["request_reference"],
+                       fields["source"], fields["prev_hash"])
+    return hashlib.sha256(text_.encode()).hexdigest()
+
+
+# --- the file -----------------------------------------------------------------------
+
+def ledger_path() -> Path:
+    return Path(current_app.config["ERASURE_LEDGER_PATH"])
+
+
+def _parse(line: str, lineno: int) -> Entry:
+    try:
+        data = json.loads(line)
+        return Entry(
+            member_key=data["member_key"],
+            erased_at=datetime.fromisoformat(data["erased_at"]),
+            method=data["method"],
+            request_reference=data.get("request_reference"),
+            source=data["source"],
+            prev_hash=data["prev_hash"],
+            entry_hash=data["entry_hash"],
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise LedgerError(f"line {lineno} of the ledger file is unreadable") from exc
+
+
+def read_file(path: Path | None = None) -> list[Entry]:
+    """Every entry of the ledger file, in order (empty when there is no file yet)."""
+    path = path or ledger_path()
+    if not path.exists():
+        return []
+    entries = []
+    with path.open("r", encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if line.strip():
+                entries.append(_parse(line, lineno))
+    return entries
+
+
+def verify_chain(entries: list[Entry]) -> list[str]:
+    """Problems found in a chain of entries (empty when every link and hash holds)."""
+    problems = []
+    previous = GENESIS
+    for number, entry in enumerate(entries, start=1):
+        if entry.prev_hash != previous:
+            problems.append(f"entry {number}: does not follow the previous entry")
+        if entry_hash(entry.as_row()) != entry.entry_hash:
+            problems.append(f"entry {number}: its content does not match its hash")
+        previous = entry.entry_hash
+    return problems
+
+
+def _last_file_hash(path: Path) -> str | None:
+    """The entry_hash of the file's last line, reading only the end of the file."""
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        chunk = b""
+        position = size
+        while position > 0:
+            step = min(4096, position)
+            position -= step
+            handle.seek(position)
+            chunk = handle.read(step) + chunk
+            lines = [line for line in chunk.split(b"\n") if line.strip()]
+            if len(lines) >= 2 or (lines and position == 0):
+                return _parse(lines[-1].decode(), 0).entry_hash
+    return None
+
+
+def _append_lines(path: Path, lines: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        data = ("\n".join(lines) + "\n").encode()
+        written = 0
+        while written < len(data):
+            written += os.write(fd, data[written:])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --- recording entries ---------------------------------------------------------------
+
+def _lock() -> None:
+    """Serialise ledger writers across hosts on PostgreSQL (SQLite's write lock does it there)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(7302)"))
+
+
+def _chain_head() -> str:
+    pending = db.session.info.get(PENDING)
+    if pending and pending["head"]:
+        return pending["head"]
+    from_file = _last_file_hash(ledger_path())
+    if from_file:
+        return from_file
+    last = db.session.scalar(select(ErasureRecord.entry_hash).order_by(ErasureRecord.id.desc()).limit(1))
+    return last or GENESIS
+
+
+def record(member_numbers, method: str, *, source: str, request_reference: str | None,
+           erased_at: datetime) -> int:
+    """Write one chained entry per member number: table rows now (flushed), file lines at commit.
+
+    Kept lean on purpose (one HMAC, one SHA-256 and one formatted line per member): the
+    retention sweep records tens of thousands of entries in one go.
+    """
+    if not member_numbers:
+        return 0
+    _lock()
+    key = ledger_key()
+    previous = _chain_head()
+    stamp = erased_at.isoformat(timespec="microseconds")
+    reference = request_reference or ""
+    # The fields every entry of this batch shares, JSON-encoded once.
+    shared = json.dumps({"erased_at": stamp, "method": method, "request_reference": request_reference,
+                         "source": source}, sort_keys=True, separators=(",", ":"))[1:-1]
+    suffix = f"|{stamp}|{method}|{reference}|{source}|"
+    digest_of = hmac.digest
+    sha256 = hashlib.sha256
+    stored_at = erased_at.isoformat(" ", "microseconds") if _is_sqlite() else erased_at
+    rows, lines = [], []
+    for number in member_numbers:
+        member_key_ = digest_of(key, str(number).encode(), "sha256").hex()
+        digest = sha256(f"{member_key_}{suffix}{previous}".encode()).hexdigest()
+        rows.append((member_key_, stored_at, method, request_reference, source, previous, digest))
+        lines.append(f'{{"entry_hash":"{digest}",{shared},"member_key":"{member_key_}","prev_hash":"{previous}"}}')
+        previous = digest
+    _insert_rows(rows)
+    pending = db.session.info.setdefault(PENDING, {"lines": [], "head": None})
+    pending["lines"].extend(lines)
+    pending["head"] = previous
+    return len(rows)
+
+
+COLUMNS = ("member_key", "erased_at", "method", "request_reference", "source", "prev_hash", "entry_hash")
+
+
+def _is_sqlite() -> bool:
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
+def _insert_rows(rows: list[tuple], chunk: int = 10_000) -> None:
+    """Plain driver executemany of tuples in COLUMNS order: the sweep inserts many rows at once.
+
+    On SQLite the erased_at value must already be text in SQLAlchemy's DateTime format.
+    """
+    connection = db.session.connection()
+    columns = ", ".join(COLUMNS)
+    if connection.dialect.name == "postgresql":
+        # COPY: the fastest way into PostgreSQL, inside the same transaction.
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY erasure_records ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    sql = f"INSERT INTO erasure_records ({columns}) VALUES ({', '.join(['?'] * len(COLUMNS))})"  # noqa: S608
+    for start in range(0, len(rows), chunk):
+        connection.exec_driver_sql(sql, rows[start:start + chunk])
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(PENDING, None)
+    if pending and pending["lines"]:
+        _append_lines(Path(current_app.config["ERASURE_LEDGER_PATH"]), pending["lines"])
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(PENDING, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending_soft(session: Session, _previous_transaction) -> None:
+    session.info.pop(PENDING, None)
+
+
+# --- reading the ledger back -----------------------------------------------------------
+
+_key_cache: dict = {}
+
+
+def file_keys() -> frozenset[str]:
+    """The member keys in the ledger file; cached while the file is unchanged (size, mtime)."""
+    path = ledger_path()
+    if not path.exists():
+        return frozenset()
+    stat = path.stat()
+    signature = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if _key_cache.get("signature") != signature:
+        _key_cache["keys"] = frozenset(entry.member_key for entry in read_file(path))
+        _key_cache["signature"] = signature
+    return _key_cache["keys"]
+
+
+def is_erased_number(member_number: int) -> bool:
+    """True when this member number was ever erased (table or file): it must not be handed out."""
+    key = member_key(member_number)
+    if db.session.scalar(select(ErasureRecord.id).where(ErasureRecord.member_key == key).limit(1)):
+        return True
+    return key in file_keys()
+
+
+def missing_table_rows(entries: list[Entry] | None = None) -> list[Entry]:
+    """File entries the table lacks (a restore rolled the table back)."""
+    entries = read_file() if entries is None else entries
+    present = set(db.session.scalars(select(ErasureRecord.entry_hash)))
+    return [entry for entry in entries if entry.entry_hash not in present]
+
+
+def restore_table_rows(entries: list[Entry]) -> int:
+    """Re-insert file entries into the table (flushed)."""
+    sqlite = _is_sqlite()
+    _insert_rows([
+        tuple(entry.erased_at.isoformat(" ", "microseconds") if c == "erased_at" and sqlite else getattr(entry, c)
+              for c in COLUMNS)
+        for entry in entries
+    ])
+    return len(entries)
+
+
+def table_count() -> int:
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count()).select_from(ErasureRecord)) or 0

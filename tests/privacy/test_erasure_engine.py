@@ -1,0 +1,261 @@
+"""The erasure engine: delete and anonymise leave no identifiers behind, atomically, with a ledger."""
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import (
+    AuditEvent,
+    Consent,
+    DataRequest,
+    ErasureRecord,
+    HealthNote,
+    Invoice,
+    LegalHold,
+    Member,
+    StaffNote,
+    Subscription,
+    Visit,
+)
+from app.services import erasure, ledger
+from app.services import members as member_service
+from tests.privacy.conftest import FULL_NAME
+
+
+def count(db, model, *where):
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def snapshot(db):
+    """Every row of every member-related table, to compare before and after a failed erasure."""
+    tables = {}
+    for model in (Member, Subscription, Visit, Invoice, Consent, HealthNote, StaffNote, DataRequest,
+                  LegalHold, ErasureRecord):
+        rows = db.session.execute(select(model.__table__)).all()
+        tables[model.__tablename__] = sorted(tuple(map(str, row)) for row in rows)
+    return tables
+
+
+def ledger_lines(app):
+    from pathlib import Path
+
+    path = Path(app.config["ERASURE_LEDGER_PATH"])
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_scan_finds_the_seeded_identifiers_before_erasure(db, seeded_member):
+    member = seeded_member()
+    report = erasure.verify(erasure.identifiers_of(member))
+    kinds = {hit["kind"] for hit in report["hits"]}
+    tables = {hit["table"] for hit in report["hits"]}
+    assert kinds == {"name", "email", "phone", "address", "iban", "date_of_birth"}
+    assert {"members", "invoices", "health_notes", "staff_notes", "data_requests", "consents"} <= tables
+    assert not report["ok"]
+    # the stored report never holds the values themselves
+    assert "quastenbroek" not in json.dumps(report).lower()
+
+
+def test_anonymise_keeps_statistics_and_removes_every_identifier(app, db, seeded_member):
+    member = seeded_member()
+    other = seeded_member(first_name="Other", last_name="Person", email="other@example.nl", member_number=50001,
+                          phone="020 1111111", street="Dorpsweg", iban="NL20INGB0001234567",
+                          date_of_birth=date(1999, 9, 9))
+    identifiers = erasure.identifiers_of(member)
+    member_id, number = member.id, member.member_number
+
+    assert erasure.erase_member(member, "anonymise", None) == 1
+    db.session.commit()
+
+    row = db.session.get(Member, member_id)
+    assert row.status == "anonymised" and row.anonymised_at is not None
+    assert row.member_number == number and row.joined_on == date(2020, 1, 1)
+    assert row.first_name == "" and row.email is None and row.iban is None and row.date_of_birth is None
+    assert row.search_text == ""
+    assert count(db, Visit, Visit.member_id == member_id) == 2
+    assert count(db, Subscription, Subscription.member_id == member_id) == 1
+    for model in (Consent, HealthNote, StaffNote):
+        assert count(db, model, model.member_id == member_id) == 0
+    # the other member is untouched
+    assert db.session.get(Member, other.id).first_name == "Other"
+    assert count(db, HealthNote, HealthNote.member_id == other.id) == 1
+
+    report = erasure.verify(identifiers)
+    assert report["failures"] == 0, report["hits"]
+    kept = [hit for hit in report["hits"] if hit["status"] == "kept_by_law"]
+    assert kept and {hit["table"] for hit in kept} == {"invoices"}
+    recent = db.session.scalar(select(Invoice).where(Invoice.number == f"NEW-{number}"))
+    assert recent.member_id is None and FULL_NAME in recent.billing_name
+    assert db.session.scalar(select(Invoice).where(Invoice.number == f"OLD-{number}")) is None
+
+    lines = ledger_lines(app)
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert entry["method"] == "anonymise" and entry["member_key"] == ledger.member_key(number)
+    assert str(number) not in lines[0] and "Quastenbroek" not in lines[0]
+    assert count(db, ErasureRecord) == 1
+    audit_row = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "privacy.erasure"))
+    assert audit_row.member_number == number and "anonymise" in audit_row.details
+    assert "Quastenbroek" not in audit_row.details
+
+
+def test_delete_removes_everything_but_invoices_kept_by_law(db, seeded_member):
+    member = seeded_member()
+    identifiers = erasure.identifiers_of(member)
+    member_id, number = member.id, member.member_number
+
+    assert erasure.erase_member(member, "delete", None) == 1
+    db.session.commit()
+
+    assert db.session.get(Member, member_id) is None
+    for model in (Visit, Subscription, Consent, HealthNote, StaffNote):
+        assert count(db, model, model.member_id == member_id) == 0
+    kept = db.session.scalars(select(Invoice)).all()
+    assert [inv.number for inv in kept] == [f"NEW-{number}"] and kept[0].member_id is None
+    old_request = db.session.scalar(select(DataRequest))
+    assert old_request.requester_name is None and old_request.requester_email is None
+    assert old_request.message is None and old_request.minimised_at is not None
+    assert old_request.member_number == number  # the register stays readable
+
+    report = erasure.verify(identifiers)
+    assert report["failures"] == 0, report["hits"]
+    assert report["kept_by_law"] >= 1
+    assert all(hit["until"] == date(date.today().year + 6, 12, 31).isoformat()
+               for hit in report["hits"] if hit["status"] == "kept_by_law")
+
+
+def test_an_active_legal_hold_refuses_the_whole_batch(db, seeded_member):
+    held = seeded_member(member_number=60001)
+    free = seeded_member(member_number=60002)
+    db.session.add(LegalHold(member_id=held.id, reason="Dispute about unpaid fees"))
+    db.session.commit()
+    before = snapshot(db)
+    with pytest.raises(erasure.LegalHoldError) as info:
+        erasure.erase_members([held.id, free.id], "delete", None, source="retention")
+    db.session.rollback()
+    assert info.value.member_numbers == [60001]
+    assert snapshot(db) == before
+    assert erasure.held_member_ids([held.id, free.id]) == {held.id}
+
+
+def test_a_failure_halfway_leaves_everything_as_before(app, db, seeded_member, monkeypatch):
+    member = seeded_member()
+    before = snapshot(db)
+    statements = []
+    original = erasure._erase_batch
+
+    def chunk_then_fail(*args, **kwargs):
+        original(*args, **kwargs)
+        statements.append("ran")
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(erasure, "_erase_batch", chunk_then_fail)
+    with pytest.raises(RuntimeError):
+        erasure.erase_member(member, "delete", None)
+    db.session.rollback()
+    assert statements == ["ran"]  # the deletes really ran before the failure
+    assert snapshot(db) == before
+    assert ledger_lines(app) == []
+
+
+def test_a_failure_in_the_ledger_leaves_everything_as_before(app, db, seeded_member, monkeypatch):
+    member = seeded_member()
+    before = snapshot(db)
+
+    def broken(*args, **kwargs):
+        raise OSError("ledger volume not mounted")
+
+    monkeypatch.setattr(ledger, "_append_lines", broken)
+    erasure.erase_member(member, "anonymise", None)
+    with pytest.raises(OSError):
+        db.session.commit()
+    db.session.rollback()
+    assert snapshot(db) == before
+
+
+def test_erasing_twice_is_harmless(app, db, seeded_member):
+    member = seeded_member()
+    member_id = member.id
+    erasure.erase_member(member, "anonymise", None)
+    db.session.commit()
+    again = db.session.get(Member, member_id)
+    assert erasure.erase_member(again, "anonymise", None) == 0
+    db.session.commit()
+    assert len(ledger_lines(app)) == 1
+    assert erasure.erase_members([member_id], "delete", None, source="wizard") == 1
+    db.session.commit()
+    assert erasure.erase_members([member_id], "delete", None, source="wizard") == 0
+    db.session.commit()
+    assert len(ledger_lines(app)) == 2
+    assert ledger.verify_chain(ledger.read_file()) == []
+
+
+def test_bulk_erasure_in_chunks(app, db, make_member):
+    ids = []
+    for n in range(1203):
+        member = Member(member_number=200000 + n, first_name="Bulk", last_name=f"Member{n}",
+                        joined_on=date(2010, 1, 1), status="ended", email=f"bulk{n}@example.nl")
+        db.session.add(member)
+    db.session.commit()
+    ids = list(db.session.scalars(select(Member.id)))
+    assert erasure.erase_members(ids, "anonymise", None, source="retention") == 1203
+    db.session.commit()
+    assert count(db, Member, Member.status == "anonymised", Member.email.is_(None)) == 1203
+    assert count(db, ErasureRecord) == 1203
+    entries = ledger.read_file()
+    assert len(entries) == 1203 and ledger.verify_chain(entries) == []
+
+
+def test_ledger_chain_detects_tampering(app, db, make_member, runner):
+    members = [make_member() for _ in range(3)]
+    erasure.erase_members([m.id for m in members], "delete", None, source="wizard")
+    db.session.commit()
+    result = runner.invoke(args=["privacy", "verify-ledger"])
+    assert result.exit_code == 0 and "intact" in result.output
+    from pathlib import Path
+
+    path = Path(app.config["ERASURE_LEDGER_PATH"])
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], lines[2]]) + "\n")  # someone removed an entry
+    result = runner.invoke(args=["privacy", "verify-ledger"])
+    assert result.exit_code != 0 and "broken" in result.output + (result.stderr or "")
+
+
+def test_new_member_numbers_skip_erased_ones_after_a_counter_rollback(db, make_member):
+    from app.models import Counter
+
+    member = make_member()
+    number = member.member_number
+    erasure.erase_member(member, "delete", None)
+    db.session.commit()
+    # a restore puts the counter back to before that number was handed out
+    db.session.get(Counter, "member_number").value = number - 1
+    db.session.execute(ErasureRecord.__table__.delete())  # and the ledger table with it
+    db.session.commit()
+    assert member_service.next_member_number() == number + 1
+
+
+def test_preview_lists_what_happens_per_table(db, seeded_member, frozen_clock):
+    member = seeded_member()
+    rows = {row.table: row for row in erasure.preview(member, "anonymise")}
+    assert rows["members"].anonymise == 1
+    assert rows["visits"].keep == 2 and rows["subscriptions"].keep == 1
+    assert rows["health_notes"].delete == 1 and rows["consents"].delete == 1
+    assert rows["invoices"].delete == 1 and rows["invoices"].keep == 1
+    assert rows["invoices"].until == date(date.today().year + 6, 12, 31)
+    rows = {row.table: row for row in erasure.preview(member, "delete")}
+    assert rows["members"].delete == 1 and rows["visits"].delete == 2
+
+
+def test_exceptions_found(db, seeded_member, frozen_clock):
+    member = seeded_member()
+    db.session.add(Subscription(member_id=member.id, plan="Basic", starts_on=date(2024, 1, 1),
+                                monthly_fee=1, status="active"))
+    db.session.add(Invoice(member_id=member.id, number="OPEN-1", issued_on=date.today(), due_on=date.today(),
+                           amount=10, status="open", billing_name="x"))
+    db.session.add(LegalHold(member_id=member.id, reason="claim"))
+    db.session.commit()
+    codes = {item["code"]: item for item in erasure.find_exceptions(member)}
+    assert set(codes) == {"open_invoices", "fiscal_retention", "active_subscription", "legal_hold"}
+    assert codes["fiscal_retention"]["until"] == date(date.today().year + 7, 12, 31)

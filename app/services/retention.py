@@ -743,7 +743,12 @@ def _erase_members(policy, today, actor, run_id, chunk_size, commit, lock) -> in
             return total
         from app.services import erasure  # the wizard's engine, so the ledger and its checks apply
 
-        done = erasure.erase_members(ids, policy.action, actor, source="retention")
+        try:
+            done = erasure.erase_members(ids, policy.action, actor, source="retention")
+        except erasure.LegalHoldError:
+            # A hold placed between our selection and the erasure: leave those members alone.
+            free = sorted(set(ids) - erasure.held_member_ids(ids))
+            done = erasure.erase_members(free, policy.action, actor, source="retention") if free else 0
         total += done
         last_id = ids[-1]
         _chunk_done(policy, actor, run_id, done, commit, lock)

@@ -18,7 +18,7 @@ def _ensure_policies() -> None:
 @group.command("sweep")
 @click.option("--dry-run", is_flag=True, help="Only show what is due; change nothing.")
 @click.option("--chunk-size", type=click.IntRange(1, 100_000), default=None,
-              help="Members (and, times 2.5, other rows) per transaction.")
+              help="Members or rows per transaction (default: 25,000 members, 5,000 other rows).")
 @click.option("--lang", type=click.Choice(["en", "nl"]), default="en", show_default=True,
               help="Language of the report.")
 def sweep_command(dry_run: bool, chunk_size: int | None, lang: str):
@@ -30,7 +30,7 @@ def sweep_command(dry_run: bool, chunk_size: int | None, lang: str):
             return
         options = {}
         if chunk_size:
-            options = {"member_chunk": chunk_size, "delete_chunk": int(chunk_size * 2.5)}
+            options = {"member_chunk": chunk_size, "delete_chunk": chunk_size}
         try:
             result = retention.run_sweep(None, commit=db.session.commit, via="cli", **options)
         except jobs.JobBusyError as busy:

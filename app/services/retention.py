@@ -695,14 +695,15 @@ def _sweep(actor, lock, commit, via, member_chunk, delete_chunk, today) -> Sweep
     return result
 
 
-def _chunk_done(policy, actor, run_id, count, commit, lock) -> None:
+def _chunk_done(policy, actor, run_id, count, commit, lock, extra: dict | None = None) -> None:
     """Audit a chunk inside its own transaction, commit it, and keep the lock alive."""
+    details = {"run": run_id, "category": policy.category, "action": policy.action, "count": count}
     audit.record(
         "retention.applied",
         actor,
         target_type="retention_policy",
         target_id=policy.category,
-        details={"run": run_id, "category": policy.category, "action": policy.action, "count": count},
+        details={**details, **(extra or {})},
     )
     commit()
     lock.renew()
@@ -730,7 +731,19 @@ def _delete_rows(policy, today, actor, run_id, chunk_size, commit, lock) -> int:
         if not deleted:
             return total
         total += deleted
-        _chunk_done(policy, actor, run_id, deleted, commit, lock)
+        extra = _audit_anchor() if model is AuditEvent else None
+        _chunk_done(policy, actor, run_id, deleted, commit, lock, extra)
+
+
+def _audit_anchor() -> dict:
+    """Where the pruned audit log now starts: a verifier accepts that entry's prev_hash as its anchor.
+
+    This entry is itself part of the chain, so the anchor cannot be changed unnoticed.
+    """
+    first = db.session.execute(
+        select(AuditEvent.id, AuditEvent.prev_hash).order_by(AuditEvent.id).limit(1)
+    ).first()
+    return {"first_kept_id": first.id, "anchor_hash": first.prev_hash} if first else {}
 
 
 SQLITE_BULK_PRAGMAS = (

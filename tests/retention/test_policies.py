@@ -235,6 +235,11 @@ def test_audit_log_loses_only_its_oldest_entries_and_keeps_a_chain(db, make_memb
         assert audit.compute_hash(after) == after.hash
     sweep_entry = retention.last_sweep()
     assert json.loads(sweep_entry.details)["counts"]["audit_events"] == 2
+    # The pruning entry names the anchor the rest of the chain starts from.
+    pruned = next(json.loads(e.details) for e in remaining if e.action == "retention.applied"
+                  and json.loads(e.details)["category"] == "audit_events")
+    assert pruned["first_kept_id"] == third
+    assert pruned["anchor_hash"] == remaining[0].prev_hash
 
 
 def test_audit_log_stops_at_the_first_entry_of_a_member_under_hold(db, make_member, make_user, policies, sweep, frozen_clock):

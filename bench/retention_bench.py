@@ -260,11 +260,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", default=None,
+                        help="folder for the SQLite files and ledger files (default: a temp folder; "
+                             "/dev/shm takes the disk out of the measurement)")
     parser.add_argument("--pg", nargs="?", const=os.environ.get("DATABASE_URL", ""), default=None,
                         help="PostgreSQL server URL for scratch databases (default: DATABASE_URL)")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="clubhouse-bench-"))
+    workdir = Path(tempfile.mkdtemp(prefix="clubhouse-bench-", dir=args.workdir))
     if args.pg is not None:
         if not args.pg:
             parser.error("--pg needs a URL or DATABASE_URL")

@@ -200,3 +200,33 @@ def test_the_sweep_skips_nothing_it_should_not_when_nothing_is_due(db, make_memb
     assert result.total == 0
     assert db.session.scalar(select(func.count()).select_from(Visit)) == 1
     assert retention.last_sweep() is not None
+
+
+def test_two_hosts_racing_for_the_lock_one_wins(app, db):
+    """Real concurrent attempts (threads, each with its own connection): exactly one gets the lock."""
+    import threading
+
+    barrier = threading.Barrier(4)
+    outcomes = []
+
+    def host(number):
+        with app.app_context():
+            barrier.wait()
+            try:
+                lock = jobs.acquire("race", holder=f"host-{number}")
+            except jobs.JobBusyError as busy:
+                outcomes.append(("busy", busy.holder))
+            else:
+                outcomes.append(("won", lock.holder))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=host, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [holder for outcome, holder in outcomes if outcome == "won"]
+    assert len(winners) == 1
+    assert all(holder == winners[0] for outcome, holder in outcomes if outcome == "busy")
+    assert jobs.current_lock("race").holder == winners[0]

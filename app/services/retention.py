@@ -80,7 +80,6 @@ class Category:
     default_period: int
     default_basis: object
     minimum_period: int = 1
-    member_linked: bool = True  # rows belong to a member, so a legal hold can keep them
 
 
 CATEGORIES: dict[str, Category] = {
@@ -203,7 +202,6 @@ CATEGORIES: dict[str, Category] = {
                 "Counters against abuse of the login and the public request form hold network "
                 "addresses. They are needed for an hour; a month later they go."
             ),
-            member_linked=False,
         ),
     )
 }

@@ -302,3 +302,22 @@ def test_date_helpers_for_invoices():
     assert retention.last_expired_book_year_end(date(2026, 1, 1), 84) == date(2018, 12, 31)
     assert retention.last_expired_book_year_end(date(2025, 12, 31), 84) == date(2017, 12, 31)
     assert retention.last_expired_book_year_end(date(2025, 12, 31), 12) == date(2017, 12, 31)
+
+
+def test_the_member_page_shows_the_hold_once_it_includes_the_partial(app, client, login, make_user, make_member, db):
+    """Active as soon as members/show.html includes privacy/_member_hold.html (the members area does)."""
+    import pytest
+
+    source = app.jinja_env.loader.get_source(app.jinja_env, "members/show.html")[0]
+    if "privacy/_member_hold.html" not in source:
+        pytest.skip("the member page does not include the legal-hold partial in this branch")
+    officer = make_user("privacy_officer")
+    member = make_member()
+    holds.place_hold(member, "Dispute about a refund", officer)
+    db.session.commit()
+    login(officer)
+    page = client.get(f"/members/{member.member_number}").get_data(as_text=True)
+    assert "Legal hold since" in page and "Dispute about a refund" in page and "Lift this hold" in page
+    login(make_user("front_desk"))
+    page = client.get(f"/members/{member.member_number}").get_data(as_text=True)
+    assert "Legal hold since" in page and "Dispute about a refund" not in page

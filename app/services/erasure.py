@@ -141,6 +141,29 @@ def _other_member_references():
     return found
 
 
+# Other areas (the integrations outbox: deletion calls to partners) register a function
+# here; it is called inside the erasure's transaction, before any row changes, with
+# (member_ids, method, source). Raising refuses the erasure and changes nothing.
+ERASURE_HOOKS: list = []
+
+
+def on_erasure(hook):
+    """Register a hook(member_ids, method, source) called before every erasure (decorator-friendly)."""
+    ERASURE_HOOKS.append(hook)
+    return hook
+
+
+# Called after the statements, still inside the transaction: for derived copies of member
+# data the engine does not know (a full-text index, a cache table) that must be rebuilt.
+AFTER_ERASURE_HOOKS: list = []
+
+
+def after_erasure(hook):
+    """Register a hook(member_ids, method, source) called after every erasure's statements."""
+    AFTER_ERASURE_HOOKS.append(hook)
+    return hook
+
+
 # The ids of one erasure batch, in a temporary table of the connection: every statement then
 # joins against it, so 100,000 members cost a dozen statements and no huge parameter lists.
 BATCH = Table("erasure_batch", MetaData(), Column("id", Integer, primary_key=True))
@@ -156,6 +179,8 @@ def _stage(ids) -> None:
             connection.exec_driver_sql("INSERT INTO erasure_batch (id) SELECT unnest(%s::integer[])", (chunk,))
         else:
             connection.exec_driver_sql("INSERT INTO erasure_batch (id) VALUES (?)", [(i,) for i in chunk])
+    if postgres:  # temporary tables have no statistics until asked: let the planner see the size
+        connection.exec_driver_sql("ANALYZE erasure_batch")
 
 
 def _batch_ids():
@@ -197,7 +222,11 @@ def erase_members(member_ids, method: str, actor, *, source: str, request_refere
         _stage(sorted(row.id for row in rows))
 
     numbers = [row.member_number for row in rows]
+    for hook in ERASURE_HOOKS:
+        hook([row.id for row in rows], method, source)
     _erase_batch(method, now, _kept_invoice_clause(today), request_reference, _other_member_references())
+    for hook in AFTER_ERASURE_HOOKS:
+        hook([row.id for row in rows], method, source)
     db.session.connection().execute(BATCH.delete())
 
     ledger.record(numbers, method, source=source, request_reference=request_reference, erased_at=now)
@@ -398,15 +427,24 @@ def identifiers_of(member: Member) -> dict[str, list[str]]:
     add("name", member.full_name)
     add("name", member.sort_name)
     add("name", f"{member.first_name} {member.last_name}")
+    if member.infix:  # "ter Quastenbroek" is as telling as the full name
+        add("name", f"{member.infix} {member.last_name}")
     add("email", member.email)
     if member.phone:
         add("phone", member.phone)
-        add("phone", re.sub(r"[\s\-()]", "", member.phone))
+        compact = re.sub(r"[\s\-()./]", "", member.phone)
+        add("phone", compact)
+        if compact.startswith("+31"):  # the Dutch national spellings: 0698765432, 06-98765432
+            national = "0" + compact[3:]
+            add("phone", national)
+            add("phone", f"{national[:2]}-{national[2:]}")
     if member.street:
         add("address", f"{member.street} {member.house_number or ''}".strip())
     if member.iban:
+        compact = member.iban.replace(" ", "")
         add("iban", member.iban)
-        add("iban", member.iban.replace(" ", ""))
+        add("iban", compact)
+        add("iban", " ".join(compact[i:i + 4] for i in range(0, len(compact), 4)))
     if member.date_of_birth:
         dob = member.date_of_birth
         add("date_of_birth", dob.isoformat())
@@ -541,6 +579,8 @@ def members_back(entries=None) -> list[tuple[int, int, str, str | None]]:
 
 def reapply(actor, *, dry_run: bool = False) -> ReapplyResult:
     """After a restore: put lost ledger rows back and erase the members that came back, the same way."""
+    if not dry_run:
+        ledger.lock()  # two hosts re-applying at once would only queue behind each other
     entries = ledger.read_file()
     result = ReapplyResult(file_entries=len(entries), chain_problems=ledger.verify_chain(entries))
     missing = ledger.missing_table_rows(entries)

@@ -182,8 +182,11 @@ def _append_lines(path: Path, lines: list[str]) -> None:
 
 # --- recording entries ---------------------------------------------------------------
 
-def _lock() -> None:
-    """Serialise ledger writers across hosts on PostgreSQL (SQLite's write lock does it there)."""
+def lock() -> None:
+    """Serialise ledger writers across hosts on PostgreSQL (SQLite's write lock does it there).
+
+    A transaction-scoped advisory lock: released by the commit or rollback.
+    """
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(7302)"))
 
@@ -208,7 +211,7 @@ def record(member_numbers, method: str, *, source: str, request_reference: str |
     """
     if not member_numbers:
         return 0
-    _lock()
+    lock()
     key = ledger_key()
     previous = _chain_head()
     stamp = erased_at.isoformat(timespec="microseconds")
@@ -267,14 +270,11 @@ def _write_pending(session: Session) -> None:
         _append_lines(Path(current_app.config["ERASURE_LEDGER_PATH"]), pending["lines"])
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(PENDING, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_pending_soft(session: Session, _previous_transaction) -> None:
-    session.info.pop(PENDING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session: Session, transaction) -> None:
+    """Lines staged in a transaction that ended without commit (rollback, close) are dropped."""
+    if transaction.parent is None:
+        session.info.pop(PENDING, None)
 
 
 # --- reading the ledger back -----------------------------------------------------------
@@ -319,6 +319,18 @@ def restore_table_rows(entries: list[Entry]) -> int:
         for entry in entries
     ])
     return len(entries)
+
+
+def file_line_count(path: Path | None = None) -> int:
+    """Entries in the ledger file, counted without parsing them (cheap enough for the dashboard)."""
+    path = path or ledger_path()
+    if not path.exists():
+        return 0
+    count = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            count += block.count(b"\n")
+    return count
 
 
 def table_count() -> int:

@@ -50,6 +50,10 @@ def seeded_member(db, make_member):
             Consent(member_id=member.id, purpose="newsletter", given_via=member.email[:40]),
             HealthNote(member_id=member.id, body=f"{member.full_name} has a sore knee; born {member.date_of_birth:%d-%m-%Y}"),
             StaffNote(member_id=member.id, body=f"Called {member.full_name} on {member.phone} about {member.iban}"),
+            # the same identifiers spelled differently than stored
+            StaffNote(member_id=member.id, body=f"Mrs {member.infix} {member.last_name}: mobile 06-"
+                      f"{member.phone.replace(' ', '')[4:]}, IBAN "
+                      + " ".join(member.iban[i:i + 4] for i in range(0, len(member.iban), 4))),
             DataRequest(reference=f"AVG-2020-{member.member_number % 10000:04d}", kind="access", channel="desk",
                         status="completed", requester_name=member.full_name, requester_email=member.email,
                         requester_date_of_birth=member.date_of_birth, member_id=member.id,

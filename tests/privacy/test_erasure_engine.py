@@ -53,6 +53,9 @@ def test_scan_finds_the_seeded_identifiers_before_erasure(db, seeded_member):
     assert kinds == {"name", "email", "phone", "address", "iban", "date_of_birth"}
     assert {"members", "invoices", "health_notes", "staff_notes", "data_requests", "consents"} <= tables
     assert not report["ok"]
+    second_note = [h for h in report["hits"] if h["table"] == "staff_notes" and h["row_id"] == max(
+        x["row_id"] for x in report["hits"] if x["table"] == "staff_notes")]
+    assert {h["kind"] for h in second_note} == {"name", "phone", "iban"}  # spellings other than the stored ones
     # the stored report never holds the values themselves
     assert "quastenbroek" not in json.dumps(report).lower()
 
@@ -259,3 +262,66 @@ def test_exceptions_found(db, seeded_member, frozen_clock):
     codes = {item["code"]: item for item in erasure.find_exceptions(member)}
     assert set(codes) == {"open_invoices", "fiscal_retention", "active_subscription", "legal_hold"}
     assert codes["fiscal_retention"]["until"] == date(date.today().year + 7, 12, 31)
+
+
+def test_ledger_key_is_generated_once_into_the_instance_folder(app, monkeypatch, tmp_path):
+    from app import config as config_module
+
+    monkeypatch.setattr(config_module, "INSTANCE_DIR", tmp_path)
+    monkeypatch.setitem(app.config, "ERASURE_LEDGER_KEY", None)
+    first = ledger.member_key(1234)
+    key_file = tmp_path / "erasure_ledger_key"
+    assert key_file.exists() and oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert ledger.member_key(1234) == first and ledger.member_key(1235) != first
+    monkeypatch.setitem(app.config, "ERASURE_LEDGER_KEY", "another-key")
+    assert ledger.member_key(1234) != first  # without the key, the hashes cannot be matched
+
+
+def test_erasure_hooks_see_the_members_first_and_can_refuse(db, make_member, monkeypatch):
+    first, second = make_member(), make_member()
+    first_number = first.member_number
+    seen = []
+    monkeypatch.setattr(erasure, "ERASURE_HOOKS", [])
+
+    @erasure.on_erasure
+    def queue_partner_deletions(member_ids, method, source):
+        # the rows still exist when the hook runs, so it can read what partners hold
+        seen.append((sorted(db.session.scalars(select(Member.member_number).where(Member.id.in_(member_ids)))),
+                     method, source))
+
+    erasure.erase_members([first.id], "delete", None, source="wizard")
+    db.session.commit()
+    assert seen == [([first_number], "delete", "wizard")]
+
+    @erasure.on_erasure
+    def partner_down(member_ids, method, source):
+        raise RuntimeError("outbox unavailable")
+
+    with pytest.raises(RuntimeError):
+        erasure.erase_members([second.id], "anonymise", None, source="retention")
+    db.session.rollback()
+    assert db.session.get(Member, second.id).status == "active"
+
+    monkeypatch.setattr(erasure, "ERASURE_HOOKS", [])
+    after = []
+    monkeypatch.setattr(erasure, "AFTER_ERASURE_HOOKS", [])
+
+    @erasure.after_erasure
+    def rebuild_search_index(member_ids, method, source):
+        # runs after the statements: the row is already anonymised
+        after.append(db.session.scalar(select(Member.status).where(Member.id == member_ids[0])))
+
+    erasure.erase_members([second.id], "anonymise", None, source="retention")
+    db.session.commit()
+    assert after == ["anonymised"]
+
+
+def test_an_abandoned_erasure_never_reaches_the_ledger_file(app, db, make_member):
+    member, other = make_member(), make_member()
+    member_id, other_id = member.id, other.id
+    erasure.erase_members([member_id], "delete", None, source="wizard")
+    db.session.close()  # e.g. the request ended with an error before the commit
+    db.session.get(Member, other_id).city = "Zwolle"
+    db.session.commit()
+    assert ledger_lines(app) == []
+    assert db.session.get(Member, member_id) is not None

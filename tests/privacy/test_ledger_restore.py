@@ -4,6 +4,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import pytest
@@ -26,8 +27,16 @@ def _erase(db, gone, anon):
     db.session.commit()
 
 
-def _check_reapplied(db, runner, numbers):
+def _dashboard(client, login, officer):
+    login(officer)
+    return client.get("/").get_data(as_text=True)
+
+
+def _check_reapplied(db, runner, numbers, client=None, login=None, officer=None):
     gone_number, anon_number, stays_number = numbers
+    warning = "Erased members are back."
+    assert warning in _dashboard(client, login, officer)
+    assert "2 erased member(s) are present again" in _dashboard(client, login, officer)
     # after the restore the erased members are back, and the ledger table forgot them
     assert db.session.scalar(select(Member).where(Member.member_number == gone_number)) is not None
     back = db.session.scalar(select(Member).where(Member.member_number == anon_number))
@@ -51,15 +60,17 @@ def _check_reapplied(db, runner, numbers):
     assert db.session.scalar(select(Member).where(Member.member_number == stays_number)).last_name == "Gewoon"
     # the two original rows came back from the file, plus the two new re-erasure entries
     assert db.session.scalar(select(func.count()).select_from(ErasureRecord)) == 4
+    assert warning not in _dashboard(client, login, officer)
     again = runner.invoke(args=["privacy", "reapply-erasures"])
     assert "0 member(s) erased again" in again.output
     verify = runner.invoke(args=["privacy", "verify-ledger"])
     assert verify.exit_code == 0 and "intact" in verify.output
 
 
-def test_restore_of_a_sqlite_copy_then_reapply(app, db, make_member, runner, tmp_path):
+def test_restore_of_a_sqlite_copy_then_reapply(app, db, make_member, runner, tmp_path, client, login, make_user):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite variant; the PostgreSQL run uses pg_dump/pg_restore")
+    officer = SimpleNamespace(username=make_user("privacy_officer").username)
     gone, anon, stays = _seed(make_member)
     numbers = (gone.member_number, anon.member_number, stays.member_number)
     live = db.engine.url.database
@@ -73,7 +84,7 @@ def test_restore_of_a_sqlite_copy_then_reapply(app, db, make_member, runner, tmp
     db.engine.dispose()
     with sqlite3.connect(backup) as source, sqlite3.connect(live) as target:
         source.backup(target)  # restoring it puts the old file back
-    _check_reapplied(db, runner, numbers)
+    _check_reapplied(db, runner, numbers, client, login, officer)
 
 
 def _pg_env(url):
@@ -86,11 +97,12 @@ def _pg_env(url):
     return env
 
 
-def test_restore_of_a_postgres_dump_then_reapply(app, db, make_member, runner, tmp_path):
+def test_restore_of_a_postgres_dump_then_reapply(app, db, make_member, runner, tmp_path, client, login, make_user):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL variant; the SQLite run copies the database file")
     if not shutil.which("pg_dump") or not shutil.which("pg_restore"):
         pytest.skip("pg_dump/pg_restore not installed")
+    officer = SimpleNamespace(username=make_user("privacy_officer").username)
     gone, anon, stays = _seed(make_member)
     numbers = (gone.member_number, anon.member_number, stays.member_number)
     env = _pg_env(db.engine.url.render_as_string(hide_password=False))
@@ -103,4 +115,4 @@ def test_restore_of_a_postgres_dump_then_reapply(app, db, make_member, runner, t
     db.engine.dispose()
     subprocess.run(["pg_restore", "--clean", "--if-exists", "--single-transaction", "--dbname",
                     env["PGDATABASE"], str(dump)], check=True, env=env)
-    _check_reapplied(db, runner, numbers)
+    _check_reapplied(db, runner, numbers, client, login, officer)

@@ -1,12 +1,58 @@
-"""The public intake form (the privacy issue completes it)."""
+"""The public intake form: no login, rate-limited per address, CSRF, a honeypot."""
 
-from flask import render_template
+import secrets
+
+from flask import current_app, redirect, render_template, session, url_for
+from flask_babel import gettext as _
 
 from app.auth.decorators import public
 from app.blueprints.intake import bp
+from app.blueprints.intake.forms import KIND_EXPLANATIONS, IntakeForm
+from app.blueprints.web import client_ip
+from app.extensions import db
+from app.services import clock, rate_limits
+from app.services import privacy_requests as svc
 
 
-@bp.get("/request")
+@bp.route("/request", methods=["GET", "POST"])
 @public
 def form():
-    return render_template("intake/form.html")
+    form = IntakeForm()
+    limited = False
+    if form.is_submitted():
+        key = f"intake:{client_ip() or 'unknown'}"
+        if not rate_limits.allowed(key, current_app.config["INTAKE_RATE_LIMIT"]):
+            limited = True
+        elif form.validate():
+            rate_limits.hit(key)
+            if form.website.data:
+                # A bot filled in the hidden field: look accepted, store nothing.
+                db.session.commit()
+                session["intake_reference"] = f"AVG-{clock.today().year}-{secrets.randbelow(9000) + 1000:04d}"
+                return redirect(url_for("intake.done"))
+            data_request = svc.register(
+                form.kind.data, channel="intake", requester_name=form.name.data,
+                requester_email=form.email.data, requester_date_of_birth=form.date_of_birth.data,
+                requester_member_number=form.member_number.data, message=form.message.data,
+                source_ip=client_ip(),
+            )
+            db.session.commit()
+            session["intake_reference"] = data_request.reference
+            return redirect(url_for("intake.done"))
+        else:
+            rate_limits.hit(key)
+            db.session.commit()
+    status = 429 if limited else 200
+    return render_template("intake/form.html", form=form, explanations=KIND_EXPLANATIONS, limited=limited,
+                           limit_message=_("You have sent several requests from this address in a short time. "
+                                           "Please wait an hour and send it again; what you filled in is still here.")
+                           ), status
+
+
+@bp.get("/request/sent")
+@public
+def done():
+    reference = session.pop("intake_reference", None)
+    if reference is None:
+        return redirect(url_for("intake.form"))
+    return render_template("intake/done.html", reference=reference)

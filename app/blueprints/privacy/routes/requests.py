@@ -1,12 +1,278 @@
-"""The register of data requests (the privacy issue completes it)."""
+"""The register of data requests: list, register at the desk, a request's page and its actions."""
 
-from flask import render_template
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
 
 from app.auth.decorators import permission_required
+from app.blueprints.main.panels import panel_on
 from app.blueprints.privacy import bp
+from app.blueprints.privacy import forms as f
+from app.blueprints.web import client_ip, page_arg
+from app.extensions import db
+from app.models import DataRequest, Member
+from app.models.privacy import REQUEST_KINDS, REQUEST_STATUSES
+from app.services import clock, erasure, ledger
+from app.services import privacy_requests as svc
+
+
+def _load(reference: str):
+    data_request = svc.get_by_reference(reference)
+    if data_request is None:
+        abort(404)
+    return data_request
+
+
+def _to(data_request):
+    return redirect(url_for("privacy.request", reference=data_request.reference))
 
 
 @bp.get("/requests")
 @permission_required("privacy.view")
 def requests():
-    return render_template("privacy/requests.html")
+    filter_ = request.args.get("filter", "open")
+    if filter_ not in svc.FILTERS:
+        filter_ = "open"
+    kind = request.args.get("kind") if request.args.get("kind") in REQUEST_KINDS else None
+    status = request.args.get("status") if request.args.get("status") in REQUEST_STATUSES else None
+    pagination = db.paginate(svc.register_query(filter_, kind, status), page=page_arg(), per_page=25,
+                             error_out=False)
+    return render_template("privacy/requests.html", pagination=pagination, filter=filter_, kind=kind,
+                           status=status, svc=svc, f=f, today=clock.today())
+
+
+@bp.route("/requests/new", methods=["GET", "POST"])
+@permission_required("privacy.register", "privacy.handle")
+def register_request():
+    form = f.RegisterRequestForm()
+    if form.validate_on_submit():
+        try:
+            data_request = svc.register(
+                form.kind.data, channel=form.channel.data, actor=current_user,
+                requester_name=form.requester_name.data, requester_email=form.requester_email.data,
+                requester_date_of_birth=form.requester_date_of_birth.data,
+                requester_member_number=form.requester_member_number.data, message=form.message.data,
+                received_on=form.received_on.data, source_ip=client_ip(),
+            )
+        except svc.RequestError as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Request %(reference)s registered.", reference=data_request.reference))
+            if not current_user.has_permission("privacy.view"):
+                # the desk registers; the privacy officer takes it from there
+                return redirect(url_for("privacy.register_request"))
+            return _to(data_request)
+    return render_template("privacy/register.html", form=form)
+
+
+@bp.get("/requests/<reference>", endpoint="request")
+@permission_required("privacy.view")
+def show_request(reference):
+    data_request = _load(reference)
+    member = data_request.member
+    return render_template(
+        "privacy/request.html", data_request=data_request, member=member, svc=svc, f=f,
+        today=clock.today(), extend_form=f.ExtendForm(), close_form=f.CloseForm(), note_form=f.NoteForm(),
+        button=f.EmptyForm(), objection_form=_objection_form(member),
+        report=svc.report_of(data_request), outcome=svc.outcome_of(data_request),
+    )
+
+
+def _objection_form(member):
+    form = f.ObjectionForm()
+    if member is not None:
+        form.consents.choices = [(c.id, c.purpose) for c in svc.active_consents(member)]
+    return form
+
+
+def _act(data_request, action, success_message):
+    """Run a service call; commit and flash on success, flash the error otherwise."""
+    try:
+        action()
+    except svc.RequestError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(success_message)
+    return _to(data_request)
+
+
+@bp.post("/requests/<reference>/extend")
+@permission_required("privacy.handle")
+def extend(reference):
+    data_request = _load(reference)
+    form = f.ExtendForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(f"{_('Extension')}: {error}", "error")
+        return _to(data_request)
+    return _act(data_request, lambda: svc.extend(data_request, form.new_due_on.data, form.reason.data, current_user),
+                _("The deadline has been extended."))
+
+
+@bp.route("/requests/<reference>/identity", methods=["GET", "POST"])
+@permission_required("privacy.handle")
+def identity(reference):
+    data_request = _load(reference)
+    search = f.IdentitySearchForm(request.args)
+    q = search.q.data or data_request.requester_member_number or data_request.requester_email or ""
+    search.q.data = q
+    candidates = svc.find_members(q)
+    form = f.VerifyIdentityForm()
+    if form.validate_on_submit():
+        number = form.member_number.data.strip()
+        member = db.session.scalar(select(Member).where(Member.member_number == int(number))) \
+            if number.isdigit() else None
+        if member is None:
+            form.member_number.errors.append(_("No member with this number."))
+        else:
+            try:
+                svc.verify_identity(data_request, member, form.method.data, current_user)
+            except svc.RequestError as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+            else:
+                db.session.commit()
+                flash(_("Identity verified; the request is linked to member %(number)s.", number=member.member_number))
+                return _to(data_request)
+    return render_template("privacy/identity.html", data_request=data_request, search=search,
+                           candidates=candidates, form=form)
+
+
+@bp.post("/requests/<reference>/rectification")
+@permission_required("privacy.handle")
+def rectification(reference):
+    data_request = _load(reference)
+    form = f.NoteForm()
+    note = form.note.data if form.validate_on_submit() else ""
+    return _act(data_request, lambda: svc.record_rectification(data_request, note, current_user),
+                _("The correction has been recorded on the request."))
+
+
+@bp.post("/requests/<reference>/restriction/<action>")
+@permission_required("privacy.handle")
+def restriction(reference, action):
+    data_request = _load(reference)
+    if action not in ("set", "lift") or not f.EmptyForm().validate_on_submit():
+        abort(400)
+    restricted = action == "set"
+    return _act(data_request, lambda: svc.set_restriction(data_request, restricted, current_user),
+                _("Processing is now restricted.") if restricted else _("The restriction has been lifted."))
+
+
+@bp.post("/requests/<reference>/objection")
+@permission_required("privacy.handle")
+def objection(reference):
+    data_request = _load(reference)
+    form = _objection_form(data_request.member)
+    ids = form.consents.data if form.validate_on_submit() else []
+    return _act(data_request, lambda: svc.withdraw_consents(data_request, ids or [], current_user),
+                _("The consents concerned have been withdrawn."))
+
+
+@bp.post("/requests/<reference>/close")
+@permission_required("privacy.handle")
+def close(reference):
+    data_request = _load(reference)
+    form = f.CloseForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if data_request.kind in svc.WIZARD_KINDS and data_request.wizard_step not in (None, "closed") \
+            and form.status.data == "completed":
+        flash(_("Finish the erasure wizard first."), "error")
+        return _to(data_request)
+    return _act(data_request, lambda: svc.close(data_request, form.status.data, form.outcome.data, current_user),
+                _("The request has been closed and the requester's details removed."))
+
+
+@panel_on(bp, "privacy/_dashboard_requests.html", "privacy.view", order=10)
+def dashboard_panel(_user):
+    """Overdue and nearly due requests, and a warning when erased members are back after a restore."""
+    summary = svc.deadline_summary()
+    ledger_warning = None
+    try:
+        # Cheap first: a restore leaves the table with fewer rows than the file has lines.
+        entries = ledger.read_file() if ledger.file_line_count() > ledger.table_count() else []
+        missing = len(ledger.missing_table_rows(entries)) if entries else 0
+        # Only a restore makes members come back, and a restore loses ledger rows: so the
+        # costlier search for returned members runs only when rows are missing.
+        back = erasure.members_back(entries) if missing else []
+        if missing or back:
+            ledger_warning = {"missing": missing, "back": len(back)}
+    except ledger.LedgerError:
+        ledger_warning = {"broken": True}
+    if not (summary["overdue_count"] or summary["due_soon_count"] or summary["open_count"] or ledger_warning):
+        return None
+    return {**summary, "ledger_warning": ledger_warning}
+
+
+EVENT_LABELS = {
+    "received": _l("Received through the intake form"),
+    "registered": _l("Registered by staff"),
+    "identity_verified": _l("Identity verified, member linked"),
+    "extended": _l("Deadline extended"),
+    "rectified": _l("Correction recorded"),
+    "restricted": _l("Processing restricted"),
+    "restriction_lifted": _l("Restriction lifted"),
+    "consents_withdrawn": _l("Consents withdrawn"),
+    "wizard_started": _l("Erasure wizard started"),
+    "ground": _l("Ground recorded"),
+    "ground_none": _l("No ground applies: refused"),
+    "decision_grant": _l("Decision: grant"),
+    "decision_partial": _l("Decision: partly grant"),
+    "decision_refuse": _l("Decision: refuse"),
+    "method": _l("Method chosen"),
+    "method_changed": _l("Back to the method"),
+    "erased": _l("Erasure carried out"),
+    "letter": _l("Confirmation letter made"),
+    "completed": _l("Closed: completed"),
+    "refused": _l("Closed: refused"),
+    "withdrawn": _l("Closed: withdrawn"),
+}
+
+
+@bp.app_template_filter("identifier_label")
+def identifier_label(kind):
+    return f.IDENTIFIER_LABELS.get(kind, kind)
+
+
+@bp.app_context_processor
+def privacy_helpers():
+    """Helpers for the privacy partials other pages include (member page, dashboard)."""
+
+    def privacy_requests_of(member):
+        return db.session.scalars(select(DataRequest).where(DataRequest.member_id == member.id)
+                                  .order_by(DataRequest.received_at.desc())).all()
+
+    return {
+        "privacy_requests_of": privacy_requests_of,
+        "privacy_kind_label": lambda kind: f.KIND_SHORT.get(kind, kind),
+        "privacy_status_label": lambda status: f.STATUS_LABELS.get(status, status),
+        "svc_event_label": lambda action: EVENT_LABELS.get(action, action),
+        "svc_event_note": _event_note,
+    }
+
+
+def _event_note(event):
+    """The note of a timeline event, with stored codes shown in words."""
+    note = event.note or ""
+    if event.action == "ground":
+        return f.GROUND_SHORT.get(note, note)
+    if event.action in ("method", "erased"):
+        return f.METHOD_SHORT.get(note, note)
+    if event.action in ("received", "registered"):
+        return f.CHANNEL_LABELS.get(note, note)
+    return note
+
+
+@panel_on(bp, "privacy/_dashboard_register.html", "privacy.register", order=11)
+def register_panel(user):
+    """For the desk: where to register a data request someone hands in (the register itself is not theirs)."""
+    if user.has_permission("privacy.view"):
+        return None
+    return {}

@@ -1,0 +1,158 @@
+"""Forms of the request register and the erasure wizard."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.models.privacy import ERASURE_GROUNDS
+
+KIND_LABELS = {
+    "access": _l("Access: see which data the club holds"),
+    "portability": _l("Portability: receive the data in a machine-readable file"),
+    "erasure": _l("Erasure: have the data removed"),
+    "rectification": _l("Rectification: have incorrect data corrected"),
+    "restriction": _l("Restriction: temporarily stop the use of the data"),
+    "objection": _l("Objection: object to a use of the data"),
+}
+
+KIND_SHORT = {
+    "access": _l("Access"),
+    "portability": _l("Portability"),
+    "erasure": _l("Erasure"),
+    "rectification": _l("Rectification"),
+    "restriction": _l("Restriction"),
+    "objection": _l("Objection"),
+}
+
+CHANNEL_LABELS = {
+    "intake": _l("Intake form"),
+    "desk": _l("At the desk"),
+    "mail": _l("By post"),
+    "email": _l("By email"),
+    "phone": _l("By phone"),
+}
+
+STATUS_LABELS = {
+    "received": _l("Received"),
+    "in_progress": _l("In progress"),
+    "completed": _l("Completed"),
+    "refused": _l("Refused"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+GROUND_LABELS = {
+    "no_longer_needed": _l("The data is no longer needed for the purpose the club collected it for."),
+    "consent_withdrawn": _l("The member withdraws the consent the processing was based on, and there is no other basis."),
+    "objection": _l("The member objects to the processing and the club has no overriding reason to continue."),
+    "unlawful": _l("The club processes the data without a legal basis."),
+    "legal_obligation": _l("A law obliges the club to erase the data (for example, a retention period has ended)."),
+}
+
+GROUND_SHORT = {
+    "no_longer_needed": _l("No longer needed"),
+    "consent_withdrawn": _l("Consent withdrawn"),
+    "objection": _l("Objection"),
+    "unlawful": _l("Unlawful processing"),
+    "legal_obligation": _l("Legal obligation to erase"),
+}
+
+IDENTIFIER_LABELS = {
+    "name": _l("name"),
+    "email": _l("email address"),
+    "phone": _l("phone number"),
+    "address": _l("address"),
+    "iban": _l("IBAN"),
+    "date_of_birth": _l("date of birth"),
+}
+
+METHOD_SHORT = {"delete": _l("Delete"), "anonymise": _l("Anonymise")}
+
+DECISION_LABELS = {
+    "grant": _l("Grant: erase as requested"),
+    "partial": _l("Partly grant: erase what may be erased, keep what the exceptions require"),
+    "refuse": _l("Refuse: do not erase now"),
+}
+
+METHOD_LABELS = {
+    "delete": _l("Delete: remove the member and everything attached"),
+    "anonymise": _l("Anonymise: keep the record for statistics without anything that identifies the member"),
+}
+
+
+class RegisterRequestForm(FlaskForm):
+    """Staff register a request received at the desk, by post, email or phone."""
+
+    kind = SelectField(_l("Kind of request"), choices=list(KIND_LABELS.items()), validators=[InputRequired()])
+    channel = SelectField(_l("Received"), choices=[(k, v) for k, v in CHANNEL_LABELS.items() if k != "intake"])
+    received_on = DateField(_l("Date received"), validators=[Optional()])
+    requester_name = StringField(_l("Name of the requester"), validators=[DataRequired(), Length(max=250)])
+    requester_email = StringField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
+    requester_date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
+    requester_member_number = StringField(_l("Member number"), validators=[Optional(), Length(max=20)])
+    message = TextAreaField(_l("What the requester asks"), validators=[Optional(), Length(max=5000)])
+
+
+class ExtendForm(FlaskForm):
+    new_due_on = DateField(_l("New deadline"), validators=[InputRequired()])
+    reason = TextAreaField(_l("Reason for the extension"), validators=[DataRequired(), Length(max=2000)])
+
+
+class IdentitySearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Member number, name, email or date of birth"))
+
+
+class VerifyIdentityForm(FlaskForm):
+    member_number = StringField(_l("Member number"), validators=[DataRequired()])
+    method = TextAreaField(_l("How was the identity verified?"), validators=[DataRequired(), Length(max=1000)])
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField(_l("What was corrected"), validators=[DataRequired(), Length(max=2000)])
+
+
+class CloseForm(FlaskForm):
+    status = SelectField(_l("Close as"), choices=[
+        ("completed", _l("Completed")), ("refused", _l("Refused")), ("withdrawn", _l("Withdrawn by the requester")),
+    ])
+    outcome = TextAreaField(_l("Outcome or reason"), validators=[Optional(), Length(max=4000)])
+
+
+class EmptyForm(FlaskForm):
+    """Only the CSRF token: for POST buttons."""
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ObjectionForm(FlaskForm):
+    consents = MultiCheckboxField(_l("Consents the objection concerns"), coerce=int)
+
+
+class GroundForm(FlaskForm):
+    ground = RadioField(_l("Which ground applies?"), choices=[
+        *[(g, GROUND_LABELS[g]) for g in ERASURE_GROUNDS],
+        ("none", _l("None of these applies: the request is refused")),
+    ], validators=[InputRequired(message=_l("Choose a ground."))])
+    reason = TextAreaField(_l("Reason (required when no ground applies)"), validators=[Optional(), Length(max=4000)])
+
+
+class DecisionForm(FlaskForm):
+    decision = RadioField(_l("Decision"), choices=list(DECISION_LABELS.items()),
+                          validators=[InputRequired(message=_l("Choose a decision."))])
+    reason = TextAreaField(_l("Reasons"), validators=[Optional(), Length(max=4000)])
+
+
+class MethodForm(FlaskForm):
+    method = RadioField(_l("Method"), choices=list(METHOD_LABELS.items()),
+                        validators=[InputRequired(message=_l("Choose delete or anonymise."))])
+
+
+class ConfirmForm(FlaskForm):
+    member_number = StringField(_l("Type the member number to confirm"), validators=[DataRequired()])

@@ -1,0 +1,513 @@
+"""Data requests: registering, deadlines, identity, the erasure wizard's state, closing.
+
+Plain functions that take model objects and an explicit actor; they flush, the caller
+commits. Errors are RequestError with a message that is safe to show to staff.
+"""
+
+import json
+from datetime import date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.exc import OperationalError
+
+from app.extensions import db
+from app.models import Consent, DataRequest, Member, RequestEvent
+from app.models.privacy import DECISIONS, ERASURE_GROUNDS, ERASURE_METHODS, REQUEST_KINDS
+from app.services import audit, clock, erasure
+from app.services import members as member_service
+
+MAX_EXTENSION_MONTHS = 2
+DUE_SOON_DAYS = 7
+OPEN_STATUSES = ("received", "in_progress")
+WIZARD_STEPS = ("ground", "decision", "method", "confirm", "result", "letter")
+WIZARD_KINDS = ("erasure", "objection")
+
+
+class RequestError(Exception):
+    """A request action that cannot be done now; the message is meant for staff."""
+
+
+class AlreadyExecutedError(RequestError):
+    """Someone else executed (or is executing) this erasure."""
+
+
+# --- references, registering, the timeline ---------------------------------------------
+
+def next_reference(year: int | None = None) -> str:
+    """AVG-YYYY-NNNN from a counter per year (never handed out twice)."""
+    year = year or clock.today().year
+    number = member_service.next_counter_value(f"request_reference_{year}", start=1)
+    return f"AVG-{year}-{number:04d}"
+
+
+def add_event(data_request: DataRequest, action: str, actor=None, note: str | None = None) -> RequestEvent:
+    event = RequestEvent(request=data_request, action=action, actor_id=getattr(actor, "id", None),
+                         note=note, occurred_at=clock.utcnow())
+    db.session.add(event)
+    return event
+
+
+def _audit(action: str, data_request: DataRequest, actor, **details) -> None:
+    audit.record(action, actor, target_type="data_request", target_id=data_request.id,
+                 member_number=data_request.member_number,
+                 details={"reference": data_request.reference, **details})
+
+
+def register(kind: str, *, channel: str, actor=None, requester_name: str | None = None,
+             requester_email: str | None = None, requester_date_of_birth: date | None = None,
+             requester_member_number: str | None = None, message: str | None = None,
+             received_on: date | None = None, source_ip: str | None = None) -> DataRequest:
+    """Register a request: a reference and a due date one month after receipt."""
+    if kind not in REQUEST_KINDS:
+        raise RequestError(_l("Unknown kind of request."))
+    now = clock.utcnow()
+    if received_on and received_on > clock.today():
+        raise RequestError(_l("The date received cannot be in the future."))
+    received_at = datetime.combine(received_on, now.time()) if received_on else now
+    received_day = received_on or clock.today()
+    data_request = DataRequest(
+        reference=next_reference(received_day.year), kind=kind, channel=channel, status="received",
+        requester_name=(requester_name or "").strip() or None,
+        requester_email=(requester_email or "").strip() or None,
+        requester_date_of_birth=requester_date_of_birth,
+        requester_member_number=(requester_member_number or "").strip() or None,
+        message=(message or "").strip() or None,
+        received_at=received_at, due_on=clock.add_months(received_day, 1),
+        created_by_id=getattr(actor, "id", None),
+    )
+    db.session.add(data_request)
+    db.session.flush()
+    add_event(data_request, "received" if channel == "intake" else "registered", actor, note=channel)
+    audit.record("privacy.request.registered", actor, target_type="data_request", target_id=data_request.id,
+                 details={"reference": data_request.reference, "kind": kind, "channel": channel},
+                 source_ip=source_ip)
+    db.session.flush()
+    return data_request
+
+
+def get_by_reference(reference: str) -> DataRequest | None:
+    return db.session.scalar(select(DataRequest).where(DataRequest.reference == reference))
+
+
+# --- deadlines ------------------------------------------------------------------------------
+
+def _effective_due():
+    return func.coalesce(DataRequest.extended_due_on, DataRequest.due_on)
+
+
+def is_overdue(data_request: DataRequest, today: date | None = None) -> bool:
+    return data_request.is_open and data_request.effective_due_on < (today or clock.today())
+
+
+def is_due_soon(data_request: DataRequest, today: date | None = None) -> bool:
+    today = today or clock.today()
+    return data_request.is_open and today <= data_request.effective_due_on <= today + timedelta(days=DUE_SOON_DAYS)
+
+
+def latest_extension(data_request: DataRequest) -> date:
+    """The furthest the deadline may be moved: two months after the original due date."""
+    return clock.add_months(data_request.due_on, MAX_EXTENSION_MONTHS)
+
+
+def extend(data_request: DataRequest, new_due_on: date, reason: str, actor) -> None:
+    """Extend the deadline once, by at most two months, with a recorded reason (Art. 12(3))."""
+    if not data_request.is_open:
+        raise RequestError(_l("This request is closed."))
+    if data_request.extended_due_on is not None:
+        raise RequestError(_l("The deadline has already been extended once; it cannot be extended again."))
+    if not (reason or "").strip():
+        raise RequestError(_l("Give the reason for the extension; the requester must be told."))
+    if new_due_on <= data_request.due_on:
+        raise RequestError(_l("The new deadline must be after the current one."))
+    if new_due_on > latest_extension(data_request):
+        raise RequestError(_l("The deadline can be extended by at most two months (until %(day)s).",
+                              day=latest_extension(data_request).isoformat()))
+    data_request.extended_due_on = new_due_on
+    data_request.extension_reason = reason.strip()
+    add_event(data_request, "extended", actor, note=f"{new_due_on.isoformat()}: {reason.strip()}")
+    _audit("privacy.request.extended", data_request, actor, until=new_due_on.isoformat())
+    db.session.flush()
+
+
+FILTERS = ("open", "overdue", "due_soon", "closed", "all")
+
+
+def register_query(filter_: str = "open", kind: str | None = None, status: str | None = None):
+    """The register's query: a filter (open, overdue, due within 7 days, closed, all), kind, status."""
+    today = clock.today()
+    query = select(DataRequest)
+    if filter_ == "open":
+        query = query.where(DataRequest.closed_at.is_(None))
+    elif filter_ == "overdue":
+        query = query.where(DataRequest.closed_at.is_(None), _effective_due() < today)
+    elif filter_ == "due_soon":
+        query = query.where(DataRequest.closed_at.is_(None), _effective_due() >= today,
+                            _effective_due() <= today + timedelta(days=DUE_SOON_DAYS))
+    elif filter_ == "closed":
+        query = query.where(DataRequest.closed_at.is_not(None))
+    if kind in REQUEST_KINDS:
+        query = query.where(DataRequest.kind == kind)
+    if status:
+        query = query.where(DataRequest.status == status)
+    return query.order_by(_effective_due(), DataRequest.id)
+
+
+def deadline_summary() -> dict:
+    """Counts and the first few overdue and due-soon requests, for the dashboard."""
+    overdue = db.session.scalars(register_query("overdue").limit(10)).all()
+    due_soon = db.session.scalars(register_query("due_soon").limit(10)).all()
+    count = lambda f: db.session.scalar(select(func.count()).select_from(register_query(f).subquery()))  # noqa: E731
+    return {"overdue": overdue, "due_soon": due_soon, "overdue_count": count("overdue"),
+            "due_soon_count": count("due_soon"), "open_count": count("open")}
+
+
+# --- identity ---------------------------------------------------------------------------
+
+def find_members(query: str, limit: int = 20) -> list[Member]:
+    """Candidates for the identity step: by member number, name, email or date of birth."""
+    query = (query or "").strip()
+    if not query:
+        return []
+    conditions = []
+    if query.isdigit():
+        conditions.append(Member.member_number == int(query))
+    for fmt in ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"):
+        try:
+            conditions.append(Member.date_of_birth == datetime.strptime(query, fmt).date())
+            break
+        except ValueError:
+            continue
+    words = member_service.fold(query).split()
+    if words:
+        conditions.append(and_(*(Member.search_text.contains(word, autoescape=True) for word in words)))
+    return db.session.scalars(
+        select(Member).where(or_(*conditions), Member.status != "anonymised")
+        .order_by(Member.last_name, Member.first_name).limit(limit)
+    ).all()
+
+
+def verify_identity(data_request: DataRequest, member: Member, method: str, actor) -> None:
+    """Link the request to the member and record how the identity was verified."""
+    if not data_request.is_open:
+        raise RequestError(_l("This request is closed."))
+    if not (method or "").strip():
+        raise RequestError(_l("Describe how the identity was verified."))
+    data_request.member_id = member.id
+    data_request.member_number = member.member_number
+    data_request.identity_verified_at = clock.utcnow()
+    data_request.identity_verified_by_id = getattr(actor, "id", None)
+    data_request.identity_method = method.strip()
+    previous = data_request.status
+    if data_request.status == "received":
+        data_request.status = "in_progress"
+    add_event(data_request, "identity_verified", actor, note=method.strip())
+    _audit("privacy.request.identity_verified", data_request, actor)
+    if previous != data_request.status:
+        _audit("privacy.request.status", data_request, actor, status=data_request.status)
+    db.session.flush()
+
+
+def _require_member(data_request: DataRequest) -> Member:
+    if data_request.identity_verified_at is None or data_request.member is None:
+        raise RequestError(_l("Verify the requester's identity and link the request to a member first."))
+    return data_request.member
+
+
+# --- closing --------------------------------------------------------------------------------
+
+def minimise(data_request: DataRequest) -> None:
+    """Remove the requester's contact details; the register keeps reference, kind and dates."""
+    data_request.requester_name = None
+    data_request.requester_email = None
+    data_request.requester_date_of_birth = None
+    data_request.requester_member_number = None
+    data_request.message = None
+    data_request.minimised_at = clock.utcnow()
+
+
+def close(data_request: DataRequest, status: str, outcome: str, actor, *, minimise_now: bool = True) -> None:
+    """Close the request with an outcome (completed, refused or withdrawn)."""
+    if not data_request.is_open:
+        raise RequestError(_l("This request is closed."))
+    if status not in ("completed", "refused", "withdrawn"):
+        raise RequestError(_l("Unknown status."))
+    if status != "completed" and not (outcome or "").strip():
+        raise RequestError(_l("Give a reason."))
+    data_request.status = status
+    data_request.outcome = (outcome or "").strip() or data_request.outcome
+    data_request.closed_at = clock.utcnow()
+    if status == "refused" and not data_request.decision:
+        data_request.decision = "refuse"
+        data_request.decision_reason = data_request.outcome
+    if minimise_now:
+        minimise(data_request)
+    add_event(data_request, status, actor, note=(outcome or "").strip() or None)
+    _audit("privacy.request.status", data_request, actor, status=status)
+    db.session.flush()
+
+
+# --- rectification, restriction, objection ----------------------------------------------
+
+def record_rectification(data_request: DataRequest, note: str, actor) -> None:
+    """Record on the request what was corrected (the edit itself happens on the member page)."""
+    _require_member(data_request)
+    if not (note or "").strip():
+        raise RequestError(_l("Describe what was corrected."))
+    add_event(data_request, "rectified", actor, note=note.strip())
+    _audit("privacy.request.rectified", data_request, actor)
+    db.session.flush()
+
+
+def set_restriction(data_request: DataRequest, restricted: bool, actor) -> None:
+    """Set or lift the restriction of processing (Art. 18) on the linked member."""
+    member = _require_member(data_request)
+    if member.processing_restricted == restricted:
+        return
+    member.processing_restricted = restricted
+    member.restricted_since = clock.utcnow() if restricted else None
+    add_event(data_request, "restricted" if restricted else "restriction_lifted", actor)
+    _audit("privacy.restriction.set" if restricted else "privacy.restriction.lifted", data_request, actor)
+    db.session.flush()
+
+
+def partner_processing_clause():
+    """A WHERE clause on Member: true for members whose data may go to partners (sync, API).
+
+    Excludes members with restricted processing (Art. 18) and members who objected (an
+    objection request that is open or was granted), and anonymised members.
+    """
+    objected = exists().where(
+        DataRequest.member_id == Member.id, DataRequest.kind == "objection",
+        DataRequest.status.in_(("received", "in_progress", "completed")),
+    )
+    return and_(Member.processing_restricted.is_(False), Member.status != "anonymised", ~objected)
+
+
+def may_share_with_partners(member: Member) -> bool:
+    """The same rule as partner_processing_clause, for one member."""
+    return bool(db.session.scalar(select(Member.id).where(Member.id == member.id, partner_processing_clause())))
+
+
+def needs_restriction_override(member: Member) -> bool:
+    """Edits to a member under restriction need an explicit override (members.edit checks this)."""
+    return bool(member.processing_restricted)
+
+
+def active_consents(member: Member) -> list[Consent]:
+    return [consent for consent in member.consents if consent.is_active]
+
+
+def withdraw_consents(data_request: DataRequest, consent_ids, actor) -> int:
+    """Objection: withdraw the consents concerned (ids of the linked member's active consents)."""
+    member = _require_member(data_request)
+    wanted = {int(i) for i in consent_ids}
+    if not wanted:
+        raise RequestError(_l("Choose the consents the objection concerns."))
+    now = clock.utcnow()
+    withdrawn = []
+    for consent in active_consents(member):
+        if consent.id in wanted:
+            consent.withdrawn_at = now
+            consent.withdrawn_via = data_request.reference
+            withdrawn.append(consent.purpose)
+    if not withdrawn:
+        raise RequestError(_l("None of these consents is active."))
+    add_event(data_request, "consents_withdrawn", actor, note=", ".join(sorted(withdrawn)))
+    _audit("privacy.consents.withdrawn", data_request, actor, purposes=sorted(withdrawn))
+    db.session.flush()
+    return len(withdrawn)
+
+
+# --- the erasure wizard ---------------------------------------------------------------------
+
+def wizard_start(data_request: DataRequest, actor) -> str:
+    """Open the wizard (erasure, or an objection continued into erasure); returns the current step."""
+    if data_request.kind not in WIZARD_KINDS:
+        raise RequestError(_l("Only erasure and objection requests go through the erasure wizard."))
+    if data_request.wizard_step:
+        return data_request.wizard_step
+    if not data_request.is_open:
+        raise RequestError(_l("This request is closed."))
+    _require_member(data_request)
+    data_request.wizard_step = "ground"
+    add_event(data_request, "wizard_started", actor)
+    db.session.flush()
+    return data_request.wizard_step
+
+
+def _at_step(data_request: DataRequest, step: str) -> None:
+    if not data_request.is_open:
+        raise RequestError(_l("This request is closed."))
+    if data_request.wizard_step != step:
+        raise RequestError(_l("This step is not the current one; the request has moved on."))
+
+
+def record_ground(data_request: DataRequest, ground: str, reason: str, actor) -> None:
+    """Step 1: which ground applies; 'none' refuses the request with a reason."""
+    _at_step(data_request, "ground")
+    member = _require_member(data_request)
+    if ground == "none":
+        if not (reason or "").strip():
+            raise RequestError(_l("Give the reason for refusing; the requester must be told."))
+        data_request.ground = None
+        data_request.decision = "refuse"
+        data_request.decision_reason = reason.strip()
+        data_request.wizard_step = "letter"
+        data_request.outcome = json.dumps({"result": "refused", "reason": "no_ground"})
+        add_event(data_request, "ground_none", actor, note=reason.strip())
+        _audit("privacy.erasure.refused", data_request, actor, reason="no_ground")
+        db.session.flush()
+        return
+    if ground not in ERASURE_GROUNDS:
+        raise RequestError(_l("Choose a ground."))
+    data_request.ground = ground
+    found = erasure.find_exceptions(member)
+    data_request.exceptions_found = json.dumps(
+        [{**item, "until": item["until"].isoformat() if item["until"] else None} for item in found])
+    data_request.wizard_step = "decision"
+    add_event(data_request, "ground", actor, note=ground)
+    _audit("privacy.erasure.ground", data_request, actor, ground=ground)
+    db.session.flush()
+
+
+def exceptions_of(data_request: DataRequest) -> list[dict]:
+    return json.loads(data_request.exceptions_found or "[]")
+
+
+def record_decision(data_request: DataRequest, decision: str, reason: str, actor) -> None:
+    """Step 2: grant, partial or refuse, with reasons (required unless a plain grant)."""
+    _at_step(data_request, "decision")
+    if decision not in DECISIONS:
+        raise RequestError(_l("Choose a decision."))
+    reason = (reason or "").strip()
+    if (decision != "grant" or exceptions_of(data_request)) and not reason:
+        raise RequestError(_l("Give the reasons for this decision."))
+    data_request.decision = decision
+    data_request.decision_reason = reason or None
+    if decision == "refuse":
+        data_request.wizard_step = "letter"
+        data_request.outcome = json.dumps({"result": "refused", "reason": "decision"})
+    else:
+        data_request.wizard_step = "method"
+    add_event(data_request, f"decision_{decision}", actor, note=reason or None)
+    _audit("privacy.erasure.decision", data_request, actor, decision=decision)
+    db.session.flush()
+
+
+def record_method(data_request: DataRequest, method: str, actor) -> None:
+    """Step 3: delete or anonymise (the page shows the preview of the choice)."""
+    _at_step(data_request, "method")
+    if method not in ERASURE_METHODS:
+        raise RequestError(_l("Choose delete or anonymise."))
+    _require_member(data_request)
+    data_request.erasure_method = method
+    data_request.wizard_step = "confirm"
+    add_event(data_request, "method", actor, note=method)
+    db.session.flush()
+
+
+def back_to_method(data_request: DataRequest, actor) -> None:
+    """From the confirmation, go back to choose the method again."""
+    _at_step(data_request, "confirm")
+    data_request.wizard_step = "method"
+    add_event(data_request, "method_changed", actor)
+    db.session.flush()
+
+
+def _claim(data_request: DataRequest) -> None:
+    """Take the request for execution: exactly one of two simultaneous executions gets it."""
+    try:
+        result = db.session.execute(
+            update(DataRequest)
+            .where(DataRequest.id == data_request.id, DataRequest.wizard_step == "confirm")
+            .values(wizard_step="executing"),
+            execution_options={"synchronize_session": False},
+        )
+    except OperationalError as exc:  # SQLite: the other writer holds the database
+        raise AlreadyExecutedError(_l("Another member of staff is carrying out this erasure right now.")) from exc
+    if result.rowcount != 1:
+        raise AlreadyExecutedError(_l("This erasure has already been carried out by someone else."))
+
+
+def execute(data_request: DataRequest, typed_number: str, actor) -> dict:
+    """Step 4: run the erasure after the member number was typed; returns the verification report."""
+    if data_request.wizard_step != "confirm":
+        if data_request.wizard_step in ("executing", "result", "letter", "closed"):
+            raise AlreadyExecutedError(_l("This erasure has already been carried out by someone else."))
+        raise RequestError(_l("This step is not the current one; the request has moved on."))
+    if not data_request.is_open:
+        raise RequestError(_l("This request is closed."))
+    member = _require_member(data_request)
+    if (typed_number or "").strip() != str(member.member_number):
+        raise RequestError(_l("The member number you typed does not match."))
+    _claim(data_request)
+    identifiers = erasure.identifiers_of(member)
+    method = data_request.erasure_method
+    number = member.member_number
+    try:
+        count = erasure.erase_member(member, method, actor, request_reference=data_request.reference)
+    except erasure.LegalHoldError as exc:
+        raise RequestError(_l("The member is under an active legal hold: lift it first, or refuse the request.")) \
+            from exc
+    report = erasure.verify(identifiers, request_reference=data_request.reference)
+    kept = [row for row in erasure_kept_summary(report)]
+    db.session.execute(update(DataRequest).where(DataRequest.id == data_request.id).values(
+        wizard_step="result", verification_report=erasure.report_json(report),
+        outcome=json.dumps({"result": "erased", "method": method, "count": count, "kept": kept}),
+    ), execution_options={"synchronize_session": False})
+    db.session.refresh(data_request)
+    add_event(data_request, "erased", actor, note=method)
+    _audit("privacy.erasure.executed", data_request, actor, method=method, member_number=number,
+           failures=report["failures"], kept_by_law=report["kept_by_law"])
+    db.session.flush()
+    return report
+
+
+def erasure_kept_summary(report: dict) -> list[dict]:
+    """What the law keeps, from a verification report: per table, how many rows until when."""
+    kept: dict[str, dict] = {}
+    for hit in report.get("hits", []):
+        if hit["status"] != "kept_by_law":
+            continue
+        row = kept.setdefault(hit["table"], {"table": hit["table"], "rows": set(), "until": hit["until"]})
+        row["rows"].add(hit["row_id"])
+        row["until"] = max(row["until"], hit["until"])
+    return [{"table": t, "rows": len(v["rows"]), "until": v["until"]} for t, v in sorted(kept.items())]
+
+
+def report_of(data_request: DataRequest) -> dict | None:
+    return json.loads(data_request.verification_report) if data_request.verification_report else None
+
+
+def outcome_of(data_request: DataRequest) -> dict:
+    try:
+        return json.loads(data_request.outcome or "{}")
+    except ValueError:
+        return {"text": data_request.outcome}
+
+
+def to_letter(data_request: DataRequest, actor) -> None:
+    """Step 5 done: go on to the confirmation letter."""
+    _at_step(data_request, "result")
+    data_request.wizard_step = "letter"
+    db.session.flush()
+
+
+def letter_made(data_request: DataRequest, actor) -> None:
+    """The letter is made: close the request and minimise it (requester details removed)."""
+    _at_step(data_request, "letter")
+    data_request.letter_produced_at = clock.utcnow()
+    data_request.wizard_step = "closed"
+    report = report_of(data_request)
+    if report:
+        # The requester details the report found on this request go with the minimising below.
+        for hit in report["hits"]:
+            if hit["status"] == "until_letter":
+                hit["status"] = "removed"
+        report["until_letter"] = 0
+        data_request.verification_report = erasure.report_json(report)
+    refused = data_request.decision == "refuse"
+    add_event(data_request, "letter", actor)
+    close(data_request, "refused" if refused else "completed",
+          data_request.decision_reason if refused else "", actor)

@@ -1,12 +1,219 @@
-"""Retention policies and the sweep (the retention issue completes it)."""
+"""Retention policies, the sweep (preview, then run), legal holds and the dashboard panel."""
 
-from flask import render_template
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from app.auth.decorators import permission_required
+from app.blueprints.main.panels import panel_on
 from app.blueprints.privacy import bp
+from app.extensions import db
+from app.models import LegalHold, Member
+from app.services import holds, jobs
+from app.services import retention as retention_service
+
+
+class PolicyForm(FlaskForm):
+    period_months = StringField(_l("Period (months)"), validators=[Length(max=10)])
+    counted_from = SelectField(_l("Counted from"), validate_choice=False)
+    action = SelectField(_l("Then"), validate_choice=False)
+    basis = TextAreaField(_l("Basis and criteria"), validators=[Length(max=retention_service.BASIS_MAX_LENGTH)])
+    enabled = BooleanField(_l("Apply this policy in the sweep"))
+
+
+class SweepForm(FlaskForm):
+    fingerprint = HiddenField()
+
+
+class LegalHoldForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[
+            DataRequired(message=_l("Give the reason for the hold, e.g. the dispute or claim.")),
+            Length(max=holds.REASON_MAX_LENGTH, message=_l("The reason is too long.")),
+        ],
+    )
+
+
+class LiftHoldForm(FlaskForm):
+    pass
+
+
+@bp.app_context_processor
+def _hold_helpers():
+    """The member page's hold partial asks for a member's active holds through this."""
+    return {"legal_holds_of": holds.active_holds}
+
+
+def _ensure_policies() -> None:
+    if retention_service.ensure_default_policies():
+        db.session.commit()
 
 
 @bp.get("/retention")
 @permission_required("retention.view")
 def retention():
-    return render_template("privacy/retention.html")
+    _ensure_policies()
+    return render_template(
+        "privacy/retention.html",
+        forecasts=retention_service.forecast(),
+        last_sweep=retention_service.sweep_summary(retention_service.last_sweep()),
+        stale=retention_service.sweep_is_stale(),
+        active_holds=holds.all_active_holds(),
+        basis_text=retention_service.basis_text,
+        describe=retention_service.describe,
+        action_words=retention_service.ACTION_WORDS,
+    )
+
+
+@bp.route("/retention/policies/<category>", methods=["GET", "POST"])
+@permission_required("retention.manage")
+def retention_edit(category: str):
+    _ensure_policies()
+    policy = retention_service.policy_for(category)
+    if policy is None or category not in retention_service.CATEGORIES:
+        abort(404)
+    spec = retention_service.CATEGORIES[category]
+    form = PolicyForm()
+    form.counted_from.choices = [(code, retention_service.COUNTED_FROM_WORDS[code]) for code in spec.counted_from]
+    form.action.choices = [(code, retention_service.ACTION_CHOICES[code]) for code in spec.actions]
+    if not form.is_submitted():
+        form.period_months.data = str(policy.period_months)
+        form.counted_from.data = policy.counted_from
+        form.action.data = policy.action
+        form.basis.data = retention_service.basis_text(policy)
+        form.enabled.data = policy.enabled
+    elif form.validate():
+        basis = (form.basis.data or "").strip()
+        if basis == str(spec.default_basis).strip():
+            basis = ""  # unchanged default: keep showing it in each reader's language
+        try:
+            changed = retention_service.update_policy(
+                policy,
+                current_user,
+                period_months=(form.period_months.data or "").strip(),
+                counted_from=form.counted_from.data,
+                action=form.action.data,
+                basis=basis,
+                enabled=form.enabled.data,
+            )
+        except retention_service.PolicyError as error:
+            db.session.rollback()
+            form[error.field].errors.append(str(error))
+        else:
+            db.session.commit()
+            if changed:
+                flash(_("Policy saved: %(policy)s.", policy=retention_service.describe(policy)))
+            else:
+                flash(_("Nothing was changed."))
+            return redirect(url_for(".retention"))
+    return render_template("privacy/retention_edit.html", form=form, policy=policy, category=spec,
+                           fiscal_minimum=retention_service.FISCAL_MINIMUM_MONTHS, describe=retention_service.describe)
+
+
+@bp.get("/retention/preview")
+@permission_required("retention.view")
+def retention_preview():
+    _ensure_policies()
+    forecasts = retention_service.forecast()
+    form = SweepForm(fingerprint=retention_service.fingerprint(forecasts))
+    running = jobs.current_lock(retention_service.JOB_NAME)
+    return render_template("privacy/retention_preview.html", forecasts=forecasts, form=form, running=running,
+                           describe=retention_service.describe)
+
+
+@bp.post("/retention/sweep")
+@permission_required("retention.manage")
+def retention_sweep():
+    form = SweepForm()
+    if not form.validate_on_submit():
+        flash(_("Open the preview and start the sweep from there."), "error")
+        return redirect(url_for(".retention_preview"))
+    if form.fingerprint.data != retention_service.fingerprint(retention_service.forecast()):
+        flash(_("What is due has changed since you opened the preview. Check the new numbers and start again."), "warning")
+        return redirect(url_for(".retention_preview"))
+    try:
+        result = retention_service.run_sweep(current_user, commit=db.session.commit, via="web")
+    except jobs.JobBusyError:
+        db.session.rollback()
+        flash(_("The retention sweep is already running (from the nightly job or another user). "
+                "Nothing was started; look at the result here when it has finished."), "error")
+        return redirect(url_for(".retention_preview"))
+    db.session.commit()
+    if result.total:
+        flash(_("The retention sweep is done: %(count)s record(s) processed. The details are below.", count=result.total))
+    else:
+        flash(_("The retention sweep is done: nothing was due."))
+    return redirect(url_for(".retention", _anchor="last-sweep"))
+
+
+def _member_or_404(member_number: int) -> Member:
+    member = db.session.scalar(select(Member).where(Member.member_number == member_number))
+    if member is None:
+        abort(404)
+    return member
+
+
+@bp.route("/members/<int:member_number>/legal-hold", methods=["GET", "POST"])
+@permission_required("privacy.legal_hold")
+def legal_hold_place(member_number: int):
+    member = _member_or_404(member_number)
+    form = LegalHoldForm()
+    if form.validate_on_submit():
+        try:
+            holds.place_hold(member, form.reason.data, current_user)
+        except holds.HoldError as error:
+            db.session.rollback()
+            form.reason.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Legal hold placed: member %(number)s is kept out of the retention sweep and erasure "
+                    "until the hold is lifted.", number=member.member_number))
+            return redirect(url_for("members.show", member_number=member.member_number))
+    return render_template("privacy/retention_hold.html", form=form, member=member, active=holds.active_holds(member))
+
+
+@bp.post("/legal-holds/<int:hold_id>/lift")
+@permission_required("privacy.legal_hold")
+def legal_hold_lift(hold_id: int):
+    hold = db.session.get(LegalHold, hold_id)
+    if hold is None:
+        abort(404)
+    member = db.session.get(Member, hold.member_id)
+    form = LiftHoldForm()
+    if form.validate_on_submit():
+        try:
+            holds.lift_hold(hold, current_user)
+        except holds.HoldError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Legal hold lifted: member %(number)s is subject to the retention policies again.",
+                    number=member.member_number))
+    else:
+        flash(_("This form has expired or was sent from elsewhere. Please reload the page and try again."), "error")
+    return redirect(url_for("members.show", member_number=member.member_number))
+
+
+@panel_on(bp, "privacy/_dashboard_retention.html", "retention.view", order=40)
+def retention_panel(_user):
+    """What the sweep would do today and what falls due within 30 days; None when all is quiet."""
+    _ensure_policies()  # like the page: the defaults apply from the first day
+    rows = [f for f in retention_service.forecast(sample_size=0) if f.due or f.due_soon]
+    stale = retention_service.sweep_is_stale()
+    if not rows and not stale:
+        return None
+    last = retention_service.last_sweep()
+    return {
+        "rows": rows,
+        "stale": stale,
+        "last_sweep_at": last.occurred_at if last else None,
+        "horizon_days": retention_service.HORIZON_DAYS,
+    }
+

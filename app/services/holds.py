@@ -1,0 +1,74 @@
+"""Legal holds: a dispute or claim that keeps a member's data out of the sweep and erasure."""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import LegalHold, Member
+from app.services import audit, clock
+
+REASON_MAX_LENGTH = 2000
+
+
+class HoldError(ValueError):
+    """A hold cannot be placed or lifted; str(error) is the translated message for the user."""
+
+
+def active_holds(member: Member) -> list[LegalHold]:
+    """The member's holds that have not been lifted, newest first."""
+    return list(
+        db.session.scalars(
+            select(LegalHold)
+            .where(LegalHold.member_id == member.id, LegalHold.lifted_at.is_(None))
+            .order_by(LegalHold.placed_at.desc(), LegalHold.id.desc())
+        )
+    )
+
+
+def is_on_hold(member: Member) -> bool:
+    return bool(active_holds(member))
+
+
+def held_member_ids():
+    """A subquery of the ids of members under an active hold, for set-based exemptions."""
+    return select(LegalHold.member_id).where(LegalHold.lifted_at.is_(None))
+
+
+def all_active_holds() -> list[LegalHold]:
+    """Every active hold with its member, oldest first (for the retention page)."""
+    return list(
+        db.session.scalars(
+            select(LegalHold).where(LegalHold.lifted_at.is_(None)).order_by(LegalHold.placed_at, LegalHold.id)
+        )
+    )
+
+
+def place_hold(member: Member, reason: str, actor) -> LegalHold:
+    """Put the member under a legal hold (flushed, audited; the caller commits)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise HoldError(_l("Give the reason for the hold, e.g. the dispute or claim."))
+    if len(reason) > REASON_MAX_LENGTH:
+        raise HoldError(_l("The reason is too long."))
+    if member.status == "anonymised":
+        raise HoldError(_l("This member has already been anonymised; there is nothing left to hold."))
+    hold = LegalHold(member_id=member.id, reason=reason, placed_at=clock.utcnow(), placed_by_id=getattr(actor, "id", None))
+    db.session.add(hold)
+    db.session.flush()
+    # The reason may name people or a case: it stays on the hold, not in the audit log.
+    audit.record(
+        "legal_hold.placed", actor, target_type="legal_hold", target_id=hold.id, member_number=member.member_number
+    )
+    return hold
+
+
+def lift_hold(hold: LegalHold, actor) -> LegalHold:
+    """Lift a hold (flushed, audited); the member is subject to the sweep again."""
+    if hold.lifted_at is not None:
+        raise HoldError(_l("This hold has already been lifted."))
+    hold.lifted_at = clock.utcnow()
+    hold.lifted_by_id = getattr(actor, "id", None)
+    db.session.flush()
+    member_number = db.session.scalar(select(Member.member_number).where(Member.id == hold.member_id))
+    audit.record("legal_hold.lifted", actor, target_type="legal_hold", target_id=hold.id, member_number=member_number)
+    return hold

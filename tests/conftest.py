@@ -10,6 +10,7 @@ import os
 from datetime import date
 from decimal import Decimal
 
+import pyotp
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -161,6 +162,10 @@ def login(client):
         response = client.post(
             "/login", data={"username": user.username, "password": password}, follow_redirects=follow
         )
+        # Users with two-factor login get a second step: answer it with a real code.
+        if user.totp_enabled and "/login/code" in (response.headers.get("Location") or response.request.path):
+            code = pyotp.TOTP(user.totp_secret).now()
+            response = client.post("/login/code", data={"code": code}, follow_redirects=follow)
         return response
 
     return do_login

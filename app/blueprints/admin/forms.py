@@ -7,6 +7,7 @@ from wtforms import (
     DateField,
     IntegerField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -29,7 +30,7 @@ class RoleForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=1000)])
     requires_2fa = BooleanField(_l("Requires two-factor login"))
-    permissions = CheckboxesField(_l("Permissions"), choices=[(p.code, p.code) for p in CATALOGUE])
+    permissions = CheckboxesField(_l("Permissions"), choices=[SelectChoice(p.code, p.code) for p in CATALOGUE])
 
 
 class UserForm(FlaskForm):

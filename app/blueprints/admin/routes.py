@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 
 from app.auth.decorators import permission_required
 from app.auth.permissions import grouped
@@ -23,7 +24,7 @@ PER_PAGE = 50
 
 
 def _role_choices():
-    return [(role.id, role.name) for role in db.session.scalars(select(Role).order_by(Role.name))]
+    return [SelectChoice(role.id, role.name) for role in db.session.scalars(select(Role).order_by(Role.name))]
 
 
 def _roles_by_ids(ids) -> list[Role]:
@@ -262,7 +263,9 @@ def role_delete(role_id: int):
 @permission_required("audit.view")
 def audit():
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", _("All actions"))] + [(a, a) for a in audit_service.known_actions()]
+    form.action.choices = [SelectChoice("", _("All actions"))] + [
+        SelectChoice(a, a) for a in audit_service.known_actions()
+    ]
     filters = audit_service.AuditFilters()
     if form.validate():
         filters = audit_service.AuditFilters(

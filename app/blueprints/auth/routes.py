@@ -107,6 +107,8 @@ def login():
 @public
 def login_code():
     """The second step for users with two-factor login: a code from their app."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
     pending = session.get(PENDING_KEY)
     user = db.session.get(User, pending["user_id"]) if pending else None
     if user is None or _now_ts() - pending["since"] > SECOND_STEP_MINUTES * 60 or not user.active:

@@ -117,3 +117,11 @@ def test_permissions_change_takes_effect_on_the_next_request(app, client, db, ad
 def test_service_refuses_without_a_name(db, admin, in_request):
     with pytest.raises(accounts.AccountError):
         role_service.create_role(admin, name="  ", description="", codes=[], requires_2fa=False)
+
+
+def test_the_documentation_lists_every_permission_code():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "users-and-roles.md").read_text()
+    missing = [info.code for info in CATALOGUE if f"| `{info.code}` |" not in doc]
+    assert missing == [], f"add these codes to the permissions table in docs/users-and-roles.md: {missing}"

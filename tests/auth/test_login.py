@@ -113,6 +113,9 @@ def test_idle_session_is_logged_out_with_a_message(client, make_user, login, fro
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "You were logged out after 30 minutes without activity" in page
     assert client.get("/").status_code == 302
+    # Logging in again returns to the page that was asked for.
+    response = client.post(response.headers["Location"], data={"username": user.username, "password": TEST_PASSWORD})
+    assert response.headers["Location"] == "/members"
 
 
 def test_idle_timeout_is_configurable(make_app, make_user, frozen_clock):

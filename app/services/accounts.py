@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 
 import pyotp
+import pyotp.utils
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from app.extensions import db
 from app.models import Role, RolePermission, User, user_roles
@@ -135,6 +136,7 @@ def start_totp_enrolment(user: User) -> str:
     """Give the user a fresh secret (not yet active); returns it."""
     user.totp_secret = pyotp.random_base32()
     user.totp_enabled = False
+    user.totp_last_step = None
     db.session.flush()
     return user.totp_secret
 
@@ -144,14 +146,31 @@ def provisioning_uri(user: User, issuer: str) -> str:
 
 
 def totp_code_valid(user: User, code: str) -> bool:
-    """A six-digit code from the user's authenticator app, allowing one step of clock drift."""
+    """Accept a six-digit code from the user's app once (one step of clock drift allowed).
+
+    The accepted time step is stored with a conditional UPDATE, so a code seen by someone
+    looking over a shoulder cannot be replayed, not even in a parallel request to another
+    worker: only one UPDATE can move totp_last_step past that step.
+    """
     if not user.totp_secret:
         return False
     code = (code or "").replace(" ", "")
     if not code.isdigit() or len(code) != 6:
         return False
+    totp = pyotp.TOTP(user.totp_secret)
     now = clock.utcnow().replace(tzinfo=UTC).timestamp()
-    return pyotp.TOTP(user.totp_secret).verify(code, for_time=now, valid_window=1)
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if pyotp.utils.strings_equal(code, totp.generate_otp(step)):
+            claimed = db.session.execute(
+                update(User)
+                .where(User.id == user.id)
+                .where(or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+                .values(totp_last_step=step)
+            ).rowcount
+            db.session.refresh(user, ["totp_last_step"])
+            return claimed == 1
+    return False
 
 
 def confirm_totp_enrolment(user: User, code: str) -> None:

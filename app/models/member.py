@@ -64,7 +64,13 @@ class Member(db.Model):
         order_by="HealthNote.created_at.desc()",
     )
 
-    __table_args__ = (Index("ix_members_name", "last_name", "first_name"),)
+    __table_args__ = (
+        Index("ix_members_name", "last_name", "first_name"),
+        # The member search is LIKE '%term%' on search_text: a trigram GIN index on PostgreSQL
+        # (migration 0010_members_search); SQLite gets a plain index that it scans instead of the table.
+        Index("ix_members_search_text", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}),
+    )
 
     @property
     def full_name(self) -> str:

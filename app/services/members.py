@@ -1,13 +1,74 @@
-"""Member rules shared by the pages, the CLI and (later) the API."""
+"""Member rules shared by the pages, the CLI and (later) the API.
 
+Every function takes model objects and an explicit ``actor`` (the User doing it), writes
+its audit event, flushes and leaves the commit to the caller.
+"""
+
+import re
 import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
-from sqlalchemy import select, update
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, and_, func, or_, select, update
 
 from app.extensions import db
-from app.models import Counter, Member
+from app.models import Consent, Counter, HealthNote, Member, StaffNote, Subscription, Visit
+from app.models.member import CONSENT_PURPOSES
+from app.services import audit, clock
 
 SEARCH_FIELDS = ("first_name", "infix", "last_name", "email", "postcode", "city")
+NAME_FIELDS = ("first_name", "infix", "last_name")
+CONTACT_FIELDS = ("email", "phone", "street", "house_number", "postcode", "city", "country")
+FINANCE_FIELDS = ("iban",)
+PROFILE_FIELDS = ("first_name", "infix", "last_name", "date_of_birth", "gender", "joined_on")
+EDITABLE_FIELDS = PROFILE_FIELDS + CONTACT_FIELDS + FINANCE_FIELDS
+
+# search_text is "<names> <member number> | <email> <postcode> <city>": the part before the
+# separator is what anyone with members.view may search; the rest needs members.contact.
+SEPARATOR = "|"
+
+CONSENT_LABELS = {
+    "newsletter": _l("Newsletter by email"),
+    "photos": _l("Photos on the website and social media"),
+    "marketing": _l("Offers and marketing"),
+    "technogym": _l("Sharing training data with TechnoGym"),
+    "egym": _l("Sharing training data with eGym"),
+}
+assert set(CONSENT_LABELS) == set(CONSENT_PURPOSES)
+
+SORTS = {
+    "name": (Member.last_name, Member.first_name, Member.member_number),
+    "number": (Member.member_number,),
+}
+STATUS_FILTERS = ("active", "ended", "anonymised", "all")
+
+# A second check-in within this time is taken for a double click, not a second visit.
+DUPLICATE_CHECKIN_WINDOW = timedelta(minutes=5)
+
+
+class MemberError(ValueError):
+    """A rule refused the action; str(error) is a message for staff (translated lazily)."""
+
+    def __init__(self, message, code: str = "refused"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+POSTCODE_NL = re.compile(r"^\s*([1-9][0-9]{3})\s*([A-Za-z]{2})\s*$")
+
+
+def normalise_nl_postcode(value: str | None) -> str | None:
+    """'1234ab' -> '1234 AB'; None when it is not a Dutch postcode (SA, SD and SS are never issued)."""
+    match = POSTCODE_NL.match(value or "")
+    if not match or match.group(2).upper() in {"SA", "SD", "SS"}:
+        return None
+    return f"{match.group(1)} {match.group(2).upper()}"
 
 
 def fold(value: str | None) -> str:
@@ -18,13 +79,18 @@ def fold(value: str | None) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
+def _clean(value: str | None) -> str:
+    return fold(value).replace(SEPARATOR, " ").strip()
+
+
 def search_text_for(member: Member) -> str:
     """The folded text the member search looks in (postcode also without its space)."""
-    parts = [fold(getattr(member, field)) for field in SEARCH_FIELDS]
+    names = [_clean(getattr(member, field)) for field in NAME_FIELDS]
+    names.append(str(member.member_number or ""))
+    contact = [_clean(member.email), _clean(member.postcode), _clean(member.city)]
     if member.postcode:
-        parts.append(fold(member.postcode.replace(" ", "")))
-    parts.append(str(member.member_number or ""))
-    return " ".join(part for part in parts if part)
+        contact.append(_clean(member.postcode.replace(" ", "")))
+    return " ".join(p for p in names if p) + f" {SEPARATOR} " + " ".join(p for p in contact if p)
 
 
 def refresh_search_text(member: Member) -> None:
@@ -33,19 +99,309 @@ def refresh_search_text(member: Member) -> None:
 
 def next_counter_value(name: str, start: int = 1) -> int:
     """Take the next value of a named counter (row-locked on PostgreSQL)."""
-    counter = db.session.execute(
-        select(Counter).where(Counter.name == name).with_for_update()
-    ).scalar_one_or_none()
+    return take_counter_block(name, 1, start=start)[0]
+
+
+def take_counter_block(name: str, count: int, start: int = 1) -> range:
+    """Reserve `count` consecutive values of a named counter at once (for bulk loads)."""
+    counter = db.session.execute(select(Counter).where(Counter.name == name).with_for_update()).scalar_one_or_none()
     if counter is None:
         counter = Counter(name=name, value=start - 1)
         db.session.add(counter)
         db.session.flush()
-    db.session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1))
+    db.session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + count))
     db.session.flush()
     db.session.refresh(counter)
-    return counter.value
+    return range(counter.value - count + 1, counter.value + 1)
 
 
 def next_member_number() -> int:
     """A member number never handed out before (numbers of erased members are not reused)."""
     return next_counter_value("member_number", start=1001)
+
+
+def member_numbers_block(count: int) -> range:
+    return take_counter_block("member_number", count, start=1001)
+
+
+# --- finding members ---------------------------------------------------------------------
+
+
+def find_by_number(member_number) -> Member | None:
+    try:
+        number = int(str(member_number).strip().lstrip("#"))
+    except (TypeError, ValueError):
+        return None
+    return db.session.scalar(select(Member).where(Member.member_number == number))
+
+
+def _like_escape(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    query: str = ""
+    status: str = "active"
+    sort: str = "name"
+    descending: bool = False
+
+
+def search_statement(params: SearchParams, *, actor) -> Select:
+    """The member list as one indexed SQL statement, limited to what the actor may search on.
+
+    Without members.contact a term must occur in the name part of search_text, so an email,
+    postcode or city never reveals who matches it.
+    """
+    stmt = select(Member)
+    if params.status in MEMBER_STATUS_FILTER:
+        stmt = stmt.where(Member.status == params.status)
+    may_search_contact = actor is not None and actor.has_permission("members.contact")
+    terms = fold(params.query).replace(SEPARATOR, " ").split()
+    if terms:
+        conditions = []
+        for term in terms:
+            escaped = _like_escape(term)
+            pattern = f"%{escaped}%" if may_search_contact else f"%{escaped}% {SEPARATOR}%"
+            conditions.append(Member.search_text.like(pattern, escape="\\"))
+        matched = and_(*conditions)
+        digits = params.query.strip().lstrip("#")
+        if digits.isdigit() and len(digits) < 12:
+            matched = or_(Member.member_number == int(digits), matched)
+        # As a sub-select of ids: SQLite then scans the narrow search_text index instead of
+        # walking the name index row by row for the sort; PostgreSQL uses its trigram index.
+        stmt = stmt.where(Member.id.in_(select(Member.id).where(matched)))
+    columns = SORTS.get(params.sort, SORTS["name"])
+    stmt = stmt.order_by(*(c.desc() if params.descending else c.asc() for c in columns))
+    return stmt
+
+
+MEMBER_STATUS_FILTER = ("active", "ended", "anonymised")
+
+
+# --- creating and changing members ---------------------------------------------------------
+
+
+def _changed_fields(member: Member, data: dict) -> list[str]:
+    changed = []
+    for field in EDITABLE_FIELDS:
+        if field in data and getattr(member, field) != data[field]:
+            changed.append(field)
+    return changed
+
+
+def create_member(data: dict, *, actor, source_ip: str | None = None) -> Member:
+    """Register a new member with the next member number."""
+    fields = {key: value for key, value in data.items() if key in EDITABLE_FIELDS}
+    fields.setdefault("joined_on", clock.today())
+    fields.setdefault("country", "NL")
+    member = Member(member_number=next_member_number(), status="active", **fields)
+    refresh_search_text(member)
+    db.session.add(member)
+    db.session.flush()
+    audit.record(
+        "member.create", actor, target_type="member", target_id=member.id, member_number=member.member_number,
+        details={"fields": sorted(k for k, v in fields.items() if v not in (None, ""))}, source_ip=source_ip,
+    )
+    return member
+
+
+def update_member(member: Member, data: dict, *, actor, override_reason: str | None = None,
+                  source_ip: str | None = None) -> list[str]:
+    """Change a member's details; returns the names of the fields that changed.
+
+    A member whose processing is restricted (GDPR Art. 18) is only changed with an explicit
+    override and a reason; the reason is kept as a staff note, the audit log refers to it.
+    """
+    if member.is_anonymised:
+        raise MemberError(_l("This member has been anonymised and can no longer be changed."), "anonymised")
+    override_reason = (override_reason or "").strip()
+    if member.processing_restricted and not override_reason:
+        raise MemberError(
+            _l("Processing of this member's data is restricted. Tick the override and give a reason to save anyway."),
+            "restricted",
+        )
+    changed = _changed_fields(member, data)
+    if not changed:
+        return []
+    for field in changed:
+        setattr(member, field, data[field])
+    refresh_search_text(member)
+    db.session.flush()
+    details: dict = {"fields": changed}
+    if member.processing_restricted:
+        label = _l("Restriction of processing overridden for a change")
+        note = StaffNote(member=member, body=f"{label}: {override_reason}",
+                         author_id=getattr(actor, "id", None))
+        db.session.add(note)
+        db.session.flush()
+        audit.record(
+            "member.restriction_override", actor, target_type="member", target_id=member.id,
+            member_number=member.member_number, details={"fields": changed, "staff_note_id": note.id},
+            source_ip=source_ip,
+        )
+        details["restriction_override"] = True
+    audit.record("member.update", actor, target_type="member", target_id=member.id,
+                 member_number=member.member_number, details=details, source_ip=source_ip)
+    return changed
+
+
+def end_membership(member: Member, ended_on: date, *, actor, source_ip: str | None = None) -> int:
+    """End the membership on a date; active subscriptions end then too. Returns how many ended."""
+    if member.status != "active":
+        raise MemberError(_l("Only an active membership can be ended."), "not_active")
+    if ended_on < member.joined_on:
+        raise MemberError(_l("A membership cannot end before the member joined."), "before_join")
+    member.ended_on = ended_on
+    member.status = "ended"
+    ended = 0
+    for subscription in member.subscriptions:
+        if subscription.status == "active":
+            subscription.status = "ended"
+            if subscription.ends_on is None or subscription.ends_on > ended_on:
+                subscription.ends_on = max(ended_on, subscription.starts_on)
+            ended += 1
+    db.session.flush()
+    audit.record("member.end", actor, target_type="member", target_id=member.id, member_number=member.member_number,
+                 details={"ended_on": ended_on.isoformat(), "subscriptions_ended": ended}, source_ip=source_ip)
+    return ended
+
+
+# --- visits -------------------------------------------------------------------------------------
+
+
+def check_in(member_number, *, actor, location: str = "", source: str = "desk",
+             source_ip: str | None = None) -> Visit:
+    """Register a visit; refuses unknown, ended and anonymised members and double clicks."""
+    member = find_by_number(member_number)
+    if member is None:
+        raise MemberError(_l("No member has this member number."), "unknown")
+    if member.status == "anonymised":
+        raise MemberError(_l("This member has been anonymised; no visits can be registered."), "anonymised")
+    if member.status == "ended":
+        raise MemberError(_l("This membership has ended; the member cannot check in."), "ended")
+    now = clock.utcnow()
+    recent = db.session.scalar(
+        select(Visit.checked_in_at).where(Visit.member_id == member.id, Visit.checked_in_at > now - DUPLICATE_CHECKIN_WINDOW)
+        .order_by(Visit.checked_in_at.desc()).limit(1)
+    )
+    if recent is not None:
+        raise MemberError(_l("This member was checked in a moment ago already."), "duplicate")
+    visit = Visit(member_id=member.id, checked_in_at=now, location=location or "", source=source)
+    db.session.add(visit)
+    db.session.flush()
+    audit.record("member.checkin", actor, target_type="visit", target_id=visit.id, member_number=member.member_number,
+                 source_ip=source_ip)
+    return visit
+
+
+def local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The naive-UTC start and end of a local calendar day."""
+    from datetime import UTC
+
+    start = datetime.combine(day, time.min, tzinfo=clock.LOCAL_ZONE).astimezone(UTC).replace(tzinfo=None)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=clock.LOCAL_ZONE).astimezone(UTC)
+    return start, end.replace(tzinfo=None)
+
+
+def visits_statement(member: Member) -> Select:
+    return select(Visit).where(Visit.member_id == member.id).order_by(Visit.checked_in_at.desc(), Visit.id.desc())
+
+
+def dashboard_counts() -> dict:
+    start, end = local_day_bounds(clock.today())
+    return {
+        "active_members": db.session.scalar(select(func.count()).select_from(Member).where(Member.status == "active")),
+        "visits_today": db.session.scalar(
+            select(func.count()).select_from(Visit).where(Visit.checked_in_at >= start, Visit.checked_in_at < end)
+        ),
+    }
+
+
+# --- subscriptions, consents, notes ---------------------------------------------------------------
+
+
+def _require_active(member: Member) -> None:
+    if member.status != "active":
+        raise MemberError(_l("This membership is not active."), "not_active")
+
+
+def add_subscription(member: Member, *, plan: str, starts_on: date, monthly_fee: Decimal, ends_on: date | None = None,
+                     actor, source_ip: str | None = None) -> Subscription:
+    _require_active(member)
+    if ends_on is not None and ends_on < starts_on:
+        raise MemberError(_l("A subscription cannot end before it starts."), "dates")
+    if monthly_fee < 0:
+        raise MemberError(_l("The fee cannot be negative."), "fee")
+    subscription = Subscription(member=member, plan=plan.strip(), starts_on=starts_on, ends_on=ends_on,
+                                monthly_fee=monthly_fee, status="active")
+    db.session.add(subscription)
+    db.session.flush()
+    audit.record("subscription.create", actor, target_type="subscription", target_id=subscription.id,
+                 member_number=member.member_number, source_ip=source_ip)
+    return subscription
+
+
+def end_subscription(subscription: Subscription, ends_on: date, *, actor, source_ip: str | None = None) -> None:
+    if subscription.status != "active":
+        raise MemberError(_l("This subscription has already ended."), "not_active")
+    subscription.status = "ended"
+    subscription.ends_on = max(ends_on, subscription.starts_on)
+    db.session.flush()
+    audit.record("subscription.end", actor, target_type="subscription", target_id=subscription.id,
+                 member_number=subscription.member.member_number, source_ip=source_ip)
+
+
+def active_consent(member: Member, purpose: str) -> Consent | None:
+    return next((c for c in member.consents if c.purpose == purpose and c.is_active), None)
+
+
+def record_consent(member: Member, purpose: str, *, via: str = "desk", actor, source_ip: str | None = None) -> Consent:
+    if purpose not in CONSENT_PURPOSES:
+        raise MemberError(_l("Unknown purpose."), "purpose")
+    if member.is_anonymised:
+        raise MemberError(_l("This member has been anonymised and can no longer be changed."), "anonymised")
+    if active_consent(member, purpose) is not None:
+        raise MemberError(_l("This member has already given consent for this purpose."), "exists")
+    consent = Consent(member=member, purpose=purpose, given_at=clock.utcnow(), given_via=via,
+                      recorded_by_id=getattr(actor, "id", None))
+    db.session.add(consent)
+    db.session.flush()
+    audit.record("consent.give", actor, target_type="consent", target_id=consent.id, member_number=member.member_number,
+                 details={"purpose": purpose, "via": via}, source_ip=source_ip)
+    return consent
+
+
+def withdraw_consent(consent: Consent, *, via: str = "desk", actor, source_ip: str | None = None) -> None:
+    if not consent.is_active:
+        raise MemberError(_l("This consent has already been withdrawn."), "withdrawn")
+    consent.withdrawn_at = clock.utcnow()
+    consent.withdrawn_via = via
+    db.session.flush()
+    audit.record("consent.withdraw", actor, target_type="consent", target_id=consent.id,
+                 member_number=consent.member.member_number, details={"purpose": consent.purpose, "via": via},
+                 source_ip=source_ip)
+
+
+def add_staff_note(member: Member, body: str, *, actor, source_ip: str | None = None) -> StaffNote:
+    note = StaffNote(member=member, body=body.strip(), created_at=clock.utcnow(), author_id=getattr(actor, "id", None))
+    db.session.add(note)
+    db.session.flush()
+    audit.record("member.note_add", actor, target_type="staff_note", target_id=note.id,
+                 member_number=member.member_number, source_ip=source_ip)
+    return note
+
+
+def add_health_note(member: Member, body: str, *, actor, source_ip: str | None = None) -> HealthNote:
+    note = HealthNote(member=member, body=body.strip(), created_at=clock.utcnow(), author_id=getattr(actor, "id", None))
+    db.session.add(note)
+    db.session.flush()
+    audit.record("member.health_note_add", actor, target_type="health_note", target_id=note.id,
+                 member_number=member.member_number, source_ip=source_ip)
+    return note
+
+
+def record_view(member: Member, *, actor, tab: str, source_ip: str | None = None) -> None:
+    """Reading a member page is logged: who looked at whom (and which tab), never what was shown."""
+    audit.record("member.view", actor, target_type="member", target_id=member.id, member_number=member.member_number,
+                 details={"tab": tab}, source_ip=source_ip)

@@ -1,25 +1,325 @@
-"""Member list and member page (the Foundation issue completes these)."""
+"""Member administration: list and search, member page, create/edit, check-in and the small actions."""
 
-from flask import abort, render_template
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.decorators import permission_required
+from app.blueprints.main.panels import panel_on
 from app.blueprints.members import bp
+from app.blueprints.members.forms import (
+    CheckInForm,
+    ConsentForm,
+    EndMembershipForm,
+    MemberEditForm,
+    MemberForm,
+    NoteForm,
+    SubscriptionForm,
+    WithdrawConsentForm,
+)
+from app.blueprints.web import client_ip, page_arg
 from app.extensions import db
-from app.models import Member
+from app.models import Consent, Invoice, Subscription
+from app.services import clock
+from app.services import members as service
+from app.services.members import CONSENT_LABELS, CONTACT_FIELDS, FINANCE_FIELDS, MemberError, SearchParams
+from app.templating import can
+
+# Tab key -> (label, permission needed to see it).
+TABS = (
+    ("profile", "members.view"),
+    ("subscriptions", "members.view"),
+    ("visits", "members.view"),
+    ("invoices", "members.finance"),
+    ("consents", "members.view"),
+    ("notes", "members.notes"),
+    ("health", "members.health"),
+)
+
+
+def _member_or_404(member_number: int):
+    member = service.find_by_number(member_number)
+    if member is None:
+        abort(404)
+    return member
+
+
+def _limit_fields(form) -> None:
+    """Fields the user may not see are not in the form at all (so they are neither shown nor changed)."""
+    if not can("members.contact"):
+        for name in CONTACT_FIELDS:
+            if name in form:
+                delattr(form, name)
+    if not can("members.finance"):
+        for name in FINANCE_FIELDS:
+            if name in form:
+                delattr(form, name)
+
+
+@bp.app_template_filter("iban")
+def iban_filter(value: str | None) -> str:
+    """An IBAN in groups of four, as printed on a bank card."""
+    compact = (value or "").replace(" ", "")
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+@panel_on(bp, "members/_dashboard.html", "members.view", order=10)
+def dashboard_panel(_user):
+    return {"counts": service.dashboard_counts(), "checkin_form": CheckInForm(formdata=None)}
 
 
 @bp.get("")
 @permission_required("members.view")
 def index():
-    members = db.session.scalars(select(Member).order_by(Member.last_name).limit(50)).all()
-    return render_template("members/index.html", members=members)
+    status = request.args.get("status", "active")
+    if status not in service.STATUS_FILTERS:
+        status = "active"
+    sort = request.args.get("sort", "name")
+    if sort not in service.SORTS:
+        sort = "name"
+    params = SearchParams(query=request.args.get("q", "")[:200], status=status, sort=sort,
+                          descending=request.args.get("dir") == "desc")
+    pagination = db.paginate(service.search_statement(params, actor=current_user), page=page_arg(),
+                             per_page=current_app.config["MEMBERS_PER_PAGE"], error_out=False)
+    return render_template("members/index.html", pagination=pagination, params=params,
+                           checkin_form=CheckInForm(formdata=None))
+
+
+def _tab_context(member, tab: str) -> dict:
+    """Data for the open tab only, so a page with years of visits stays light."""
+    if tab == "visits":
+        return {"visits": db.paginate(service.visits_statement(member), page=page_arg(),
+                                      per_page=current_app.config["VISITS_PER_PAGE"], error_out=False)}
+    if tab == "invoices":
+        invoices = db.session.scalars(
+            select(Invoice).where(Invoice.member_id == member.id).order_by(Invoice.issued_on.desc(), Invoice.id.desc())
+        ).all()
+        return {"invoices": invoices}
+    if tab == "profile":
+        last_visit = db.session.scalar(service.visits_statement(member).limit(1))
+        return {"last_visit": last_visit}
+    return {}
+
+
+def _render_member(member, tab: str = "profile", status: int = 200, **forms):
+    """The member page; POST handlers that fail re-render it with their form (nothing lost)."""
+    allowed = [key for key, code in TABS if can(code)]
+    if tab not in allowed:
+        abort(403 if tab in dict(TABS) else 404)
+    defaults = {
+        "checkin_form": CheckInForm(formdata=None, member_number=str(member.member_number)),
+        "end_form": EndMembershipForm(formdata=None, ended_on=clock.today()),
+        "subscription_form": SubscriptionForm(formdata=None, starts_on=clock.today()),
+        "consent_form": ConsentForm(formdata=None),
+        "withdraw_form": WithdrawConsentForm(formdata=None),
+        "note_form": NoteForm(formdata=None),
+        "health_form": NoteForm(formdata=None, prefix="health"),
+    }
+    defaults.update(forms)
+    service.record_view(member, actor=current_user, tab=tab, source_ip=client_ip())
+    db.session.commit()
+    return render_template(
+        "members/show.html", member=member, tab=tab, tabs=allowed, consent_labels=CONSENT_LABELS,
+        **_tab_context(member, tab), **defaults,
+    ), status
 
 
 @bp.get("/<int:member_number>")
 @permission_required("members.view")
 def show(member_number: int):
-    member = db.session.scalar(select(Member).where(Member.member_number == member_number))
-    if member is None:
+    member = _member_or_404(member_number)
+    return _render_member(member, request.args.get("tab", "profile"))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required("members.create")
+def create():
+    form = MemberForm()
+    _limit_fields(form)
+    if form.validate_on_submit():
+        member = service.create_member(form.member_data(), actor=current_user, source_ip=client_ip())
+        db.session.commit()
+        flash(_("Member %(number)s has been registered.", number=member.member_number), "success")
+        return redirect(url_for("members.show", member_number=member.member_number))
+    if request.method == "GET":
+        form.joined_on.data = clock.today()
+    return render_template("members/form.html", form=form, member=None), 200 if request.method == "GET" else 422
+
+
+@bp.route("/<int:member_number>/edit", methods=["GET", "POST"])
+@permission_required("members.edit")
+def edit(member_number: int):
+    member = _member_or_404(member_number)
+    if member.is_anonymised:
+        flash(_("This member has been anonymised and can no longer be changed."), "error")
+        return redirect(url_for("members.show", member_number=member.member_number))
+    form = MemberEditForm(obj=member)
+    del form.joined_on
+    _limit_fields(form)
+    form.keep_country(member.country)
+    if not member.processing_restricted:
+        del form.override_restriction
+        del form.override_reason
+    if form.validate_on_submit():
+        reason = form.override_reason.data if member.processing_restricted and form.override_restriction.data else None
+        try:
+            changed = service.update_member(member, form.member_data(), actor=current_user, override_reason=reason,
+                                            source_ip=client_ip())
+        except MemberError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return render_template("members/form.html", form=form, member=member), 422
+        db.session.commit()
+        flash(_("The changes have been saved.") if changed else _("Nothing was changed."), "success")
+        return redirect(url_for("members.show", member_number=member.member_number))
+    status = 200 if request.method == "GET" else 422
+    return render_template("members/form.html", form=form, member=member), status
+
+
+@bp.post("/checkin")
+@permission_required("members.checkin")
+def checkin():
+    """The quick check-in from the dashboard, the member list and the member page."""
+    form = CheckInForm()
+    back = request.form.get("next", "")
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("members.index")
+    if not form.validate_on_submit():
+        for error in form.member_number.errors:
+            flash(str(error), "error")
+        return redirect(back)
+    try:
+        visit = service.check_in(form.member_number.data, actor=current_user, source_ip=client_ip())
+    except MemberError as error:
+        db.session.rollback()
+        flash(_("Check-in refused for member %(number)s: %(reason)s", number=form.member_number.data, reason=error),
+              "error")
+        return redirect(back)
+    db.session.commit()
+    member = visit.member
+    flash(_("Checked in: %(name)s (%(number)s).", name=member.full_name, number=member.member_number), "success")
+    return redirect(back)
+
+
+@bp.post("/<int:member_number>/end")
+@permission_required("members.edit")
+def end(member_number: int):
+    member = _member_or_404(member_number)
+    form = EndMembershipForm()
+    if form.validate_on_submit():
+        try:
+            ended = service.end_membership(member, form.ended_on.data, actor=current_user, source_ip=client_ip())
+        except MemberError as error:
+            db.session.rollback()
+            form.ended_on.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("The membership has been ended; %(count)s subscription(s) ended with it.", count=ended), "success")
+            return redirect(url_for("members.show", member_number=member.member_number))
+    return _render_member(member, "profile", 422, end_form=form)
+
+
+@bp.post("/<int:member_number>/subscriptions")
+@permission_required("members.subscriptions")
+def add_subscription(member_number: int):
+    member = _member_or_404(member_number)
+    form = SubscriptionForm()
+    if form.validate_on_submit():
+        try:
+            service.add_subscription(member, plan=form.plan.data, starts_on=form.starts_on.data, ends_on=form.ends_on.data,
+                                     monthly_fee=form.monthly_fee.data, actor=current_user, source_ip=client_ip())
+        except MemberError as error:
+            db.session.rollback()
+            form.plan.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("The subscription has been added."), "success")
+            return redirect(url_for("members.show", member_number=member.member_number, tab="subscriptions"))
+    return _render_member(member, "subscriptions", 422, subscription_form=form)
+
+
+@bp.post("/<int:member_number>/subscriptions/<int:subscription_id>/end")
+@permission_required("members.subscriptions")
+def end_subscription(member_number: int, subscription_id: int):
+    member = _member_or_404(member_number)
+    subscription = db.session.get(Subscription, subscription_id)
+    if subscription is None or subscription.member_id != member.id:
         abort(404)
-    return render_template("members/show.html", member=member)
+    form = EndMembershipForm()
+    if form.validate_on_submit():
+        try:
+            service.end_subscription(subscription, form.ended_on.data, actor=current_user, source_ip=client_ip())
+        except MemberError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("The subscription has been ended."), "success")
+    else:
+        flash(_("Enter a valid end date."), "error")
+    return redirect(url_for("members.show", member_number=member.member_number, tab="subscriptions"))
+
+
+@bp.post("/<int:member_number>/consents")
+@permission_required("members.consents")
+def add_consent(member_number: int):
+    member = _member_or_404(member_number)
+    form = ConsentForm()
+    if form.validate_on_submit():
+        try:
+            service.record_consent(member, form.purpose.data, via=form.via.data, actor=current_user, source_ip=client_ip())
+        except MemberError as error:
+            db.session.rollback()
+            form.purpose.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("The consent has been recorded."), "success")
+            return redirect(url_for("members.show", member_number=member.member_number, tab="consents"))
+    return _render_member(member, "consents", 422, consent_form=form)
+
+
+@bp.post("/<int:member_number>/consents/<int:consent_id>/withdraw")
+@permission_required("members.consents")
+def withdraw_consent(member_number: int, consent_id: int):
+    member = _member_or_404(member_number)
+    consent = db.session.get(Consent, consent_id)
+    if consent is None or consent.member_id != member.id:
+        abort(404)
+    form = WithdrawConsentForm()
+    if form.validate_on_submit():
+        try:
+            service.withdraw_consent(consent, via=form.via.data, actor=current_user, source_ip=client_ip())
+        except MemberError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("The withdrawal has been recorded."), "success")
+    return redirect(url_for("members.show", member_number=member.member_number, tab="consents"))
+
+
+@bp.post("/<int:member_number>/notes")
+@permission_required("members.notes")
+def add_note(member_number: int):
+    member = _member_or_404(member_number)
+    form = NoteForm()
+    if form.validate_on_submit():
+        service.add_staff_note(member, form.body.data, actor=current_user, source_ip=client_ip())
+        db.session.commit()
+        flash(_("The note has been added."), "success")
+        return redirect(url_for("members.show", member_number=member.member_number, tab="notes"))
+    return _render_member(member, "notes", 422, note_form=form)
+
+
+@bp.post("/<int:member_number>/health-notes")
+@permission_required("members.health")
+def add_health_note(member_number: int):
+    member = _member_or_404(member_number)
+    form = NoteForm(prefix="health")
+    if form.validate_on_submit():
+        service.add_health_note(member, form.body.data, actor=current_user, source_ip=client_ip())
+        db.session.commit()
+        flash(_("The health note has been added."), "success")
+        return redirect(url_for("members.show", member_number=member.member_number, tab="health"))
+    return _render_member(member, "health", 422, health_form=form)

@@ -1,0 +1,180 @@
+"""Forms of the member administration, with the checks a Dutch club needs."""
+
+from datetime import date
+
+import phonenumbers
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from app.models.member import CONSENT_PURPOSES
+from app.services import clock
+from app.services.members import CONSENT_LABELS, normalise_nl_postcode
+
+OLDEST_PLAUSIBLE_AGE = 120
+
+COUNTRIES = (
+    ("NL", _l("Netherlands")),
+    ("BE", _l("Belgium")),
+    ("DE", _l("Germany")),
+    ("FR", _l("France")),
+    ("GB", _l("United Kingdom")),
+    ("ES", _l("Spain")),
+    ("PL", _l("Poland")),
+    ("XX", _l("Other country")),
+)
+GENDERS = (("", _l("Not given")), ("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other")))
+CONSENT_CHANNELS = (("desk", _l("At the desk")), ("form", _l("Paper form")), ("email", _l("By email")),
+                    ("app", _l("Member app")))
+
+
+def _choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _none_if_blank(value):
+    value = _strip(value)
+    return value or None
+
+
+class BlankableSelectField(SelectField):
+    """A select whose stored value may be NULL: NULL shows (and stays) as the blank choice."""
+
+    def process_data(self, value):
+        super().process_data("" if value is None else value)
+
+
+class MemberForm(FlaskForm):
+    """Profile, contact and finance fields; the view removes the fields the user may not see."""
+
+    first_name = StringField(_l("First name"), filters=[_strip],
+                             validators=[DataRequired(_l("Enter the first name.")), Length(max=100)])
+    infix = StringField(_l("Infix (e.g. van der)"), filters=[_none_if_blank], validators=[Optional(), Length(max=30)])
+    last_name = StringField(_l("Last name"), filters=[_strip],
+                            validators=[DataRequired(_l("Enter the last name.")), Length(max=100)])
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
+    gender = BlankableSelectField(_l("Gender"), choices=_choices(GENDERS), default="")
+    email = StringField(_l("Email"), filters=[_none_if_blank],
+                        validators=[Optional(), Length(max=254),
+                                    Email(_l("Enter a valid email address, like name@example.nl."),
+                                          check_deliverability=False)])
+    phone = StringField(_l("Phone"), filters=[_none_if_blank], validators=[Optional(), Length(max=40)])
+    street = StringField(_l("Street"), filters=[_none_if_blank], validators=[Optional(), Length(max=150)])
+    house_number = StringField(_l("House number"), filters=[_none_if_blank], validators=[Optional(), Length(max=20)])
+    postcode = StringField(_l("Postcode"), filters=[_none_if_blank], validators=[Optional(), Length(max=20)])
+    city = StringField(_l("City"), filters=[_none_if_blank], validators=[Optional(), Length(max=100)])
+    country = SelectField(_l("Country"), choices=_choices(COUNTRIES), default="NL")
+    iban = StringField(_l("IBAN"), filters=[_none_if_blank], validators=[Optional(), Length(max=40)])
+    joined_on = DateField(_l("Member since"), validators=[Optional()])
+
+    def keep_country(self, code: str | None) -> None:
+        """A member from a country not in the list keeps it when edited."""
+        if code and "country" in self._fields and code not in {c.value for c in self.country.choices}:
+            self.country.choices.append(SelectChoice(code, code))
+
+    def validate_date_of_birth(self, field):
+        if field.data is None:
+            return
+        today = clock.today()
+        if field.data >= today:
+            raise ValidationError(_l("The date of birth must be in the past."))
+        if field.data < date(today.year - OLDEST_PLAUSIBLE_AGE, 1, 1):
+            raise ValidationError(_l("This date of birth is not plausible; check the year."))
+
+    def validate_postcode(self, field):
+        if not field.data or "country" not in self._fields or self.country.data != "NL":
+            return
+        normalised = normalise_nl_postcode(field.data)
+        if normalised is None:
+            raise ValidationError(_l("A Dutch postcode has four digits and two letters, like 1234 AB."))
+        field.data = normalised
+
+    def validate_phone(self, field):
+        if not field.data:
+            return
+        try:
+            number = phonenumbers.parse(field.data, "NL")
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            raise ValidationError(_l("Enter a valid phone number, like 06 12345678 or +32 470 12 34 56."))
+        field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+    def validate_iban(self, field):
+        if not field.data:
+            return
+        try:
+            iban = IBAN(field.data)
+        except SchwiftyException:
+            raise ValidationError(_l("This is not a valid IBAN: check the digits (the checksum does not match).")) from None
+        field.data = iban.compact
+
+    def validate_joined_on(self, field):
+        if field.data and field.data > clock.today():
+            raise ValidationError(_l("The membership cannot start in the future."))
+
+    def member_data(self) -> dict:
+        """The values of the fields this form still has, by model field name."""
+        skip = {"csrf_token", "override_restriction", "override_reason"}
+        data = {name: field.data for name, field in self._fields.items() if name not in skip}
+        if data.get("gender") == "":
+            data["gender"] = None
+        return data
+
+
+class MemberEditForm(MemberForm):
+    override_restriction = BooleanField(_l("Override the restriction of processing for this change"))
+    override_reason = TextAreaField(_l("Reason for the override"), filters=[_strip], validators=[Length(max=1000)])
+
+    def validate_override_reason(self, field):
+        if self.override_restriction.data and not field.data:
+            raise ValidationError(_l("Give the reason for overriding the restriction."))
+
+
+class CheckInForm(FlaskForm):
+    member_number = StringField(_l("Member number"), filters=[_strip],
+                                validators=[DataRequired(_l("Enter a member number."))])
+
+    def validate_member_number(self, field):
+        if not field.data.lstrip("#").isdigit():
+            raise ValidationError(_l("A member number consists of digits only."))
+
+
+class EndMembershipForm(FlaskForm):
+    ended_on = DateField(_l("Last day of the membership"), validators=[InputRequired(_l("Enter a date."))])
+
+
+class SubscriptionForm(FlaskForm):
+    plan = StringField(_l("Plan"), filters=[_strip], validators=[DataRequired(_l("Enter the plan.")), Length(max=100)])
+    starts_on = DateField(_l("Starts on"), validators=[InputRequired(_l("Enter a date."))])
+    ends_on = DateField(_l("Ends on (optional)"), validators=[Optional()])
+    monthly_fee = DecimalField(_l("Monthly fee (EUR)"), places=2,
+                               validators=[InputRequired(_l("Enter the monthly fee.")),
+                                           NumberRange(min=0, max=10000, message=_l("Enter an amount between 0 and 10,000."))])
+
+    def validate_ends_on(self, field):
+        if field.data and self.starts_on.data and field.data < self.starts_on.data:
+            raise ValidationError(_l("A subscription cannot end before it starts."))
+
+
+class ConsentForm(FlaskForm):
+    purpose = SelectField(_l("Purpose"), choices=_choices((p, CONSENT_LABELS[p]) for p in CONSENT_PURPOSES))
+    via = SelectField(_l("Given how"), choices=_choices(CONSENT_CHANNELS), default="desk")
+
+
+class WithdrawConsentForm(FlaskForm):
+    via = SelectField(_l("Withdrawn how"), choices=_choices(CONSENT_CHANNELS), default="desk")
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(_l("Note"), filters=[_strip],
+                         validators=[DataRequired(_l("Write the note first.")), Length(max=5000)])
+

@@ -1,14 +1,14 @@
 """users.totp_last_step: a two-factor code is accepted only once
 
 Revision ID: 0020_auth_totp
-Revises: 0004_retention
+Revises: 0010_members_search
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0020_auth_totp'
-down_revision = '0004_retention'
+down_revision = '0010_members_search'
 branch_labels = None
 depends_on = None
 

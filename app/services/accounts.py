@@ -12,10 +12,11 @@ from datetime import UTC, timedelta
 import pyotp
 import pyotp.utils
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
-from app.models import Role, RolePermission, User, user_roles
+from app.models import Counter, Role, RolePermission, User, user_roles
 from app.services import audit, clock, passwords
 
 ADMIN_CODES = frozenset({"admin.users", "admin.roles"})
@@ -236,31 +237,54 @@ def reset_password(actor: User, user: User, temporary_password: str) -> None:
 
 # --- administrators ---------------------------------------------------------------------
 
+def serialise_admin_changes() -> None:
+    """Let one transaction at a time run the last-administrator check and its change.
+
+    Without this, two administrators deactivating each other at the same moment would both
+    see the other still active and both succeed. PostgreSQL: an advisory transaction lock;
+    SQLite: taking the database's write lock (an upsert) before the check reads anything.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(7302)"))
+    else:
+        statement = sqlite_insert(Counter).values(name="admin_guard", value=1)
+        db.session.execute(statement.on_conflict_do_update(
+            index_elements=[Counter.name], set_={"value": Counter.value + 1}))
+
+
 def active_administrator_ids(*, role_codes_override: dict[int, set[str]] | None = None,
                              user_roles_override: dict[int, list[Role]] | None = None,
                              inactive: set[int] = frozenset()) -> set[int]:
     """Ids of active staff users holding both admin codes, optionally as if a change were made.
 
-    The overrides let a rule ask "who would still be an administrator after this change?"
-    before changing anything.
+    Reads plain rows (not ORM objects, which may be stale) so that after
+    serialise_admin_changes() it sees what other transactions committed. The overrides let a
+    rule ask "who would still be an administrator after this change?" before changing anything.
     """
     role_codes_override = role_codes_override or {}
     user_roles_override = user_roles_override or {}
-    candidate_ids = set(db.session.scalars(
-        select(user_roles.c.user_id)
-        .join(RolePermission, RolePermission.role_id == user_roles.c.role_id)
-        .where(RolePermission.code.in_(ADMIN_CODES))
+    active_ids = set(db.session.scalars(
+        select(User.id).where(User.active.is_(True), User.kind == "staff")
     ))
-    candidate_ids |= set(user_roles_override)
+    roles_of: dict[int, set[int]] = {}
+    for user_id, role_id in db.session.execute(select(user_roles.c.user_id, user_roles.c.role_id)):
+        roles_of.setdefault(user_id, set()).add(role_id)
+    for user_id, roles in user_roles_override.items():
+        roles_of[user_id] = {role.id for role in roles}
+    codes_of: dict[int, set[str]] = {}
+    for role_id, code in db.session.execute(
+        select(RolePermission.role_id, RolePermission.code).where(RolePermission.code.in_(ADMIN_CODES))
+    ):
+        codes_of.setdefault(role_id, set()).add(code)
+    for role_id, codes in role_codes_override.items():
+        codes_of[role_id] = set(codes) & ADMIN_CODES
     result = set()
-    for user in db.session.scalars(select(User).where(User.id.in_(candidate_ids))):
-        if not user.active or user.kind != "staff" or user.id in inactive:
-            continue
+    for user_id in active_ids - set(inactive):
         held = set()
-        for role in user_roles_override.get(user.id, user.roles):
-            held |= role_codes_override.get(role.id, role.permission_codes)
+        for role_id in roles_of.get(user_id, ()):
+            held |= codes_of.get(role_id, set())
         if ADMIN_CODES <= held:
-            result.add(user.id)
+            result.add(user_id)
     return result
 
 
@@ -329,6 +353,7 @@ def update_user(actor: User, user: User, *, username: str, full_name: str, email
     if old_ids != new_ids:
         if actor.id == user.id:
             raise AccountError(_l("You cannot change your own roles; ask another administrator."), field="roles")
+        serialise_admin_changes()
         if user.id in active_administrator_ids() and not active_administrator_ids(
             user_roles_override={user.id: list(roles)}
         ):
@@ -348,6 +373,7 @@ def deactivate_user(actor: User, user: User) -> None:
     """Block a user from logging in (their history stays)."""
     if actor.id == user.id:
         raise AccountError(_l("You cannot deactivate your own account."))
+    serialise_admin_changes()
     if user.id in active_administrator_ids() and not active_administrator_ids(inactive={user.id}):
         raise AccountError(_LAST_ADMIN)
     user.active = False

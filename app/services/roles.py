@@ -7,7 +7,7 @@ from app.auth.permissions import CODES, DEFAULT_ROLES
 from app.extensions import db
 from app.models import Role, user_roles
 from app.services import audit
-from app.services.accounts import _LAST_ADMIN, AccountError, active_administrator_ids
+from app.services.accounts import _LAST_ADMIN, AccountError, active_administrator_ids, serialise_admin_changes
 
 
 def ensure_default_roles() -> list[Role]:
@@ -73,6 +73,7 @@ def update_role(actor, role: Role, *, name: str, description: str, codes, requir
     codes = _check_codes(codes)
     old_codes = role.permission_codes
     if old_codes != codes:
+        serialise_admin_changes()
         before = active_administrator_ids()
         after = active_administrator_ids(role_codes_override={role.id: codes})
         if before and not after:

@@ -152,3 +152,51 @@ def test_destructive_user_actions_are_post_only(client, admin, make_user):
 
 def test_unknown_user_is_a_404(client, admin):
     assert client.get("/admin/users/999999").status_code == 404
+
+
+def test_two_admins_deactivating_each_other_at_once_leave_one(app, db, make_user):
+    """The last-administrator check and the change are serialised across transactions."""
+    import threading
+    import time
+
+    from app.extensions import db as _db
+
+    first = make_user("administrator", username="first").id
+    second = make_user("administrator", username="second").id
+    first_flushed, second_started = threading.Event(), threading.Event()
+    outcome = {}
+
+    def first_deactivates_second():
+        with app.app_context():
+            try:
+                accounts.deactivate_user(_db.session.get(User, first), _db.session.get(User, second))
+                first_flushed.set()
+                second_started.wait(5)
+                time.sleep(0.3)  # the other transaction is now trying its own check
+                _db.session.commit()
+                outcome["first"] = "done"
+            except accounts.AccountError:
+                _db.session.rollback()
+                first_flushed.set()
+                outcome["first"] = "refused"
+
+    def second_deactivates_first():
+        with app.app_context():
+            first_flushed.wait(5)
+            second_started.set()
+            try:
+                accounts.deactivate_user(_db.session.get(User, second), _db.session.get(User, first))
+                _db.session.commit()
+                outcome["second"] = "done"
+            except accounts.AccountError:
+                _db.session.rollback()
+                outcome["second"] = "refused"
+
+    threads = [threading.Thread(target=first_deactivates_second), threading.Thread(target=second_deactivates_first)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert outcome == {"first": "done", "second": "refused"}
+    db.session.expire_all()
+    assert accounts.active_administrator_ids() == {first}

@@ -400,3 +400,30 @@ def unlock_user(actor: User, user: User) -> None:
 def staff_users_query():
     """Staff accounts (partner system accounts are managed with the integrations)."""
     return select(User).where(User.kind == "staff").order_by(func.lower(User.username))
+
+
+@dataclass
+class AccountAttention:
+    """What an administrator should look at: counts of staff accounts."""
+
+    locked: int
+    temporary_password: int
+    two_factor_missing: int
+
+    @property
+    def any(self) -> bool:
+        return bool(self.locked or self.temporary_password or self.two_factor_missing)
+
+
+def attention() -> AccountAttention:
+    """Counts for the administrator's dashboard panel (set-based, no per-user loop)."""
+    staff = (User.kind == "staff", User.active.is_(True))
+    locked = db.session.scalar(select(func.count()).where(*staff, User.locked_until > clock.utcnow()))
+    temporary = db.session.scalar(select(func.count()).where(*staff, User.must_change_password.is_(True)))
+    requiring = (
+        select(user_roles.c.user_id).join(Role, Role.id == user_roles.c.role_id).where(Role.requires_2fa.is_(True))
+    )
+    missing = db.session.scalar(
+        select(func.count()).where(*staff, User.totp_enabled.is_(False), User.id.in_(requiring))
+    )
+    return AccountAttention(locked, temporary, missing)

@@ -200,3 +200,29 @@ def test_two_admins_deactivating_each_other_at_once_leave_one(app, db, make_user
     assert outcome == {"first": "done", "second": "refused"}
     db.session.expire_all()
     assert accounts.active_administrator_ids() == {first}
+
+
+def test_dashboard_panel_lists_accounts_needing_attention(app, client, db, admin, make_user, make_role):
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="panel-accounts"' not in page  # nothing to do
+    make_user("front_desk", must_change_password=True)
+    strict_role = make_role("members.view", requires_2fa=True)
+    strict = make_user(username="strict")
+    strict.roles.append(strict_role)
+    db.session.commit()
+    locked = make_user("trainer", username="locked")
+    other = app.test_client()
+    for _ in range(5):
+        other.post("/login", data={"username": "locked", "password": "wrong-password-1"})
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="panel-accounts"' in page
+    assert "Locked after failed logins</dt><dd>1" in page
+    assert "Still on a temporary password</dt><dd>1" in page
+    assert "Two-factor required but not set up</dt><dd>1" in page
+    assert locked.id
+
+
+def test_dashboard_panel_is_for_user_administrators_only(client, db, make_user, login):
+    make_user("front_desk", must_change_password=True)
+    login(make_user("manager"))
+    assert 'id="panel-accounts"' not in client.get("/").get_data(as_text=True)

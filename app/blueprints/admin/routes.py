@@ -13,6 +13,7 @@ from app.auth.permissions import grouped
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import AuditFilterForm, NewUserForm, ResetPasswordForm, RoleForm, UserForm
 from app.blueprints.auth.forms import EmptyForm
+from app.blueprints.main.panels import panel_on
 from app.blueprints.web import page_arg
 from app.extensions import db
 from app.models import Role, User, user_roles
@@ -277,3 +278,10 @@ def audit():
     return render_template("admin/audit.html", form=form, pagination=pagination, args=args,
                            details=lambda event: json.loads(event.details or "{}"))
 
+
+
+@panel_on(bp, "admin/_dashboard.html", "admin.users", order=80)
+def dashboard_panel(_user):
+    """Accounts that need an administrator: locked, on a temporary password, missing two-factor."""
+    counts = accounts.attention()
+    return {"counts": counts} if counts.any else None

@@ -111,9 +111,14 @@ class VerifyResult:
 
 
 def _pruning_anchors() -> set[str]:
-    """Hashes at which pruning legitimately cut the chain (recorded by prune_before)."""
+    """Hashes at which pruning legitimately cut the chain.
+
+    Whoever removes the oldest rows (prune_before, the retention sweep) records an event whose
+    details hold "anchor_hash": the prev_hash of the first row it kept. Those events are part
+    of the chain themselves, so an anchor cannot be added or changed unnoticed.
+    """
     anchors = set()
-    for details in db.session.scalars(select(AuditEvent.details).where(AuditEvent.action == PRUNED_ACTION)):
+    for details in db.session.scalars(select(AuditEvent.details).where(AuditEvent.details.like('%"anchor_hash"%'))):
         anchor = json.loads(details).get("anchor_hash")
         if anchor:
             anchors.add(anchor)

@@ -160,3 +160,15 @@ def test_record_keeps_personal_data_out_by_contract(db):
     event = audit.record("user.updated", None, target_type="user", target_id=3, details={"fields": ["email"]})
     assert event.details == '{"fields": ["email"]}'
     assert event.occurred_at <= datetime.utcnow() + timedelta(seconds=5)  # noqa: DTZ003 - naive UTC by design
+
+
+def test_a_cut_recorded_by_another_pruner_is_accepted(db):
+    """The retention sweep deletes a prefix itself and records the anchor in its own event."""
+    ids = _write(4)
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE id <= :id"), {"id": ids[1]})
+    assert audit.verify().broken_id == ids[2]
+    first_kept = db.session.get(AuditEvent, ids[2])
+    audit.record("retention.applied", None, details={"category": "audit_events", "anchor_hash": first_kept.prev_hash})
+    db.session.commit()
+    assert audit.verify().ok

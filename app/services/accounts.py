@@ -8,6 +8,7 @@ deactivated. Functions flush but never commit; the caller commits.
 
 from dataclasses import dataclass
 from datetime import UTC, timedelta
+from functools import cache
 
 import pyotp
 import pyotp.utils
@@ -88,7 +89,7 @@ def authenticate(username: str, password: str, *, max_failures: int = 5, lockout
     """
     user = find_by_username(username)
     if user is None or user.kind != "staff" or not user.active:
-        passwords.verify_password(_DUMMY_HASH(), password)  # even out timing
+        passwords.verify_password(_dummy_hash(), password)  # even out timing
         audit.record("login.failed", None, details={"reason": "unknown_or_inactive"}, source_ip=source_ip)
         return LoginResult("refused")
     if is_locked(user):
@@ -102,13 +103,10 @@ def authenticate(username: str, password: str, *, max_failures: int = 5, lockout
     return LoginResult("ok", user)
 
 
-_dummy_hash: list[str] = []
-
-
-def _DUMMY_HASH() -> str:  # noqa: N802 - a lazily built constant
-    if not _dummy_hash:
-        _dummy_hash.append(passwords.hash_password("x" * 12))
-    return _dummy_hash[0]
+@cache
+def _dummy_hash() -> str:
+    """A hash to check against when the account does not exist, so both cases take as long."""
+    return passwords.hash_password("x" * 12)
 
 
 def complete_login(user: User, *, source_ip: str | None = None, second_factor: bool = False) -> None:

@@ -22,6 +22,13 @@ def test_new_employee_journey(page, base_url, logged_in_page, make_user):
     expect(page.get_by_text("Carry out erasures (delete or anonymise)")).to_be_visible()
     _shot(page, "role-edit")
 
+    page.goto(f"{base_url}/admin/audit")
+    page.get_by_label("Action").select_option("login.succeeded")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_text("1 event(s) found.")).to_be_visible()
+    expect(page.locator("td code", has_text="login.succeeded")).to_have_count(1)
+    _shot(page, "audit")
+
     page.goto(f"{base_url}/admin/users/new")
     page.get_by_label("Name", exact=True).fill("Fleur Balie")
     page.get_by_label("Username", exact=True).fill("fleur")

@@ -100,6 +100,11 @@ def update_role(actor, role: Role, *, name: str, description: str, codes, requir
 
 def delete_role(actor, role: Role) -> None:
     """Delete a role nobody holds; refused (with the number of holders) otherwise."""
+    if role.system_key:
+        raise AccountError(_l(
+            "This is one of the default roles: it would be created again at the next start. "
+            "Leave it unused, or change its name and permissions instead."
+        ))
     holders = holder_count(role)
     if holders:
         raise AccountError(

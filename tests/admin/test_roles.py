@@ -125,3 +125,13 @@ def test_the_documentation_lists_every_permission_code():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "users-and-roles.md").read_text()
     missing = [info.code for info in CATALOGUE if f"| `{info.code}` |" not in doc]
     assert missing == [], f"add these codes to the permissions table in docs/users-and-roles.md: {missing}"
+
+
+def test_default_roles_cannot_be_deleted(client, db, admin):
+    role = role_service.role_by_key("trainer")
+    page = client.get(f"/admin/roles/{role.id}").get_data(as_text=True)
+    assert "Delete role" not in page
+    response = client.post(f"/admin/roles/{role.id}/delete", follow_redirects=True)
+    assert "one of the default roles" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Role, role.id) is not None

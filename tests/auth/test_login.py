@@ -128,14 +128,16 @@ def test_idle_timeout_is_configurable(make_app, make_user, frozen_clock):
     assert client.get("/").status_code == 302
 
 
-def test_login_starts_a_new_session(client, make_user):
+def test_login_starts_a_new_session_keeping_only_the_language(client, make_user):
     user = make_user("front_desk")
     with client.session_transaction() as session:
         session["planted"] = "by-someone-else"
+        session["lang"] = "nl"
     _post_login(client, user.username, TEST_PASSWORD)
     with client.session_transaction() as session:
         assert "planted" not in session
         assert session["_user_id"] == str(user.id)
+        assert session["lang"] == "nl"
 
 
 def test_forced_password_change_before_anything_else(client, make_user, login, db):

@@ -70,7 +70,10 @@ def _where_after_login(user: User, target: str | None):
 def _finish_login(user: User, target: str | None, second_factor: bool = False):
     accounts.complete_login(user, source_ip=client_ip(), second_factor=second_factor)
     db.session.commit()
-    session.clear()  # a fresh session at login: nothing from before survives
+    language = session.get("lang")
+    session.clear()  # a fresh session at login: nothing from before survives but the language
+    if language:
+        session["lang"] = language
     login_user(user)
     session["seen"] = _now_ts()
     identity_changed.send(current_app._get_current_object(), identity=Identity(user.id))
@@ -96,7 +99,10 @@ def login():
             return render_template("auth/login.html", form=form)
         user = result.user
         if user.totp_enabled:
+            language = session.get("lang")
             session.clear()
+            if language:
+                session["lang"] = language
             session[PENDING_KEY] = {"user_id": user.id, "since": _now_ts(), "next": request.args.get("next")}
             return redirect(url_for("auth.login_code"))
         return _finish_login(user, request.args.get("next"))

@@ -36,13 +36,14 @@ CONSENT_LABELS = {
     "technogym": _l("Sharing training data with TechnoGym"),
     "egym": _l("Sharing training data with eGym"),
 }
-assert set(CONSENT_LABELS) == set(CONSENT_PURPOSES)
 
 SORTS = {
     "name": (Member.last_name, Member.first_name, Member.member_number),
     "number": (Member.member_number,),
 }
 STATUS_FILTERS = ("active", "ended", "anonymised", "all")
+
+MAX_MEMBER_NUMBER = 2**31 - 1  # members.member_number is a 32-bit integer
 
 # A second check-in within this time is taken for a double click, not a second visit.
 DUPLICATE_CHECKIN_WINDOW = timedelta(minutes=5)
@@ -132,6 +133,8 @@ def find_by_number(member_number) -> Member | None:
         number = int(str(member_number).strip().lstrip("#"))
     except (TypeError, ValueError):
         return None
+    if not 0 < number <= MAX_MEMBER_NUMBER:  # beyond the column's range: no such member, not a database error
+        return None
     return db.session.scalar(select(Member).where(Member.member_number == number))
 
 
@@ -157,7 +160,9 @@ def search_statement(params: SearchParams, *, actor) -> Select:
     if params.status in MEMBER_STATUS_FILTER:
         stmt = stmt.where(Member.status == params.status)
     may_search_contact = actor is not None and actor.has_permission("members.contact")
-    terms = fold(params.query).replace(SEPARATOR, " ").split()
+    query = "".join(ch for ch in params.query if ch.isprintable())  # no NUL or control characters in SQL
+    # "Berg, Anna" is how the list shows a name, so commas and semicolons separate words too.
+    terms = fold(query).replace(SEPARATOR, " ").replace(",", " ").replace(";", " ").split()
     if terms:
         conditions = []
         for term in terms:
@@ -165,8 +170,8 @@ def search_statement(params: SearchParams, *, actor) -> Select:
             pattern = f"%{escaped}%" if may_search_contact else f"%{escaped}% {SEPARATOR}%"
             conditions.append(Member.search_text.like(pattern, escape="\\"))
         matched = and_(*conditions)
-        digits = params.query.strip().lstrip("#")
-        if digits.isdigit() and len(digits) < 12:
+        digits = query.strip().lstrip("#")
+        if digits.isdigit() and len(digits) <= 10 and 0 < int(digits) <= MAX_MEMBER_NUMBER:
             matched = or_(Member.member_number == int(digits), matched)
         # As a sub-select of ids: SQLite then scans the narrow search_text index instead of
         # walking the name index row by row for the sort; PostgreSQL uses its trigram index.
@@ -204,6 +209,22 @@ def create_member(data: dict, *, actor, source_ip: str | None = None) -> Member:
         details={"fields": sorted(k for k, v in fields.items() if v not in (None, ""))}, source_ip=source_ip,
     )
     return member
+
+
+def possible_duplicates(data: dict, *, limit: int = 5) -> list[Member]:
+    """Members who may be the person being registered: same names and date of birth, or same email."""
+    conditions = []
+    first, last, born = (data.get("first_name") or "").strip(), (data.get("last_name") or "").strip(), data.get("date_of_birth")
+    if first and last and born:
+        conditions.append(and_(func.lower(Member.first_name) == first.lower(), func.lower(Member.last_name) == last.lower(),
+                               Member.date_of_birth == born))
+    if data.get("email"):
+        conditions.append(func.lower(Member.email) == data["email"].strip().lower())
+    if not conditions:
+        return []
+    return list(db.session.scalars(
+        select(Member).where(or_(*conditions), Member.status != "anonymised").order_by(Member.member_number).limit(limit)
+    ))
 
 
 def update_member(member: Member, data: dict, *, actor, override_reason: str | None = None,

@@ -35,3 +35,22 @@ def test_front_desk_finds_a_member_and_checks_them_in(logged_in_page, base_url, 
 
     page.get_by_role("link", name="Visits").click()
     expect(page.get_by_text("1 visit", exact=True)).to_be_visible()
+
+
+def test_front_desk_registers_a_member_after_fixing_a_mistake(logged_in_page, base_url, make_user):
+    page = logged_in_page(make_user("front_desk"))
+    page.goto(f"{base_url}/members/new")
+    page.get_by_label("First name").fill("Zoë")
+    page.get_by_label("Infix (e.g. van der)").fill("de")
+    page.get_by_label("Last name").fill("Vries")
+    page.get_by_label("Email").fill("zoe@example.nl")
+    page.get_by_label("Postcode").fill("123 AB")
+    page.get_by_role("button", name="Register member").click()
+    expect(page.get_by_text("A Dutch postcode has four digits and two letters, like 1234 AB.")).to_be_visible()
+    expect(page.get_by_label("First name")).to_have_value("Zoë")  # nothing lost
+    expect(page.get_by_label("Email")).to_have_value("zoe@example.nl")
+    page.get_by_label("Postcode").fill("1234ab")
+    page.get_by_role("button", name="Register member").click()
+    expect(page.get_by_role("status")).to_contain_text("has been registered")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Zoë de Vries")
+    expect(page.locator("#contact-details")).to_contain_text("1234 AB")

@@ -305,3 +305,96 @@ def test_actions_need_their_permission(client, make_user, login, make_member):
     login(make_user("trainer"))
     assert client.get("/members/new").status_code == 403
     assert client.post(f"{base}/health-notes", data={"health-body": "Let op knie"}).status_code == 302
+
+
+def test_registering_someone_who_may_already_be_a_member_asks_first(admin_client, make_member, db, frozen_clock):
+    frozen_clock(datetime(2026, 3, 1, 10, 0))
+    existing = make_member(first_name="Jörg", infix=None, last_name="Müller", date_of_birth=date(1985, 4, 12),
+                           email="other@example.nl")
+    response = admin_client.post("/members/new", data=VALID)
+    assert response.status_code == 409
+    html = _page(response)
+    assert 'id="duplicate-warning"' in html and f'href="/members/{existing.member_number}"' in html
+    assert 'value="jorg@example.de"' in html  # the form is kept
+    assert db.session.query(Member).count() == 1
+    response = admin_client.post("/members/new", data={**VALID, "confirm_duplicate": "y"})
+    assert response.status_code == 302
+    assert db.session.query(Member).count() == 2
+    # the same email address is a likely duplicate too
+    assert admin_client.post("/members/new", data={**VALID, "first_name": "Eva", "date_of_birth": ""}).status_code == 409
+
+
+def test_odd_member_numbers_are_a_friendly_404_or_refusal(admin_client):
+    for number in ("99999999999999999999", "2147483648", "0"):
+        assert admin_client.get(f"/members/{number}").status_code == 404
+        html = _page(admin_client.post("/members/checkin", data={"member_number": number}, follow_redirects=True))
+        assert "No member has this member number." in html
+    assert admin_client.get("/members?q=99999999999999999999999").status_code == 200
+
+
+def test_anonymised_member_page_offers_no_changes(admin_client, make_member):
+    member = make_member(first_name="Anoniem", infix=None, last_name="Lid", status="anonymised", email=None)
+    html = _page(admin_client.get(f"/members/{member.member_number}"))
+    assert "Anonymised" in html
+    assert f"/members/{member.member_number}/edit" not in html and "Check in" not in html
+    assert admin_client.get(f"/members/{member.member_number}/edit").status_code == 302
+
+
+def test_member_pages_speak_dutch(make_app, make_user, make_member, db):
+    from tests.conftest import TEST_PASSWORD
+
+    app = make_app(BABEL_DEFAULT_LOCALE="nl")
+    client = app.test_client()
+    user = make_user("front_desk")
+    make_member()
+    make_member()
+    client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
+    html = _page(client.get("/members"))
+    assert "2 leden gevonden" in html and "Nieuw lid" in html
+    html = _page(client.get("/members/new"))
+    assert "Voornaam" in html and "Tussenvoegsel" in html
+
+
+def test_control_characters_never_reach_the_database(admin_client, make_member, db):
+    make_member(first_name="Jörg")
+    assert admin_client.get("/members?q=jo%00rg").status_code == 200
+    response = admin_client.post("/members/new", data={**VALID, "first_name": "Jö\x00rg", "city": "Utr\x00echt",
+                                                       "confirm_duplicate": "y"})
+    assert response.status_code == 302
+    assert db.session.scalar(select(Member.city).where(Member.first_name == "Jörg", Member.city == "Utrecht"))
+
+
+@pytest.mark.parametrize("fee", ["NaN", "sNaN", "Infinity", "1e5000", "-1", "abc"])
+def test_a_fee_must_be_a_real_amount(admin_client, make_member, db, fee):
+    member = make_member()
+    response = admin_client.post(f"/members/{member.member_number}/subscriptions",
+                                 data={"plan": "Basis", "starts_on": "2026-01-01", "monthly_fee": fee})
+    assert response.status_code == 422
+    assert db.session.scalar(select(Subscription)) is None
+
+
+def test_member_page_warns_about_restricted_processing(admin_client, make_member):
+    member = make_member(processing_restricted=True)
+    html = _page(admin_client.get(f"/members/{member.member_number}"))
+    assert "Processing restricted" in html
+    assert "restricted (GDPR Art. 18)" in html
+
+
+def test_ending_a_subscription_and_ids_of_other_members_are_404(admin_client, make_member, db, frozen_clock):
+    frozen_clock(datetime(2026, 5, 10, 10, 0))
+    member, other = make_member(), make_member()
+    db.session.add_all([Subscription(member_id=member.id, plan="Basis", starts_on=date(2025, 1, 1), monthly_fee=20),
+                        Consent(member_id=other.id, purpose="photos")])
+    db.session.commit()
+    subscription = db.session.scalar(select(Subscription))
+    consent = db.session.scalar(select(Consent))
+    assert admin_client.post(f"/members/{other.member_number}/subscriptions/{subscription.id}/end",
+                             data={"ended_on": "2026-05-10"}).status_code == 404
+    assert admin_client.post(f"/members/{member.member_number}/consents/{consent.id}/withdraw",
+                             data={"via": "desk"}).status_code == 404
+    response = admin_client.post(f"/members/{member.member_number}/subscriptions/{subscription.id}/end",
+                                 data={"ended_on": "2026-05-10"}, follow_redirects=True)
+    assert "The subscription has been ended." in _page(response)
+    db.session.refresh(subscription)
+    assert subscription.status == "ended" and subscription.ends_on == date(2026, 5, 10)
+    assert db.session.scalar(select(Consent.withdrawn_at)) is None

@@ -41,6 +41,7 @@ def people(make_member):
         ("muller", ["jorg"]),
         ("van der", ["anna"]),         # infix
         ("anna berg", ["anna"]),       # several words: all must match
+        ("Berg, Anna", ["anna"]),      # as the list shows the name
         ("zoe", ["zoe"]),
         ("example.com", ["zoe"]),      # email
         ("1012 JS", ["anna"]),         # postcode with space
@@ -239,3 +240,9 @@ def test_visit_statement_is_newest_first(db, make_member):
     db.session.commit()
     visits = db.session.scalars(service.visits_statement(member)).all()
     assert [v.checked_in_at.day for v in visits] == [4, 3, 2]
+
+
+def test_every_consent_purpose_has_a_human_label():
+    from app.models.member import CONSENT_PURPOSES
+
+    assert set(service.CONSENT_LABELS) == set(CONSENT_PURPOSES)

@@ -37,7 +37,15 @@ def _choices(pairs) -> list[SelectChoice]:
 
 
 def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+    """Trimmed, without control characters (a NUL byte cannot be stored in PostgreSQL text)."""
+    if not isinstance(value, str):
+        return value
+    return "".join(ch for ch in value if ch.isprintable() or ch in "\n\t").strip()
+
+
+def _finite_or_none(value):
+    """NaN and infinity are not amounts (and a signalling NaN cannot even be compared)."""
+    return value if value is None or value.is_finite() else None
 
 
 def _none_if_blank(value):
@@ -74,6 +82,7 @@ class MemberForm(FlaskForm):
     country = SelectField(_l("Country"), choices=_choices(COUNTRIES), default="NL")
     iban = StringField(_l("IBAN"), filters=[_none_if_blank], validators=[Optional(), Length(max=40)])
     joined_on = DateField(_l("Member since"), validators=[Optional()])
+    confirm_duplicate = BooleanField(_l("This is a different person: register anyway"))
 
     def keep_country(self, code: str | None) -> None:
         """A member from a country not in the list keeps it when edited."""
@@ -123,7 +132,7 @@ class MemberForm(FlaskForm):
 
     def member_data(self) -> dict:
         """The values of the fields this form still has, by model field name."""
-        skip = {"csrf_token", "override_restriction", "override_reason"}
+        skip = {"csrf_token", "override_restriction", "override_reason", "confirm_duplicate"}
         data = {name: field.data for name, field in self._fields.items() if name not in skip}
         if data.get("gender") == "":
             data["gender"] = None
@@ -156,7 +165,7 @@ class SubscriptionForm(FlaskForm):
     plan = StringField(_l("Plan"), filters=[_strip], validators=[DataRequired(_l("Enter the plan.")), Length(max=100)])
     starts_on = DateField(_l("Starts on"), validators=[InputRequired(_l("Enter a date."))])
     ends_on = DateField(_l("Ends on (optional)"), validators=[Optional()])
-    monthly_fee = DecimalField(_l("Monthly fee (EUR)"), places=2,
+    monthly_fee = DecimalField(_l("Monthly fee (EUR)"), places=2, filters=[_finite_or_none],
                                validators=[InputRequired(_l("Enter the monthly fee.")),
                                            NumberRange(min=0, max=10000, message=_l("Enter an amount between 0 and 10,000."))])
 

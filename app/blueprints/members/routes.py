@@ -137,7 +137,11 @@ def show(member_number: int):
 def create():
     form = MemberForm()
     _limit_fields(form)
+    duplicates = []
     if form.validate_on_submit():
+        duplicates = service.possible_duplicates(form.member_data())
+        if duplicates and not form.confirm_duplicate.data:
+            return render_template("members/form.html", form=form, member=None, duplicates=duplicates), 409
         member = service.create_member(form.member_data(), actor=current_user, source_ip=client_ip())
         db.session.commit()
         flash(_("Member %(number)s has been registered.", number=member.member_number), "success")
@@ -156,6 +160,7 @@ def edit(member_number: int):
         return redirect(url_for("members.show", member_number=member.member_number))
     form = MemberEditForm(obj=member)
     del form.joined_on
+    del form.confirm_duplicate
     _limit_fields(form)
     form.keep_country(member.country)
     if not member.processing_restricted:

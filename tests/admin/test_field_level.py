@@ -7,10 +7,13 @@ members.contact) must not appear anywhere without that permission, and must appe
 with it (so the test cannot pass by showing nothing).
 """
 
+import zipfile
 from datetime import date
+from io import BytesIO
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from pypdf import PdfReader
 from werkzeug.routing.converters import AnyConverter
 
 from app.auth.permissions import DEFAULT_ROLES
@@ -64,12 +67,23 @@ def _searches() -> list[str]:
             "/members?q=sentinelstad", "/members?q=99887766", "/members?q=NL91ABNA"]
 
 
+def _text_of(response) -> str:
+    """What a person could read in the response: pages as text, PDFs and ZIP packages unpacked."""
+    data = response.get_data()
+    if response.mimetype == "application/pdf":
+        return "\n".join(page.extract_text() or "" for page in PdfReader(BytesIO(data)).pages)
+    if response.mimetype in ("application/zip", "application/x-zip-compressed"):
+        with zipfile.ZipFile(BytesIO(data)) as package:
+            return "\n".join(package.read(name).decode("utf-8", "replace") for name in package.namelist())
+    return data.decode("utf-8", "replace")
+
+
 def _collect(app, client, member) -> str:
     seen = []
     for url in _member_pages(app, member.member_number) + _searches():
         response = client.get(url)
         assert response.status_code in (200, 302, 403, 404), url
-        page = response.get_data(as_text=True)
+        page = _text_of(response)
         query = parse_qs(urlsplit(url).query).get("q")
         if query:  # the search box and the language form echo what the user typed: not a leak
             page = page.replace(f'value="{query[0]}"', 'value=""').replace(urlsplit(url).query, "")

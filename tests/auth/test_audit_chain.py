@@ -172,3 +172,36 @@ def test_a_cut_recorded_by_another_pruner_is_accepted(db):
     audit.record("retention.applied", None, details={"category": "audit_events", "anchor_hash": first_kept.prev_hash})
     db.session.commit()
     assert audit.verify().ok
+
+
+def _append_from_another_process(database_url: str, ledger_path: str, count: int, start) -> None:
+    """Runs in a child process: its own app, engine and connections, like a gunicorn worker."""
+    from app import create_app
+    from app.config import TestConfig
+
+    config = type("WorkerConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": database_url,
+                                                   "ERASURE_LEDGER_PATH": ledger_path})
+    app = create_app(config)
+    with app.app_context():
+        start.wait(60)  # both workers begin together, so their writes interleave
+        for _ in range(count):
+            audit.record("test.process", None)
+            _db.session.commit()
+        _db.engine.dispose()
+
+
+def test_two_worker_processes_appending_keep_one_chain(db, database_url, instance_dir):
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(2)
+    args = (database_url, str(instance_dir / "ledger.jsonl"), 40, start)
+    workers = [context.Process(target=_append_from_another_process, args=args) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    result = audit.verify()
+    assert result.ok and result.checked == 80
+    assert len(set(db.session.scalars(select(AuditEvent.prev_hash)))) == 80

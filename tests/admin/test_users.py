@@ -226,3 +226,16 @@ def test_dashboard_panel_is_for_user_administrators_only(client, db, make_user, 
     make_user("front_desk", must_change_password=True)
     login(make_user("manager"))
     assert 'id="panel-accounts"' not in client.get("/").get_data(as_text=True)
+
+
+def test_admin_pages_speak_dutch(make_app, make_user):
+    app = make_app(BABEL_DEFAULT_LOCALE="nl")
+    admin = make_user("administrator", username="beheer")
+    client = app.test_client()
+    client.post("/login", data={"username": "beheer", "password": TEST_PASSWORD})
+    assert "Nieuwe gebruiker" in client.get("/admin/users").get_data(as_text=True)
+    page = client.get("/admin/roles/new").get_data(as_text=True)
+    assert "Vereist tweestapsverificatie" in page and "Rechten" in page
+    assert "Alle acties" in client.get("/admin/audit").get_data(as_text=True)
+    page = client.post(f"/admin/users/{admin.id}/deactivate", follow_redirects=True).get_data(as_text=True)
+    assert "Je kunt je eigen account niet deactiveren." in page

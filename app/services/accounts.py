@@ -15,6 +15,7 @@ import pyotp.utils
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Counter, Role, RolePermission, User, user_roles
@@ -397,7 +398,10 @@ def unlock_user(actor: User, user: User) -> None:
 
 def staff_users_query():
     """Staff accounts (partner system accounts are managed with the integrations)."""
-    return select(User).where(User.kind == "staff").order_by(func.lower(User.username))
+    return (
+        select(User).where(User.kind == "staff").options(selectinload(User.roles))
+        .order_by(func.lower(User.username))
+    )
 
 
 @dataclass

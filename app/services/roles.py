@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from app.auth.permissions import CODES, DEFAULT_ROLES
 from app.extensions import db
-from app.models import Role, user_roles
+from app.models import Role, User, user_roles
 from app.services import audit
 from app.services.accounts import _LAST_ADMIN, AccountError, active_administrator_ids, serialise_admin_changes
 
@@ -115,3 +115,27 @@ def delete_role(actor, role: Role) -> None:
     db.session.delete(role)
     db.session.flush()
     audit.record("role.deleted", actor, target_type="role", target_id=role_id, details={"codes": codes})
+
+
+def all_roles() -> list[Role]:
+    return list(db.session.scalars(select(Role).order_by(Role.name)))
+
+
+def roles_by_ids(ids) -> list[Role]:
+    """The roles with these ids (unknown ids are ignored)."""
+    ids = set(ids or [])
+    return list(db.session.scalars(select(Role).where(Role.id.in_(ids)))) if ids else []
+
+
+def holder_counts() -> dict[int, int]:
+    """Number of users per role id, in one query."""
+    return dict(db.session.execute(
+        select(user_roles.c.role_id, func.count()).group_by(user_roles.c.role_id)
+    ).all())
+
+
+def holders(role: Role) -> list[User]:
+    """The users holding a role, by username."""
+    return list(db.session.scalars(
+        select(User).join(user_roles).where(user_roles.c.role_id == role.id).order_by(User.username)
+    ))

@@ -5,7 +5,6 @@ import json
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from app.auth.decorators import permission_required
@@ -16,7 +15,7 @@ from app.blueprints.auth.forms import EmptyForm
 from app.blueprints.main.panels import panel_on
 from app.blueprints.web import page_arg
 from app.extensions import db
-from app.models import Role, User, user_roles
+from app.models import Role, User
 from app.services import accounts, clock
 from app.services import audit as audit_service
 from app.services import roles as role_service
@@ -25,12 +24,7 @@ PER_PAGE = 50
 
 
 def _role_choices():
-    return [SelectChoice(role.id, role.name) for role in db.session.scalars(select(Role).order_by(Role.name))]
-
-
-def _roles_by_ids(ids) -> list[Role]:
-    ids = set(ids or [])
-    return list(db.session.scalars(select(Role).where(Role.id.in_(ids)))) if ids else []
+    return [SelectChoice(role.id, role.name) for role in role_service.all_roles()]
 
 
 def _get_or_404(model, ident):
@@ -73,7 +67,7 @@ def user_new():
         try:
             user = accounts.create_staff_user(
                 current_user, username=form.username.data, full_name=form.full_name.data,
-                email=form.email.data, roles=_roles_by_ids(form.roles.data),
+                email=form.email.data, roles=role_service.roles_by_ids(form.roles.data),
                 temporary_password=form.temporary_password.data,
             )
         except accounts.AccountError as error:
@@ -102,7 +96,7 @@ def user_edit(user_id: int):
         try:
             changed = accounts.update_user(
                 current_user, user, username=form.username.data, full_name=form.full_name.data,
-                email=form.email.data, roles=_roles_by_ids(form.roles.data),
+                email=form.email.data, roles=role_service.roles_by_ids(form.roles.data),
             )
         except accounts.AccountError as error:
             db.session.rollback()
@@ -184,11 +178,7 @@ def user_reset_password(user_id: int):
 @bp.get("/roles")
 @permission_required("admin.roles")
 def roles():
-    counts = dict(db.session.execute(
-        select(user_roles.c.role_id, func.count()).group_by(user_roles.c.role_id)
-    ).all())
-    all_roles = db.session.scalars(select(Role).order_by(Role.name)).all()
-    return render_template("admin/roles.html", roles=all_roles, counts=counts)
+    return render_template("admin/roles.html", roles=role_service.all_roles(), counts=role_service.holder_counts())
 
 
 @bp.route("/roles/new", methods=["GET", "POST"])
@@ -232,11 +222,8 @@ def role_edit(role_id: int):
             db.session.commit()
             flash(_("Changes saved.") if changed else _("Nothing was changed."), "info")
             return redirect(url_for("admin.role_edit", role_id=role.id))
-    holders = db.session.scalars(
-        select(User).join(user_roles).where(user_roles.c.role_id == role.id).order_by(User.username)
-    ).all()
     return render_template("admin/role_form.html", form=form, role=role, groups=grouped(),
-                           selected=set(form.permissions.data or []), holders=holders,
+                           selected=set(form.permissions.data or []), holders=role_service.holders(role),
                            delete_form=EmptyForm())
 
 

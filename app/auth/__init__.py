@@ -1,5 +1,6 @@
 """Authentication and authorisation: the permission catalogue, identity loading, decorators."""
 
+from flask import g
 from flask_login import AnonymousUserMixin
 from flask_principal import AnonymousIdentity, Identity
 
@@ -42,4 +43,14 @@ def init_app(app) -> None:
             return Identity(current_user.id)
         return AnonymousIdentity()
 
+    def forget_previous_user():
+        """Load the user from this request's session, never from an earlier request's g.
+
+        g belongs to the app context, and a request reuses an app context that is already
+        active (tests, scripts driving the app), so Flask-Login's cached user could leak
+        from one client's request into another's. Runs before Principal loads the identity.
+        """
+        g.pop("_login_user", None)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, forget_previous_user)
     permissions.connect(app)

@@ -1,21 +1,27 @@
-"""Writing to the hash-chained audit log.
+"""Writing, reading and verifying the hash-chained audit log.
 
 Each row's hash covers the previous row's hash and the row's own content, so changing,
 inserting or removing a row breaks the chain from there on. Details must hold ids and
-member numbers only, never names, addresses or other personal data.
+member numbers only, never names, addresses or other personal data. Rows are never
+rewritten: erasing a member leaves its audit rows (which hold only the member number)
+untouched, so the chain stays intact.
 """
 
 import hashlib
 import json
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
-from app.models import AuditEvent
+from app.models import AuditEvent, Counter
 from app.services import clock
 
 GENESIS = "0" * 64
+CHAIN_COUNTER = "audit_chain"
+PRUNED_ACTION = "audit.pruned"
 
 
 def _canonical(event: AuditEvent) -> bytes:
@@ -39,9 +45,23 @@ def compute_hash(event: AuditEvent) -> str:
 
 
 def _lock_chain() -> None:
-    """Serialise writers so two transactions cannot both extend the same last row."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    """Serialise writers so two transactions cannot both extend the same last row.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: the Python driver starts a
+    transaction only at the first write, so reading the last hash and then inserting
+    would let two connections read the same head and fork the chain. Writing a counter
+    row first takes SQLite's single write lock (waiting up to busy_timeout) before the
+    head is read, so the read inside the transaction is the true head.
+    """
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(7301)"))
+    else:
+        statement = sqlite_insert(Counter).values(name=CHAIN_COUNTER, value=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=[Counter.name], set_={"value": Counter.value + 1}
+        )
+        db.session.execute(statement)
 
 
 def record(
@@ -74,3 +94,116 @@ def record(
     db.session.add(event)
     db.session.flush()
     return event
+
+
+@dataclass
+class VerifyResult:
+    """The outcome of recomputing the chain."""
+
+    checked: int
+    head_hash: str | None
+    broken_id: int | None = None
+    reason: str | None = None  # "content" (row changed) or "link" (row missing or inserted)
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_id is None
+
+
+def _pruning_anchors() -> set[str]:
+    """Hashes at which pruning legitimately cut the chain.
+
+    Whoever removes the oldest rows (prune_before, the retention sweep) records an event whose
+    details hold "anchor_hash": the prev_hash of the first row it kept. Those events are part
+    of the chain themselves, so an anchor cannot be added or changed unnoticed.
+    """
+    anchors = set()
+    for details in db.session.scalars(select(AuditEvent.details).where(AuditEvent.details.like('%"anchor_hash"%'))):
+        anchor = json.loads(details).get("anchor_hash")
+        if anchor:
+            anchors.add(anchor)
+    return anchors
+
+
+def verify(batch_size: int = 2000) -> VerifyResult:
+    """Recompute every row's hash in order; report the first row whose content or link is wrong."""
+    expected_prev: str | None = None
+    checked = 0
+    last_id = 0
+    anchors: set[str] | None = None
+    while True:
+        # Plain rows, not ORM objects: nothing accumulates in the session on a long log.
+        rows = db.session.execute(
+            select(*AuditEvent.__table__.c).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch_size)
+        ).all()
+        if not rows:
+            break
+        for event in rows:
+            if expected_prev is None:
+                if event.prev_hash != GENESIS:
+                    anchors = _pruning_anchors() if anchors is None else anchors
+                    if event.prev_hash not in anchors:
+                        return VerifyResult(checked, None, event.id, "link")
+            elif event.prev_hash != expected_prev:
+                return VerifyResult(checked, expected_prev, event.id, "link")
+            if compute_hash(event) != event.hash:
+                return VerifyResult(checked, expected_prev, event.id, "content")
+            expected_prev = event.hash
+            checked += 1
+            last_id = event.id
+    return VerifyResult(checked, expected_prev)
+
+
+def prune_before(cutoff: datetime, actor=None) -> int:
+    """Delete events older than cutoff (retention), keeping the rest verifiable.
+
+    The hash of the last removed row is recorded in a new event, so verify() accepts the
+    first remaining row's link to it; removing any other row is still reported.
+    """
+    last = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.occurred_at < cutoff).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    if last is None:
+        return 0
+    anchor_hash, last_id = last.hash, last.id
+    removed = db.session.execute(
+        AuditEvent.__table__.delete().where(AuditEvent.id <= last_id)
+    ).rowcount
+    record(PRUNED_ACTION, actor, details={"anchor_hash": anchor_hash, "up_to_id": last_id, "removed": removed})
+    return removed
+
+
+@dataclass
+class AuditFilters:
+    actor: str | None = None
+    action: str | None = None
+    member_number: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def _local_midnight_utc(day: date) -> datetime:
+    """Midnight at the start of a local (club) day, as naive UTC."""
+    local = datetime.combine(day, time(0), tzinfo=clock.LOCAL_ZONE)
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def search(filters: AuditFilters):
+    """A select() of events matching the filters, newest first (the caller paginates)."""
+    query = select(AuditEvent)
+    if filters.actor:
+        query = query.where(func.lower(AuditEvent.actor_username) == filters.actor.strip().lower())
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.member_number is not None:
+        query = query.where(AuditEvent.member_number == filters.member_number)
+    if filters.date_from:
+        query = query.where(AuditEvent.occurred_at >= _local_midnight_utc(filters.date_from))
+    if filters.date_to:
+        query = query.where(AuditEvent.occurred_at < _local_midnight_utc(filters.date_to + timedelta(days=1)))
+    return query.order_by(AuditEvent.id.desc())
+
+
+def known_actions() -> list[str]:
+    """Every action that occurs in the log, for the viewer's filter."""
+    return list(db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))

@@ -1,10 +1,13 @@
 """Roles: the default set and changes to roles."""
 
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 
-from app.auth.permissions import DEFAULT_ROLES
+from app.auth.permissions import CODES, DEFAULT_ROLES
 from app.extensions import db
-from app.models import Role
+from app.models import Role, User, user_roles
+from app.services import audit
+from app.services.accounts import _LAST_ADMIN, AccountError, active_administrator_ids, serialise_admin_changes
 
 
 def ensure_default_roles() -> list[Role]:
@@ -28,3 +31,111 @@ def ensure_default_roles() -> list[Role]:
 
 def role_by_key(key: str) -> Role | None:
     return db.session.scalar(select(Role).where(Role.system_key == key))
+
+
+def holder_count(role: Role) -> int:
+    """How many users (active or not) hold the role."""
+    return db.session.scalar(select(func.count()).select_from(user_roles).where(user_roles.c.role_id == role.id))
+
+
+def _check_name(name: str, role: Role | None = None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise AccountError(_l("A role needs a name."), field="name")
+    other = db.session.scalar(select(Role).where(func.lower(Role.name) == name.lower()))
+    if other is not None and other is not role:
+        raise AccountError(_l("A role with this name already exists."), field="name")
+    return name
+
+
+def _check_codes(codes) -> set[str]:
+    codes = set(codes)
+    unknown = codes - CODES
+    if unknown:
+        raise AccountError(_l("Unknown permission."), field="permissions")
+    return codes
+
+
+def create_role(actor, *, name: str, description: str, codes, requires_2fa: bool) -> Role:
+    """Create a role granting exactly the given permission codes."""
+    role = Role(name=_check_name(name), description=(description or "").strip(), requires_2fa=requires_2fa)
+    role.set_permissions(_check_codes(codes))
+    db.session.add(role)
+    db.session.flush()
+    audit.record("role.created", actor, target_type="role", target_id=role.id,
+                 details={"codes": sorted(role.permission_codes), "requires_2fa": requires_2fa})
+    return role
+
+
+def update_role(actor, role: Role, *, name: str, description: str, codes, requires_2fa: bool) -> list[str]:
+    """Change a role; refused when it would leave no active administrator. Returns changed fields."""
+    name = _check_name(name, role)
+    codes = _check_codes(codes)
+    old_codes = role.permission_codes
+    if old_codes != codes:
+        serialise_admin_changes()
+        before = active_administrator_ids()
+        after = active_administrator_ids(role_codes_override={role.id: codes})
+        if before and not after:
+            raise AccountError(_LAST_ADMIN, field="permissions")
+    changed = []
+    for field, value in (("name", name), ("description", (description or "").strip()),
+                         ("requires_2fa", bool(requires_2fa))):
+        if getattr(role, field) != value:
+            setattr(role, field, value)
+            changed.append(field)
+    details: dict = {}
+    if old_codes != codes:
+        role.set_permissions(codes)
+        changed.append("permissions")
+        details = {"codes_added": sorted(codes - old_codes), "codes_removed": sorted(old_codes - codes)}
+    if changed:
+        audit.record("role.updated", actor, target_type="role", target_id=role.id,
+                     details={"fields": changed, **details})
+    db.session.flush()
+    for user in role.users:
+        user.forget_permissions()
+    return changed
+
+
+def delete_role(actor, role: Role) -> None:
+    """Delete a role nobody holds; refused (with the number of holders) otherwise."""
+    if role.system_key:
+        raise AccountError(_l(
+            "This is one of the default roles: it would be created again at the next start. "
+            "Leave it unused, or change its name and permissions instead."
+        ))
+    holders = holder_count(role)
+    if holders:
+        raise AccountError(
+            _l("This role cannot be deleted while %(count)s user(s) hold it. Give them another role first.",
+               count=holders)
+        )
+    role_id, codes = role.id, sorted(role.permission_codes)
+    db.session.delete(role)
+    db.session.flush()
+    audit.record("role.deleted", actor, target_type="role", target_id=role_id, details={"codes": codes})
+
+
+def all_roles() -> list[Role]:
+    return list(db.session.scalars(select(Role).order_by(Role.name)))
+
+
+def roles_by_ids(ids) -> list[Role]:
+    """The roles with these ids (unknown ids are ignored)."""
+    ids = set(ids or [])
+    return list(db.session.scalars(select(Role).where(Role.id.in_(ids)))) if ids else []
+
+
+def holder_counts() -> dict[int, int]:
+    """Number of users per role id, in one query."""
+    return dict(db.session.execute(
+        select(user_roles.c.role_id, func.count()).group_by(user_roles.c.role_id)
+    ).all())
+
+
+def holders(role: Role) -> list[User]:
+    """The users holding a role, by username."""
+    return list(db.session.scalars(
+        select(User).join(user_roles).where(user_roles.c.role_id == role.id).order_by(User.username)
+    ))

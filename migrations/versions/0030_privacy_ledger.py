@@ -4,13 +4,13 @@ The hash chain already makes every entry_hash unique; the random 64-character un
 index tripled the cost of recording a bulk erasure (the retention sweep).
 
 Revision ID: 0030_privacy_ledger
-Revises: 0010_members_search
+Revises: 0020_auth_totp
 """
 from alembic import op
 
 
 revision = '0030_privacy_ledger'
-down_revision = '0010_members_search'
+down_revision = '0020_auth_totp'
 branch_labels = None
 depends_on = None
 

@@ -1,24 +1,274 @@
-"""Administration pages (the users-and-roles issue completes them)."""
+"""Administration pages: users, roles and the audit log viewer."""
 
-from flask import render_template
+import json
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
 
 from app.auth.decorators import permission_required
+from app.auth.permissions import grouped
 from app.blueprints.admin import bp
+from app.blueprints.admin.forms import AuditFilterForm, NewUserForm, ResetPasswordForm, RoleForm, UserForm
+from app.blueprints.auth.forms import EmptyForm
+from app.blueprints.main.panels import panel_on
+from app.blueprints.web import page_arg
+from app.extensions import db
+from app.models import Role, User
+from app.services import accounts, clock
+from app.services import audit as audit_service
+from app.services import roles as role_service
 
+PER_PAGE = 50
+
+
+def _role_choices():
+    return [SelectChoice(role.id, role.name) for role in role_service.all_roles()]
+
+
+def _get_or_404(model, ident):
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def _staff_or_404(user_id: int) -> User:
+    user = _get_or_404(User, user_id)
+    if user.kind != "staff":
+        abort(404)
+    return user
+
+
+def _field_error(form, error: accounts.AccountError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [str(error)]
+    else:
+        flash(str(error), "error")
+
+
+# --- users ------------------------------------------------------------------------------
 
 @bp.get("/users")
 @permission_required("admin.users")
 def users():
-    return render_template("admin/placeholder.html", title="users")
+    pagination = db.paginate(accounts.staff_users_query(), page=page_arg(), per_page=PER_PAGE, error_out=False)
+    return render_template("admin/users.html", pagination=pagination, now=clock.utcnow())
 
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@permission_required("admin.users")
+def user_new():
+    form = NewUserForm()
+    form.roles.choices = _role_choices()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_staff_user(
+                current_user, username=form.username.data, full_name=form.full_name.data,
+                email=form.email.data, roles=role_service.roles_by_ids(form.roles.data),
+                temporary_password=form.temporary_password.data,
+            )
+        except accounts.AccountError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("User %(username)s created. They must choose their own password at the first login.",
+                    username=user.username), "info")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@permission_required("admin.users")
+def user_edit(user_id: int):
+    user = _staff_or_404(user_id)
+    form = UserForm(obj=user) if request.method == "GET" else UserForm()
+    form.roles.choices = _role_choices()
+    if request.method == "GET":
+        form.roles.data = [role.id for role in user.roles]
+    own = user.id == current_user.id
+    if own and request.method == "POST":
+        form.roles.data = [role.id for role in user.roles]  # one's own roles are not editable here
+    if form.validate_on_submit():
+        try:
+            changed = accounts.update_user(
+                current_user, user, username=form.username.data, full_name=form.full_name.data,
+                email=form.email.data, roles=role_service.roles_by_ids(form.roles.data),
+            )
+        except accounts.AccountError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Changes saved.") if changed else _("Nothing was changed."), "info")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+    return render_template(
+        "admin/user_form.html", form=form, user=user, own=own, reset_form=ResetPasswordForm(),
+        button_form=EmptyForm(), locked=accounts.is_locked(user),
+        two_factor_required=accounts.two_factor_required(user),
+    )
+
+
+def _user_action(user_id: int, action, done_message: str):
+    user = _staff_or_404(user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        action(current_user, user)
+    except accounts.AccountError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(done_message, "info")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+@permission_required("admin.users")
+def user_deactivate(user_id: int):
+    return _user_action(user_id, accounts.deactivate_user, _("The account is deactivated; this user can no longer log in."))
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+@permission_required("admin.users")
+def user_reactivate(user_id: int):
+    return _user_action(user_id, accounts.reactivate_user, _("The account is active again."))
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@permission_required("admin.users")
+def user_unlock(user_id: int):
+    return _user_action(user_id, accounts.unlock_user, _("The account is unlocked."))
+
+
+@bp.post("/users/<int:user_id>/reset-two-factor")
+@permission_required("admin.users")
+def user_reset_two_factor(user_id: int):
+    return _user_action(
+        user_id, accounts.reset_totp,
+        _("Two-factor login is reset; the user sets it up again (required if a role demands it)."),
+    )
+
+
+@bp.post("/users/<int:user_id>/password")
+@permission_required("admin.users")
+def user_reset_password(user_id: int):
+    user = _staff_or_404(user_id)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(current_user, user, form.temporary_password.data)
+        except accounts.AccountError as error:
+            db.session.rollback()
+            flash(_("Password not reset: %(reason)s", reason=str(error)), "error")
+        else:
+            db.session.commit()
+            flash(_("Temporary password set; the user must change it at the next login."), "info")
+    else:
+        flash(_("Enter a temporary password."), "error")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+# --- roles ------------------------------------------------------------------------------
 
 @bp.get("/roles")
 @permission_required("admin.roles")
 def roles():
-    return render_template("admin/placeholder.html", title="roles")
+    return render_template("admin/roles.html", roles=role_service.all_roles(), counts=role_service.holder_counts())
 
+
+@bp.route("/roles/new", methods=["GET", "POST"])
+@permission_required("admin.roles")
+def role_new():
+    form = RoleForm()
+    if form.validate_on_submit():
+        try:
+            role = role_service.create_role(
+                current_user, name=form.name.data, description=form.description.data,
+                codes=form.permissions.data or [], requires_2fa=form.requires_2fa.data,
+            )
+        except accounts.AccountError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Role %(name)s created.", name=role.name), "info")
+            return redirect(url_for("admin.roles"))
+    return render_template("admin/role_form.html", form=form, role=None, groups=grouped(),
+                           selected=set(form.permissions.data or []))
+
+
+@bp.route("/roles/<int:role_id>", methods=["GET", "POST"])
+@permission_required("admin.roles")
+def role_edit(role_id: int):
+    role = _get_or_404(Role, role_id)
+    form = RoleForm(obj=role) if request.method == "GET" else RoleForm()
+    if request.method == "GET":
+        form.permissions.data = sorted(role.permission_codes)
+    if form.validate_on_submit():
+        try:
+            changed = role_service.update_role(
+                current_user, role, name=form.name.data, description=form.description.data,
+                codes=form.permissions.data or [], requires_2fa=form.requires_2fa.data,
+            )
+        except accounts.AccountError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Changes saved.") if changed else _("Nothing was changed."), "info")
+            return redirect(url_for("admin.role_edit", role_id=role.id))
+    return render_template("admin/role_form.html", form=form, role=role, groups=grouped(),
+                           selected=set(form.permissions.data or []), holders=role_service.holders(role),
+                           delete_form=EmptyForm())
+
+
+@bp.post("/roles/<int:role_id>/delete")
+@permission_required("admin.roles")
+def role_delete(role_id: int):
+    role = _get_or_404(Role, role_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    name = role.name
+    try:
+        role_service.delete_role(current_user, role)
+    except accounts.AccountError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("admin.role_edit", role_id=role_id))
+    db.session.commit()
+    flash(_("Role %(name)s deleted.", name=name), "info")
+    return redirect(url_for("admin.roles"))
+
+
+# --- audit log --------------------------------------------------------------------------
 
 @bp.get("/audit")
 @permission_required("audit.view")
 def audit():
-    return render_template("admin/placeholder.html", title="audit")
+    form = AuditFilterForm(request.args)
+    form.action.choices = [SelectChoice("", _("All actions"))] + [
+        SelectChoice(a, a) for a in audit_service.known_actions()
+    ]
+    filters = audit_service.AuditFilters()
+    if form.validate():
+        filters = audit_service.AuditFilters(
+            actor=form.actor.data or None, action=form.action.data or None,
+            member_number=form.member_number.data, date_from=form.date_from.data, date_to=form.date_to.data,
+        )
+    pagination = db.paginate(audit_service.search(filters), page=page_arg(), per_page=PER_PAGE, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("admin/audit.html", form=form, pagination=pagination, args=args,
+                           details=lambda event: json.loads(event.details or "{}"))
+
+
+
+@panel_on(bp, "admin/_dashboard.html", "admin.users", order=80)
+def dashboard_panel(_user):
+    """Accounts that need an administrator: locked, on a temporary password, missing two-factor."""
+    counts = accounts.attention()
+    return {"counts": counts} if counts.any else None

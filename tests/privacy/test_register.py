@@ -40,12 +40,17 @@ def test_register_form_errors_are_shown_next_to_the_field(client, make_user, log
 
 
 def test_filters_overdue_due_soon_and_the_dashboard(client, db, make_user, login, frozen_clock):
-    login(make_user("privacy_officer"))
-    frozen_clock(datetime(2026, 1, 5, 9, 0))
+    officer = make_user("privacy_officer")
+
+    def at(moment):  # weeks pass between the steps: the idle timeout asks for a new login
+        frozen_clock(moment)
+        login(officer)
+
+    at(datetime(2026, 1, 5, 9, 0))
     old = register(client, kind="access")          # due 2026-02-05
-    frozen_clock(datetime(2026, 1, 30, 9, 0))
+    at(datetime(2026, 1, 30, 9, 0))
     soon = register(client, kind="rectification")  # due 2026-02-28
-    frozen_clock(datetime(2026, 2, 25, 9, 0))
+    at(datetime(2026, 2, 25, 9, 0))
     fresh = register(client, kind="erasure")       # due 2026-03-25
 
     def listed(query):
@@ -64,7 +69,8 @@ def test_filters_overdue_due_soon_and_the_dashboard(client, db, make_user, login
 
 def test_extend_once_by_at_most_two_months_with_a_reason(client, db, make_user, login, frozen_clock):
     frozen_clock(datetime(2026, 1, 31, 9, 0))
-    login(make_user("privacy_officer"))
+    officer = make_user("privacy_officer")
+    login(officer)
     reference = register(client)
     assert get_request(db, reference).due_on == date(2026, 2, 28)
     url = f"/privacy/requests/{reference}/extend"
@@ -88,8 +94,10 @@ def test_extend_once_by_at_most_two_months_with_a_reason(client, db, make_user, 
     assert get_request(db, reference).extended_due_on == date(2026, 4, 28)
     # past the original date it is not overdue, because it was extended
     frozen_clock(datetime(2026, 3, 15, 9, 0))
+    login(officer)  # weeks later: the idle timeout asks for a new login
     assert reference not in client.get("/privacy/requests?filter=overdue").get_data(as_text=True)
     frozen_clock(datetime(2026, 4, 29, 9, 0))
+    login(officer)
     assert reference in client.get("/privacy/requests?filter=overdue").get_data(as_text=True)
     assert "Deadline extended" in client.get(f"/privacy/requests/{reference}").get_data(as_text=True)
 

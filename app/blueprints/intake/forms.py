@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
+from app.blueprints.form_helpers import choices
 from app.blueprints.privacy.forms import KIND_SHORT
 
 KIND_EXPLANATIONS = {
@@ -27,7 +28,7 @@ class IntakeForm(FlaskForm):
         Optional(), Regexp(r"^\d{1,10}$", message=_l("A member number has digits only.")),
     ])
     date_of_birth = DateField(_l("Date of birth"), validators=[InputRequired(message=_l("Enter your date of birth."))])
-    kind = RadioField(_l("What would you like?"), choices=list(KIND_SHORT.items()),
+    kind = RadioField(_l("What would you like?"), choices=choices(KIND_SHORT.items()),
                       validators=[InputRequired(message=_l("Choose what you would like."))])
     message = TextAreaField(_l("Anything you want to add"), validators=[Optional(), Length(max=5000)])
     # A field people never see: a bot that fills it in is shown a confirmation, and nothing is stored.

@@ -11,6 +11,7 @@ from wtforms import BooleanField, DateField, DecimalField, SelectField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from app.blueprints.form_helpers import choices
 from app.models.member import CONSENT_PURPOSES
 from app.services import clock
 from app.services.members import CONSENT_LABELS, normalise_nl_postcode
@@ -30,10 +31,6 @@ COUNTRIES = (
 GENDERS = (("", _l("Not given")), ("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other")))
 CONSENT_CHANNELS = (("desk", _l("At the desk")), ("form", _l("Paper form")), ("email", _l("By email")),
                     ("app", _l("Member app")))
-
-
-def _choices(pairs) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _strip(value):
@@ -69,7 +66,7 @@ class MemberForm(FlaskForm):
     last_name = StringField(_l("Last name"), filters=[_strip],
                             validators=[DataRequired(_l("Enter the last name.")), Length(max=100)])
     date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
-    gender = BlankableSelectField(_l("Gender"), choices=_choices(GENDERS), default="")
+    gender = BlankableSelectField(_l("Gender"), choices=choices(GENDERS), default="")
     email = StringField(_l("Email"), filters=[_none_if_blank],
                         validators=[Optional(), Length(max=254),
                                     Email(_l("Enter a valid email address, like name@example.nl."),
@@ -79,7 +76,7 @@ class MemberForm(FlaskForm):
     house_number = StringField(_l("House number"), filters=[_none_if_blank], validators=[Optional(), Length(max=20)])
     postcode = StringField(_l("Postcode"), filters=[_none_if_blank], validators=[Optional(), Length(max=20)])
     city = StringField(_l("City"), filters=[_none_if_blank], validators=[Optional(), Length(max=100)])
-    country = SelectField(_l("Country"), choices=_choices(COUNTRIES), default="NL")
+    country = SelectField(_l("Country"), choices=choices(COUNTRIES), default="NL")
     iban = StringField(_l("IBAN"), filters=[_none_if_blank], validators=[Optional(), Length(max=40)])
     joined_on = DateField(_l("Member since"), validators=[Optional()])
     confirm_duplicate = BooleanField(_l("This is a different person: register anyway"))
@@ -175,12 +172,12 @@ class SubscriptionForm(FlaskForm):
 
 
 class ConsentForm(FlaskForm):
-    purpose = SelectField(_l("Purpose"), choices=_choices((p, CONSENT_LABELS[p]) for p in CONSENT_PURPOSES))
-    via = SelectField(_l("Given how"), choices=_choices(CONSENT_CHANNELS), default="desk")
+    purpose = SelectField(_l("Purpose"), choices=choices((p, CONSENT_LABELS[p]) for p in CONSENT_PURPOSES))
+    via = SelectField(_l("Given how"), choices=choices(CONSENT_CHANNELS), default="desk")
 
 
 class WithdrawConsentForm(FlaskForm):
-    via = SelectField(_l("Withdrawn how"), choices=_choices(CONSENT_CHANNELS), default="desk")
+    via = SelectField(_l("Withdrawn how"), choices=choices(CONSENT_CHANNELS), default="desk")
 
 
 class NoteForm(FlaskForm):

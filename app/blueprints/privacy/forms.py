@@ -6,6 +6,7 @@ from wtforms import DateField, RadioField, SelectField, SelectMultipleField, Str
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.blueprints.form_helpers import choices
 from app.models.privacy import ERASURE_GROUNDS
 
 KIND_LABELS = {
@@ -84,8 +85,8 @@ METHOD_LABELS = {
 class RegisterRequestForm(FlaskForm):
     """Staff register a request received at the desk, by post, email or phone."""
 
-    kind = SelectField(_l("Kind of request"), choices=list(KIND_LABELS.items()), validators=[InputRequired()])
-    channel = SelectField(_l("Received"), choices=[(k, v) for k, v in CHANNEL_LABELS.items() if k != "intake"])
+    kind = SelectField(_l("Kind of request"), choices=choices(KIND_LABELS.items()), validators=[InputRequired()])
+    channel = SelectField(_l("Received"), choices=choices((k, v) for k, v in CHANNEL_LABELS.items() if k != "intake"))
     received_on = DateField(_l("Date received"), validators=[Optional()])
     requester_name = StringField(_l("Name of the requester"), validators=[DataRequired(), Length(max=250)])
     requester_email = StringField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
@@ -116,9 +117,9 @@ class NoteForm(FlaskForm):
 
 
 class CloseForm(FlaskForm):
-    status = SelectField(_l("Close as"), choices=[
+    status = SelectField(_l("Close as"), choices=choices([
         ("completed", _l("Completed")), ("refused", _l("Refused")), ("withdrawn", _l("Withdrawn by the requester")),
-    ])
+    ]))
     outcome = TextAreaField(_l("Outcome or reason"), validators=[Optional(), Length(max=4000)])
 
 
@@ -136,21 +137,21 @@ class ObjectionForm(FlaskForm):
 
 
 class GroundForm(FlaskForm):
-    ground = RadioField(_l("Which ground applies?"), choices=[
+    ground = RadioField(_l("Which ground applies?"), choices=choices([
         *[(g, GROUND_LABELS[g]) for g in ERASURE_GROUNDS],
         ("none", _l("None of these applies: the request is refused")),
-    ], validators=[InputRequired(message=_l("Choose a ground."))])
+    ]), validators=[InputRequired(message=_l("Choose a ground."))])
     reason = TextAreaField(_l("Reason (required when no ground applies)"), validators=[Optional(), Length(max=4000)])
 
 
 class DecisionForm(FlaskForm):
-    decision = RadioField(_l("Decision"), choices=list(DECISION_LABELS.items()),
+    decision = RadioField(_l("Decision"), choices=choices(DECISION_LABELS.items()),
                           validators=[InputRequired(message=_l("Choose a decision."))])
     reason = TextAreaField(_l("Reasons"), validators=[Optional(), Length(max=4000)])
 
 
 class MethodForm(FlaskForm):
-    method = RadioField(_l("Method"), choices=list(METHOD_LABELS.items()),
+    method = RadioField(_l("Method"), choices=choices(METHOD_LABELS.items()),
                         validators=[InputRequired(message=_l("Choose delete or anonymise."))])
 
 

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth.decorators import permission_required
+from app.blueprints.form_helpers import choices
 from app.blueprints.main.panels import panel_on
 from app.blueprints.privacy import bp
 from app.blueprints.privacy import forms as f
@@ -84,7 +85,7 @@ def show_request(reference):
 def _objection_form(member):
     form = f.ObjectionForm()
     if member is not None:
-        form.consents.choices = [(c.id, c.purpose) for c in svc.active_consents(member)]
+        form.consents.choices = choices((c.id, c.purpose) for c in svc.active_consents(member))
     return form
 
 

@@ -10,6 +10,7 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.validators import DataRequired, Length
 
 from app.auth.decorators import permission_required
+from app.blueprints.form_helpers import choices
 from app.blueprints.main.panels import panel_on
 from app.blueprints.privacy import bp
 from app.extensions import db
@@ -80,8 +81,8 @@ def retention_edit(category: str):
         abort(404)
     spec = retention_service.CATEGORIES[category]
     form = PolicyForm()
-    form.counted_from.choices = [(code, retention_service.COUNTED_FROM_WORDS[code]) for code in spec.counted_from]
-    form.action.choices = [(code, retention_service.ACTION_CHOICES[code]) for code in spec.actions]
+    form.counted_from.choices = choices((code, retention_service.COUNTED_FROM_WORDS[code]) for code in spec.counted_from)
+    form.action.choices = choices((code, retention_service.ACTION_CHOICES[code]) for code in spec.actions)
     if not form.is_submitted():
         form.period_months.data = str(policy.period_months)
         form.counted_from.data = policy.counted_from

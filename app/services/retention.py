@@ -278,6 +278,16 @@ def policy_for(category: str) -> RetentionPolicy | None:
     return db.session.scalar(select(RetentionPolicy).where(RetentionPolicy.category == category))
 
 
+def effective_policy(category: str) -> RetentionPolicy:
+    """The club's policy for a category; before the defaults are saved, an unsaved one holding them."""
+    policy = policy_for(category)
+    if policy is None:
+        spec = CATEGORIES[category]
+        policy = RetentionPolicy(category=category, period_months=spec.default_period,
+                                 counted_from=spec.counted_from[0], action=spec.actions[0], basis="", enabled=True)
+    return policy
+
+
 def basis_text(policy: RetentionPolicy) -> str:
     """The basis in words: the privacy officer's own text, or the default in the reader's language."""
     return policy.basis or str(CATEGORIES[policy.category].default_basis)

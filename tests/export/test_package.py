@@ -167,9 +167,11 @@ def test_retention_comes_from_the_clubs_policy_else_the_default(db, seeded_membe
         export = export_service.gather(seeded_member, full_staff)
     rows = {c["category"]: c for c in export.categories}
     assert rows["visits"]["retention_months"] == 6 and rows["visits"]["retention_set_by_club"] is True
-    assert rows["visits"]["retention"] == "6 months after the visit, then deleted."
+    assert rows["visits"]["retention"] == "Visit history: deleted 6 months after the visit"
+    assert rows["visits"]["retention_basis"] == "Alleen recente bezoeken zijn nodig."
     assert rows["invoices"]["retention_months"] == 84 and rows["invoices"]["retention_set_by_club"] is False
-    assert rows["invoices"]["retention"] == "7 years after the invoice date, then anonymised."
+    assert rows["invoices"]["retention"] == "Invoices: deleted 7 years after the end of the book year"
+    assert "Algemene wet inzake rijksbelastingen" in rows["invoices"]["retention_basis"]
 
 
 def test_recipients_come_from_registered_sources(seeded_member, full_staff):

@@ -32,7 +32,7 @@ def test_pdf_holds_letter_sections_and_page_numbers(seeded_member, full_staff):
     assert "Fitness Onbeperkt" in text and "€ 34,95" in text
     assert re.search(r"2026 – – 1 – – – – – – – – – 1", text)  # one visit, in March 2026
     assert "No partner system or API client has received" in text
-    assert "7 years after the invoice date" in text  # retention of invoices (default)
+    assert "7 years after the end of the book year" in text  # retention of invoices (default policy)
     assert "Autoriteit Persoonsgegevens" in text
     assert "We do not take decisions about you by automated means alone" in text
     assert "Knieblessure links" in text and "Wil graag op dinsdag trainen." in text

@@ -6,10 +6,8 @@
 """
 
 from app.services.export.art15 import (
-    DEFAULT_RETENTION,
     RECIPIENT_SOURCES,
     Recipient,
-    RetentionRule,
     recipients_for,
     register_recipient_source,
 )
@@ -31,9 +29,9 @@ from app.services.export.gather import MemberExport, Omission, gather, omissions
 from app.services.export.package import as_document, build_zip, csv_files, neutralise
 
 __all__ = [
-    "DEFAULT_RETENTION", "EXPORT_REQUEST_KINDS", "FORMATS", "HANDOVER_METHODS", "LANGUAGES",
+    "EXPORT_REQUEST_KINDS", "FORMATS", "HANDOVER_METHODS", "LANGUAGES",
     "RECIPIENT_SOURCES", "ClubInfo", "ExportFile", "ExportRefusedError", "MemberExport", "Omission",
-    "Recipient", "RetentionRule", "as_document", "build_zip", "csv_files", "gather", "neutralise",
+    "Recipient", "as_document", "build_zip", "csv_files", "gather", "neutralise",
     "omissions_for", "produce", "produce_for_request", "recipients_for", "record_handover",
     "register_recipient_source", "render_export_html", "render_export_pdf", "request_refusal",
 ]

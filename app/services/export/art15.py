@@ -3,9 +3,8 @@ sources, recipients and the member's rights.
 
 Two extension points live here on purpose:
 
-* ``DEFAULT_RETENTION`` is the one fallback used when the club has no RetentionPolicy row
-  for a category; ``default_retention`` can be pointed at the retention service's own
-  defaults when that exists (one assignment, see docs/exports.md).
+* ``RETENTION_CATEGORY`` names the retention policy behind each category, so the export
+  states exactly what the retention sweep enforces (its defaults until the club saves them).
 * ``RECIPIENT_SOURCES`` lists functions that say who received a member's data. Until the
   transfer log exists the list is empty and the export says that no partner system received
   anything; the Integrations area registers a DataTransfer-based source with
@@ -18,10 +17,9 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Member, RetentionPolicy
+from app.models import Member
+from app.services import retention
 
 # The categories of an export, in the order they appear in the letter and the package.
 CATEGORIES = (
@@ -83,108 +81,36 @@ VISIT_SOURCE_LABELS = {
     "import": _l("imported from an earlier system"),
 }
 
-COUNTED_FROM_LABELS = {
-    "membership_end": _l("after the membership ends"),
-    "subscription_end": _l("after the subscription ends"),
-    "visit": _l("after the visit"),
-    "issued": _l("after the invoice date"),
-    "withdrawn": _l("after consent is withdrawn or the membership ends"),
-    "created": _l("after the note was written"),
-    "closed": _l("after the request is closed"),
+# The retention policy (app/services/retention.py) that decides how long each export
+# category is kept: the export quotes the very policy the sweep enforces.
+RETENTION_CATEGORY = {
+    "profile": "ended_memberships",
+    "subscriptions": "ended_memberships",
+    "visits": "visits",
+    "invoices": "invoices",
+    "consents": "withdrawn_consents",
+    "staff_notes": "staff_notes",
+    "health_notes": "health_notes",
+    "data_requests": "closed_requests",
 }
-
-ACTION_LABELS = {
-    "delete": _l("then deleted"),
-    "anonymise": _l("then anonymised"),
-}
-
-
-@dataclass(frozen=True)
-class RetentionRule:
-    """How long one category is kept: months, from what moment, then which action."""
-
-    period_months: int
-    counted_from: str
-    action: str
-    basis: object = ""  # text, or a lazy translation for the built-in defaults
-
-
-# The one fallback used when no RetentionPolicy row exists for a category. Keys are the
-# policy categories; EXPORT_TO_POLICY maps export categories onto them.
-DEFAULT_RETENTION: dict[str, RetentionRule] = {
-    "members": RetentionRule(24, "membership_end", "anonymise", _l(
-        "Claims on the membership contract can arise up to two years after it ends."
-    )),
-    "subscriptions": RetentionRule(24, "membership_end", "delete", _l("Kept with the membership for the same two years.")),
-    "visits": RetentionRule(12, "visit", "delete", _l("Visit history is only needed for the recent past.")),
-    "invoices": RetentionRule(84, "issued", "anonymise", _l("Dutch fiscal law requires seven years (Art. 52 AWR).")),
-    "consents": RetentionRule(24, "withdrawn", "delete", _l("Proof of consent is kept for two years after it ends.")),
-    "staff_notes": RetentionRule(24, "membership_end", "delete", _l("Kept with the membership.")),
-    "health_notes": RetentionRule(0, "membership_end", "delete", _l("Removed as soon as the membership ends.")),
-    "data_requests": RetentionRule(24, "closed", "anonymise", _l("Accountability for how requests were handled.")),
-}
-
-# Export category -> the retention policy categories that may cover it, first match wins.
-EXPORT_TO_POLICY: dict[str, tuple[str, ...]] = {
-    "profile": ("members", "ended_memberships", "member", "profile"),
-    "subscriptions": ("subscriptions", "members", "ended_memberships"),
-    "visits": ("visits",),
-    "invoices": ("invoices",),
-    "consents": ("consents", "members", "ended_memberships"),
-    "staff_notes": ("staff_notes", "notes", "members", "ended_memberships"),
-    "health_notes": ("health_notes",),
-    "data_requests": ("data_requests", "closed_requests", "requests"),
-}
-
-
-def default_retention() -> dict[str, RetentionRule]:
-    """The defaults used where the club set no policy (point this at the retention service's)."""
-    return DEFAULT_RETENTION
 
 
 def retention_by_category() -> dict[str, dict]:
-    """Per export category: the rule that applies, and whether it is the club's own policy."""
-    policies = {
-        p.category: p
-        for p in db.session.scalars(select(RetentionPolicy).where(RetentionPolicy.enabled.is_(True)))
-    }
-    defaults = default_retention()
+    """Per export category: its policy in words, the basis, and whether the club saved it."""
     result: dict[str, dict] = {}
     for category in CATEGORIES:
-        rule, configured = None, False
-        for key in EXPORT_TO_POLICY[category]:
-            if key in policies:
-                p = policies[key]
-                rule, configured = RetentionRule(p.period_months, p.counted_from, p.action, p.basis or ""), True
-                break
-        if rule is None:
-            for key in EXPORT_TO_POLICY[category]:
-                if key in defaults:
-                    rule = defaults[key]
-                    break
-        result[category] = {"rule": rule, "configured": configured}
+        policy = retention.effective_policy(RETENTION_CATEGORY[category])
+        if policy.enabled:
+            words, months = retention.describe(policy), policy.period_months
+        else:
+            words, months = _("No period has been set; kept as long as the membership lasts."), None
+        result[category] = {
+            "words": words,
+            "basis": retention.basis_text(policy),
+            "months": months,
+            "configured": policy.id is not None,
+        }
     return result
-
-
-def describe_retention(rule: RetentionRule | None) -> str:
-    """'24 months after the membership ends, then anonymised' in the current language."""
-    if rule is None:
-        return _("No period has been set; kept as long as the membership lasts.")
-    if rule.period_months == 0:
-        period = _("Immediately")
-    elif rule.period_months == 12:
-        period = _("1 year")
-    elif rule.period_months % 12 == 0:
-        period = _("%(num)s years", num=rule.period_months // 12)
-    elif rule.period_months == 1:
-        period = _("1 month")
-    else:
-        period = _("%(num)s months", num=rule.period_months)
-    counted = COUNTED_FROM_LABELS.get(rule.counted_from)
-    counted_text = str(counted) if counted else _("counted from: %(what)s", what=rule.counted_from)
-    action = ACTION_LABELS.get(rule.action)
-    action_text = str(action) if action else rule.action
-    return f"{period} {counted_text}, {action_text}."
 
 
 # -- Recipients -----------------------------------------------------------------------------

@@ -252,7 +252,7 @@ def _categories(export: MemberExport, member: Member) -> list[dict]:
         if category == "visits" and visit_sources:
             labels = [str(art15.VISIT_SOURCE_LABELS.get(s, s)) for s in visit_sources]
             source = f"{source.rstrip('.')} ({', '.join(labels)})."
-        rule = retention[category]["rule"]
+        kept = retention[category]
         rows.append({
             "category": category,
             "title": str(art15.CATEGORY_TITLES[category]),
@@ -261,9 +261,9 @@ def _categories(export: MemberExport, member: Member) -> list[dict]:
             "purpose": str(art15.PURPOSES[category]),
             "legal_basis": str(art15.LEGAL_BASES[category]),
             "source": source,
-            "retention": art15.describe_retention(rule),
-            "retention_basis": str(rule.basis) if rule and rule.basis else "",
-            "retention_set_by_club": retention[category]["configured"],
-            "retention_months": rule.period_months if rule else None,
+            "retention": kept["words"],
+            "retention_basis": kept["basis"],
+            "retention_set_by_club": kept["configured"],
+            "retention_months": kept["months"],
         })
     return rows

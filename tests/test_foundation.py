@@ -114,3 +114,9 @@ def test_every_string_has_a_dutch_translation():
 
     missing = i18n.missing("nl")
     assert missing == [], "run `python tools/i18n.py stub AREA` and translate: " + ", ".join(m for m, _ in missing[:20])
+
+
+def test_no_translation_is_left_for_a_string_the_code_dropped():
+    from tools import i18n
+
+    assert i18n.stale("nl") == {}, "run `python tools/i18n.py prune`"

@@ -8,6 +8,7 @@ so its catalogue is empty and every string falls through to the English msgid).
     python tools/i18n.py compile
     python tools/i18n.py missing      # msgids in code/templates without a Dutch translation
     python tools/i18n.py stub AREA    # append the missing msgids to app/i18n/nl/AREA.po
+    python tools/i18n.py prune        # drop translations of strings the code no longer has
 """
 
 import sys
@@ -91,6 +92,37 @@ def stub(area: str, lang: str = "nl") -> int:
     return len(todo)
 
 
+def _msgid_key(msgid) -> str:
+    return msgid[0] if isinstance(msgid, tuple) else msgid
+
+
+def stale(lang: str = "nl") -> dict[str, list[str]]:
+    """Per fragment, the msgids it translates that no code or template uses any more."""
+    used = extracted()
+    found = {}
+    for path in sorted((FRAGMENTS / lang).glob("*.po")):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=lang)
+        unused = [_msgid_key(m.id) for m in catalog if m.id and _msgid_key(m.id) not in used]
+        if unused:
+            found[path.name] = unused
+    return found
+
+
+def prune(lang: str = "nl") -> int:
+    removed = 0
+    for name, unused in stale(lang).items():
+        path = FRAGMENTS / lang / name
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=lang)
+        for msgid in unused:
+            del catalog[msgid]
+            removed += 1
+        with path.open("wb") as handle:
+            write_po(handle, catalog, width=0)
+    return removed
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "compile"
     if command == "compile":
@@ -100,6 +132,8 @@ if __name__ == "__main__":
         for msgid, (filename, lineno) in rows:
             print(f"{filename}:{lineno}: {msgid}")
         sys.exit(1 if rows else 0)
+    elif command == "prune":
+        print(f"{prune()} unused translation(s) removed")
     elif command == "stub":
         print(f"{stub(sys.argv[2])} missing msgid(s) added to app/i18n/nl/{sys.argv[2]}.po")
     else:

@@ -584,10 +584,11 @@ def members_back(entries=None) -> list[tuple[int, int, str, str | None]]:
     for entry in entries:
         if methods.get(entry.member_key, ("",))[0] != "delete":
             methods[entry.member_key] = (entry.method, entry.request_reference)
-    key = ledger.ledger_key()
+    members = db.session.execute(select(Member.id, Member.member_number, Member.status)).all()
+    keys = ledger.member_keys([number for _member_id, number, _status in members], ledger.ledger_key())
     found = []
-    for member_id, number, status in db.session.execute(select(Member.id, Member.member_number, Member.status)):
-        method, reference = methods.get(ledger.member_key(number, key), (None, None))
+    for (member_id, number, status), member_key in zip(members, keys, strict=True):
+        method, reference = methods.get(member_key, (None, None))
         if method is None or (method == "anonymise" and status == "anonymised"):
             continue
         found.append((member_id, number, method, reference))

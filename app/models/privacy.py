@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -126,4 +126,5 @@ class ErasureRecord(db.Model):
     # 64-character unique index triples the cost of the retention sweep's bulk insert.
     entry_hash: Mapped[str] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_erasure_records_erased_at", "erased_at"),)
+    # No index on erased_at: nothing looks entries up by time, and the index only slowed the
+    # retention sweep's bulk insert (migration 0060_ledger_indexes).

@@ -83,6 +83,33 @@ def member_key(member_number: int, key: bytes | None = None) -> str:
     return hmac.digest(key or ledger_key(), str(int(member_number)).encode(), "sha256").hex()
 
 
+_INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))
+_OUTER_PAD = bytes(byte ^ 0x5C for byte in range(256))
+
+
+def member_keys(member_numbers, key: bytes) -> list[str]:
+    """member_key() for many numbers at once: the same HMAC-SHA256, with the key schedule done once.
+
+    HMAC is SHA-256(key ^ opad || SHA-256(key ^ ipad || message)) (RFC 2104): the two padded
+    key blocks are hashed once here and each member only copies those states, which halves
+    the cost of the per-member call. A test holds it equal to member_key().
+    """
+    if len(key) > 64:  # SHA-256's block size
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    inner = hashlib.sha256(key.translate(_INNER_PAD))
+    outer = hashlib.sha256(key.translate(_OUTER_PAD))
+    keys = []
+    append = keys.append
+    for number in member_numbers:
+        inner_copy = inner.copy()
+        inner_copy.update(b"%d" % number)
+        outer_copy = outer.copy()
+        outer_copy.update(inner_copy.digest())
+        append(outer_copy.hexdigest())
+    return keys
+
+
 def _hash_text(member_key_: str, erased_at: str, method: str, request_reference: str | None,
                source: str, prev_hash: str) -> str:
     return "|".join((member_key_, erased_at, method, request_reference or "", source, prev_hash))
@@ -220,15 +247,14 @@ def record(member_numbers, method: str, *, source: str, request_reference: str |
     shared = json.dumps({"erased_at": stamp, "method": method, "request_reference": request_reference,
                          "source": source}, sort_keys=True, separators=(",", ":"))[1:-1]
     suffix = f"|{stamp}|{method}|{reference}|{source}|"
-    digest_of = hmac.digest
     sha256 = hashlib.sha256
     stored_at = erased_at.isoformat(" ", "microseconds") if _is_sqlite() else erased_at
     rows, lines = [], []
-    for number in member_numbers:
-        member_key_ = digest_of(key, str(number).encode(), "sha256").hex()
+    add_row, add_line = rows.append, lines.append
+    for member_key_ in member_keys(member_numbers, key):
         digest = sha256(f"{member_key_}{suffix}{previous}".encode()).hexdigest()
-        rows.append((member_key_, stored_at, method, request_reference, source, previous, digest))
-        lines.append(f'{{"entry_hash":"{digest}",{shared},"member_key":"{member_key_}","prev_hash":"{previous}"}}')
+        add_row((member_key_, stored_at, method, request_reference, source, previous, digest))
+        add_line(f'{{"entry_hash":"{digest}",{shared},"member_key":"{member_key_}","prev_hash":"{previous}"}}')
         previous = digest
     _insert_rows(rows)
     pending = db.session.info.setdefault(PENDING, {"lines": [], "head": None})

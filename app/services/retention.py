@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import and_, delete, exists, false, func, not_, or_, select, text
+from sqlalchemy import Column, Integer, MetaData, Table, and_, delete, exists, false, func, not_, or_, select, text
 
 from app.extensions import db
 from app.models import (
@@ -767,6 +767,29 @@ def _tune_connection() -> None:
             db.session.execute(text(pragma))
 
 
+def _due_member_ids(condition, last_id: int, chunk_size: int) -> list[int]:
+    """The next chunk of due member ids (ascending), as plain ints.
+
+    The selection runs as INSERT ... SELECT into a temporary table (SQLAlchemy binds the
+    parameters), and the ids are read back through the driver: 25,000 SQLAlchemy Row objects
+    per chunk cost more than the selection itself.
+    """
+    connection = db.session.connection()
+    connection.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS retention_due (id INTEGER PRIMARY KEY)")
+    connection.exec_driver_sql("DELETE FROM retention_due")
+    connection.execute(_DUE.insert().from_select(
+        ["id"], select(Member.id).where(condition, Member.id > last_id).order_by(Member.id).limit(chunk_size)))
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute("SELECT id FROM retention_due ORDER BY id")
+        return [member_id for (member_id,) in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+_DUE = Table("retention_due", MetaData(), Column("id", Integer, primary_key=True))
+
+
 def _erase_members(policy, today, actor, run_id, chunk_size, commit, lock) -> int:
     """Anonymise (or delete) due ended memberships through the erasure engine, a chunk at a time."""
     condition = due_condition(policy, today)
@@ -774,13 +797,7 @@ def _erase_members(policy, today, actor, run_id, chunk_size, commit, lock) -> in
     last_id = 0
     while True:
         _tune_connection()
-        # Core, not ORM: plain ids, no loading machinery for 100,000 rows.
-        ids = (
-            db.session.connection()
-            .execute(select(Member.id).where(condition, Member.id > last_id).order_by(Member.id).limit(chunk_size))
-            .scalars()
-            .all()
-        )
+        ids = _due_member_ids(condition, last_id, chunk_size)
         if not ids:
             return total
         from app.services import erasure  # the wizard's engine, so the ledger and its checks apply

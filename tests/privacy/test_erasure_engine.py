@@ -325,3 +325,33 @@ def test_an_abandoned_erasure_never_reaches_the_ledger_file(app, db, make_member
     db.session.commit()
     assert ledger_lines(app) == []
     assert db.session.get(Member, member_id) is not None
+
+
+@pytest.mark.parametrize("key", [b"short", b"k" * 64, b"a much longer key than one SHA-256 block " * 3])
+def test_the_bulk_keyed_hash_is_the_same_hmac_as_member_key(key):
+    import hmac
+
+    numbers = [1, 9, 100001, 999999, 12345678]
+    expected = [hmac.new(key, str(n).encode(), "sha256").hexdigest() for n in numbers]
+    assert ledger.member_keys(numbers, key) == expected
+    assert [ledger.member_key(n, key) for n in numbers] == expected
+
+
+def test_a_mixed_batch_erases_only_the_members_not_yet_anonymised(app, db, seeded_member):
+    done = seeded_member(member_number=61001)
+    erasure.erase_member(done, "anonymise", None)
+    db.session.commit()
+    # A hold placed on the already anonymised member does not block the others.
+    db.session.add(LegalHold(member_id=done.id, reason="Dispute about an old invoice"))
+    fresh = [seeded_member(member_number=61002), seeded_member(member_number=61003)]
+    db.session.commit()
+    ids = [done.id] + [m.id for m in fresh]
+    assert erasure.erase_members(ids, "anonymise", None, source="retention") == 2
+    db.session.commit()
+    entries = ledger.read_file()
+    assert [e.member_key for e in entries] == [ledger.member_key(n) for n in (61001, 61002, 61003)]
+    assert ledger.verify_chain(entries) == []
+    rows = db.session.scalars(select(ErasureRecord).order_by(ErasureRecord.id)).all()
+    assert [(r.member_key, r.prev_hash, r.entry_hash) for r in rows] == [
+        (e.member_key, e.prev_hash, e.entry_hash) for e in entries]
+    assert count(db, Member, Member.status == "anonymised") == 3

@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 translations: $(VENV)/.installed
-	$(PY) tools/i18n.py compile
+	$(PY) -m app.catalogs compile
 
 run: $(VENV)/.installed translations
 	mkdir -p instance

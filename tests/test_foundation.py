@@ -110,13 +110,13 @@ def test_unknown_page_is_a_friendly_404(client):
 
 
 def test_every_string_has_a_dutch_translation():
-    from tools import i18n
+    from app import catalogs as i18n
 
     missing = i18n.missing("nl")
-    assert missing == [], "run `python tools/i18n.py stub AREA` and translate: " + ", ".join(m for m, _ in missing[:20])
+    assert missing == [], "run `python -m app.catalogs stub AREA` and translate: " + ", ".join(m for m, _ in missing[:20])
 
 
 def test_no_translation_is_left_for_a_string_the_code_dropped():
-    from tools import i18n
+    from app import catalogs as i18n
 
-    assert i18n.stale("nl") == {}, "run `python tools/i18n.py prune`"
+    assert i18n.stale("nl") == {}, "run `python -m app.catalogs prune`"

@@ -1,7 +1,7 @@
 """Anonymise N ended members with the erasure engine and compare with one plain SQL UPDATE.
 
-    PYTHONPATH=. .venv/bin/python tools/bench_erasure.py 100000
-    BENCH_URL=postgresql+psycopg://postgres@127.0.0.1:5432/SCRATCH_DB PYTHONPATH=. .venv/bin/python tools/bench_erasure.py
+    PYTHONPATH=. .venv/bin/python bench/erasure_bench.py 100000
+    BENCH_URL=postgresql+psycopg://postgres@127.0.0.1:5432/SCRATCH_DB PYTHONPATH=. .venv/bin/python bench/erasure_bench.py
 
 Uses a scratch database (default: a SQLite file under /tmp; a PostgreSQL URL is WIPED).
 """

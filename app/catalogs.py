@@ -5,10 +5,10 @@ product, so work on different areas never edits the same file. `compile` merges 
 into app/translations/<lang>/LC_MESSAGES/messages.mo (English is the source language,
 so its catalogue is empty and every string falls through to the English msgid).
 
-    python tools/i18n.py compile
-    python tools/i18n.py missing      # msgids in code/templates without a Dutch translation
-    python tools/i18n.py stub AREA    # append the missing msgids to app/i18n/nl/AREA.po
-    python tools/i18n.py prune        # drop translations of strings the code no longer has
+    python -m app.catalogs compile
+    python -m app.catalogs missing      # msgids in code/templates without a Dutch translation
+    python -m app.catalogs stub AREA    # append the missing msgids to app/i18n/nl/AREA.po
+    python -m app.catalogs prune        # drop translations of strings the code no longer has
 """
 
 import sys
@@ -19,8 +19,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = ROOT / "app"
+APP = Path(__file__).resolve().parent
 FRAGMENTS = APP / "i18n"
 OUTPUT = APP / "translations"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "_n": (1, 2)}

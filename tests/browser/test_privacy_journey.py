@@ -130,3 +130,20 @@ def test_member_asks_for_erasure_and_the_privacy_officer_carries_it_out(page, ba
     expect(table).to_contain_text(number)
     expect(table).not_to_contain_text("Jansen")
     expect(table).not_to_contain_text("lotte@example.nl")
+
+
+def test_a_member_uses_the_public_form_in_dutch(page, base_url):
+    page.goto(f"{base_url}/request")
+    page.get_by_role("button", name="Nederlands").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Vraag naar uw persoonsgegevens")
+    expect(page.locator("html")).to_have_attribute("lang", "nl")
+    page.get_by_label("Uw naam").fill("Daan Mulder")
+    page.get_by_label("Uw e-mailadres").fill("daan@example.nl")
+    page.get_by_label("Verwijderen", exact=True).check()
+    page.get_by_role("button", name="Verzoek versturen").click()
+    expect(page.get_by_text("Vul uw geboortedatum in.")).to_be_visible()
+    expect(page.get_by_label("Uw naam")).to_have_value("Daan Mulder")
+    page.get_by_label("Geboortedatum").fill("1975-11-30")
+    page.get_by_role("button", name="Verzoek versturen").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dank u, we hebben uw verzoek ontvangen")
+    expect(page.locator("strong.reference")).to_have_text(re.compile(r"^AVG-\d{4}-\d+$"))

@@ -95,7 +95,15 @@ def test_privacy_officer_tightens_a_policy_holds_a_member_and_runs_the_sweep(log
     expect(page.get_by_role("heading", level=1)).not_to_contain_text("Karin")
     page.goto(f"{base_url}/members/{held.member_number}")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Wim Kok")
-    expect(page.get_by_role("region", name="Legal hold")).to_contain_text("Dispute about the final invoice")
+    hold = page.get_by_role("region", name="Legal hold")
+    expect(hold).to_contain_text("Dispute about the final invoice")
+
+    # The dispute is settled: the hold is lifted from the member page.
+    hold.get_by_role("button", name="Lift this hold").click()
+    expect(page.locator("p.flash")).to_contain_text(
+        f"Legal hold lifted: member {held.member_number} is subject to the retention policies again.")
+    expect(page.get_by_role("region", name="Legal hold")).not_to_contain_text("Legal hold since")
+    expect(page.get_by_role("link", name="Place a legal hold")).to_be_visible()
     db.session.expire_all()
     assert db.session.get(Member, gone.id).status == "anonymised"
     assert db.session.scalar(select(func.count()).select_from(Visit).where(Visit.member_id == visitor.id)) == 1

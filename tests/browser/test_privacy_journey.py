@@ -130,6 +130,11 @@ def test_member_asks_for_erasure_and_the_privacy_officer_carries_it_out(page, ba
     expect(table).to_contain_text(number)
     expect(table).not_to_contain_text("Jansen")
     expect(table).not_to_contain_text("lotte@example.nl")
+    table.get_by_role("link", name="Anonymised member").click()
+    expect(page).to_have_url(re.compile(rf"/members/{number}$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Anonymised member")
+    expect(page.locator("#data-export")).to_contain_text("there is no personal data left to export")
+    expect(page.locator("main")).not_to_contain_text("Jansen")
 
 
 def test_a_member_uses_the_public_form_in_dutch(page, base_url):

@@ -152,3 +152,25 @@ def test_a_member_uses_the_public_form_in_dutch(page, base_url):
     page.get_by_role("button", name="Verzoek versturen").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dank u, we hebben uw verzoek ontvangen")
     expect(page.locator("strong.reference")).to_have_text(re.compile(r"^AVG-\d{4}-\d+$"))
+
+
+def test_front_desk_registers_a_request_handed_in_at_the_desk(page, base_url, logged_in_page, make_user):
+    page = logged_in_page(make_user("front_desk"))
+    panel = page.locator("section.panel", has=page.get_by_role("heading", name="Data requests"))
+    panel.get_by_role("link", name="Register a request").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Register a request")
+    page.get_by_label("Kind of request").select_option(label="Access: see which data the club holds")
+    page.get_by_label("Received", exact=True).select_option(label="At the desk")
+    page.get_by_label("Email").fill("not-an-address")
+    page.get_by_label("What the requester asks").fill("Wants to see what we keep about her.")
+    page.get_by_role("button", name="Register").click()
+    expect(page.locator(".field.has-error")).to_have_count(2)  # no name, and the email is not one
+    expect(page.get_by_label("What the requester asks")).to_have_value("Wants to see what we keep about her.")
+    page.get_by_label("Name of the requester").fill("Fatima el Amrani")
+    page.get_by_label("Email").fill("fatima@example.nl")
+    page.get_by_role("button", name="Register").click()
+    # The desk registers and is back at an empty form; the register itself is the privacy officer's.
+    expect(page.locator("p.flash")).to_contain_text(re.compile(r"Request AVG-\d{4}-\d+ registered\."))
+    expect(page.get_by_label("Name of the requester")).to_have_value("")
+    expect(page.get_by_role("link", name="Data requests")).to_have_count(0)
+    assert page.request.get(f"{base_url}/privacy/requests", max_redirects=0).status == 403

@@ -10,6 +10,7 @@ from flask_login import login_user
 from pypdf import PdfReader
 
 from app.models import AuditEvent, DataRequest, RequestEvent
+from tests.conftest import TEST_PASSWORD
 from tests.export.conftest import EVERYTHING
 
 
@@ -94,6 +95,27 @@ def test_request_export_records_that_it_was_produced(db, client, login, full_sta
     assert [e.action for e in data_request.events] == ["export_produced", "export_handed_over"]
     assert data_request.events[-1].note == "in_person"
     assert len(_audit(db, "export.handed_over")) == 1
+
+
+def test_request_timeline_shows_the_export_steps_in_words(db, make_app, make_user, seeded_member):
+    data_request = db.session.scalars(db.select(DataRequest)).one()
+    staff = make_user(permissions=["members.view", "members.contact", "privacy.view", "privacy.export"])
+    client = make_app().test_client()  # an app of its own: the language is chosen per request
+    client.post("/login", data={"username": staff.username, "password": TEST_PASSWORD})
+    client.post(f"/privacy/requests/{data_request.reference}/export.pdf", data={"language": "en"})
+    client.post(f"/privacy/requests/{data_request.reference}/export/handed-over", data={"method": "in_person"})
+
+    def timeline():
+        page = client.get(f"/privacy/requests/{data_request.reference}").get_data(as_text=True)
+        return page.split('class="list timeline"')[1]
+
+    english = timeline()
+    assert "Export produced" in english and "PDF" in english
+    assert "Export handed over" in english and "Handed over in person" in english
+    assert "export_produced" not in english and "export_handed_over" not in english and "in_person" not in english
+    client.post("/language", data={"lang": "nl"})
+    dutch = timeline()
+    assert "Export gemaakt" in dutch and "Export overhandigd" in dutch and "Persoonlijk overhandigd" in dutch
 
 
 def test_hand_over_needs_a_produced_export_and_a_method(db, client, login, full_staff, seeded_member):

@@ -340,6 +340,16 @@ def test_anonymised_member_page_offers_no_changes(admin_client, make_member):
     assert admin_client.get(f"/members/{member.member_number}/edit").status_code == 302
 
 
+def test_a_member_anonymised_by_erasure_has_a_visible_label_in_the_list_and_on_the_page(admin_client, make_member):
+    # What the erasure engine leaves: empty name fields (a link with no text cannot be seen or clicked).
+    member = make_member(first_name="", infix=None, last_name="", status="anonymised", email=None)
+    listing = _page(admin_client.get("/members?status=anonymised"))
+    assert f'<a href="/members/{member.member_number}">Anonymised member</a>' in listing
+    assert f'<a href="/members/{member.member_number}"></a>' not in listing
+    page = _page(admin_client.get(f"/members/{member.member_number}"))
+    assert "<h1>Anonymised member" in page
+
+
 def test_member_pages_speak_dutch(make_app, make_user, make_member, db):
     from tests.conftest import TEST_PASSWORD
 

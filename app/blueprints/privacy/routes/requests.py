@@ -17,6 +17,7 @@ from app.models import DataRequest, Member
 from app.models.privacy import REQUEST_KINDS, REQUEST_STATUSES
 from app.services import clock, erasure, ledger
 from app.services import privacy_requests as svc
+from app.services.export import HANDOVER_METHODS
 
 
 def _load(reference: str):
@@ -231,6 +232,8 @@ EVENT_LABELS = {
     "method_changed": _l("Back to the method"),
     "erased": _l("Erasure carried out"),
     "letter": _l("Confirmation letter made"),
+    "export_produced": _l("Export produced"),
+    "export_handed_over": _l("Export handed over"),
     "completed": _l("Closed: completed"),
     "refused": _l("Closed: refused"),
     "withdrawn": _l("Closed: withdrawn"),
@@ -268,6 +271,10 @@ def _event_note(event):
         return f.METHOD_SHORT.get(note, note)
     if event.action in ("received", "registered"):
         return f.CHANNEL_LABELS.get(note, note)
+    if event.action == "export_produced":
+        return note.upper()  # the format: PDF or ZIP
+    if event.action == "export_handed_over":
+        return HANDOVER_METHODS.get(note, note)
     return note
 
 

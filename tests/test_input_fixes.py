@@ -108,3 +108,8 @@ def test_an_error_page_does_not_repeat_the_address_that_failed(staff):
     response = staff.get("/privacy/requests/ria.rood@example.nl")
     assert response.status_code == 404
     assert "ria.rood" not in response.get_data(as_text=True)
+
+
+def test_a_nul_byte_in_the_audit_action_filter_is_dropped(staff):
+    response = staff.get("/admin/audit?action=login%00.succeeded&actor=x%00y")
+    assert response.status_code == 200

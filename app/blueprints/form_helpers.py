@@ -5,7 +5,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
@@ -27,7 +27,7 @@ def without_control_characters(value):
 
 
 class BaseForm(FlaskForm):
-    """The base of every form: text fields drop control characters before they are validated.
+    """The base of every form: text and choice fields drop control characters before they are validated.
 
     Passwords are left exactly as typed (they are only hashed, never stored or shown).
     """
@@ -35,7 +35,7 @@ class BaseForm(FlaskForm):
     class Meta:
         def bind_field(self, form, unbound_field, options):
             field_class = unbound_field.field_class
-            if issubclass(field_class, StringField) and not issubclass(field_class, PasswordField):
+            if issubclass(field_class, StringField | SelectField) and not issubclass(field_class, PasswordField):
                 filters = options.get("filters", unbound_field.kwargs.get("filters", ()))
                 options["filters"] = [without_control_characters, *filters]
             return unbound_field.bind(form=form, **options)

@@ -43,6 +43,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.blueprints import blueprints_for
+    from app.blueprints.web import DatabaseIntConverter, TextConverter
+
+    # Before any rule is added: URL arguments the database could not take never reach a view.
+    app.url_map.converters.update(int=DatabaseIntConverter, default=TextConverter, string=TextConverter)
 
     for blueprint in blueprints_for(app.config["PORTAL_MODE"]):
         app.register_blueprint(blueprint)

@@ -26,7 +26,8 @@ def _render(code: int, message: str | None = None):
     message = message or _messages().get(code, _messages()[500])
     if request.path.startswith("/api/") or request.path == "/healthz":
         return jsonify(error=message, status=code), code
-    return render_template("errors/error.html", code=code, message=message), code
+    # The language switch returns to the start page: the failed URL is not repeated in the page.
+    return render_template("errors/error.html", code=code, message=message, language_next="/"), code
 
 
 def register(app) -> None:

@@ -1,8 +1,58 @@
 """Small helpers shared by the blueprints' forms."""
 
+import unicodedata
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+
+from app.services import clock
+
+KEPT_CONTROL_CHARACTERS = "\n\r\t"
 
 
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms choices (plain tuples are deprecated in WTForms 3.3)."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def without_control_characters(value):
+    """Text as typed, minus invisible control characters (a NUL byte cannot be stored in PostgreSQL)."""
+    if not isinstance(value, str):
+        return value
+    return "".join(ch for ch in value if ch in KEPT_CONTROL_CHARACTERS or unicodedata.category(ch) != "Cc")
+
+
+class BaseForm(FlaskForm):
+    """The base of every form: text and choice fields drop control characters before they are validated.
+
+    Passwords are left exactly as typed (they are only hashed, never stored or shown).
+    """
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field_class = unbound_field.field_class
+            if issubclass(field_class, StringField | SelectField) and not issubclass(field_class, PasswordField):
+                filters = options.get("filters", unbound_field.kwargs.get("filters", ()))
+                options["filters"] = [without_control_characters, *filters]
+            return unbound_field.bind(form=form, **options)
+
+
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+
+
+def sensible_date(_form, field) -> None:
+    """A date a club can mean: 1900 to 2199 (9999-12-31 is a typing error, and breaks date arithmetic)."""
+    if field.data is not None and not EARLIEST_DATE <= field.data <= LATEST_DATE:
+        raise ValidationError(_l("Enter a date between %(first)s and %(last)s.",
+                                 first=EARLIEST_DATE.year, last=LATEST_DATE.year))
+
+
+def past_date(_form, field) -> None:
+    """A date of birth: in the past."""
+    if field.data is not None and field.data >= clock.today():
+        raise ValidationError(_l("The date of birth must be in the past."))

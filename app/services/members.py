@@ -180,7 +180,7 @@ def search_statement(params: SearchParams, *, actor) -> Select:
             conditions.append(Member.search_text.like(pattern, escape="\\"))
         matched = and_(*conditions)
         digits = query.strip().lstrip("#")
-        if digits.isdigit() and len(digits) <= 10 and 0 < int(digits) <= MAX_MEMBER_NUMBER:
+        if digits.isdecimal() and len(digits) <= 10 and 0 < int(digits) <= MAX_MEMBER_NUMBER:
             matched = or_(Member.member_number == int(digits), matched)
         # As a sub-select of ids: SQLite then scans the narrow search_text index instead of
         # walking the name index row by row for the sort; PostgreSQL uses its trigram index.

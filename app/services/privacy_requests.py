@@ -166,11 +166,12 @@ def deadline_summary() -> dict:
 
 def find_members(query: str, limit: int = 20) -> list[Member]:
     """Candidates for the identity step: by member number, name, email or date of birth."""
-    query = (query or "").strip()
+    # No NUL or control characters in SQL; a search box needs no more than 200 characters.
+    query = "".join(ch for ch in (query or "")[:200] if ch.isprintable()).strip()
     if not query:
         return []
     conditions = []
-    if query.isdigit():
+    if query.isdecimal() and len(query) <= 10 and 0 < int(query) <= member_service.MAX_MEMBER_NUMBER:
         conditions.append(Member.member_number == int(query))
     for fmt in ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"):
         try:

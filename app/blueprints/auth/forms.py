@@ -1,17 +1,18 @@
 """Forms for logging in, the second factor and changing one's password."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from app.blueprints.form_helpers import BaseForm
 
-class LoginForm(FlaskForm):
+
+class LoginForm(BaseForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
-class CodeForm(FlaskForm):
+class CodeForm(BaseForm):
     code = StringField(
         _l("Code from your authenticator app"),
         validators=[DataRequired(), Length(max=10)],
@@ -19,7 +20,7 @@ class CodeForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(BaseForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
     new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField(
@@ -28,5 +29,5 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(BaseForm):
     """Only the CSRF token, for POST buttons."""

@@ -1,11 +1,10 @@
 """The public request form."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
-from app.blueprints.form_helpers import choices
+from app.blueprints.form_helpers import BaseForm, choices, past_date, sensible_date
 from app.blueprints.privacy.forms import KIND_SHORT
 
 KIND_EXPLANATIONS = {
@@ -21,13 +20,14 @@ KIND_EXPLANATIONS = {
 }
 
 
-class IntakeForm(FlaskForm):
+class IntakeForm(BaseForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=250)])
     email = StringField(_l("Your email address"), validators=[DataRequired(), Email(), Length(max=254)])
     member_number = StringField(_l("Member number (if you know it)"), validators=[
         Optional(), Regexp(r"^\d{1,10}$", message=_l("A member number has digits only.")),
     ])
-    date_of_birth = DateField(_l("Date of birth"), validators=[InputRequired(message=_l("Enter your date of birth."))])
+    date_of_birth = DateField(_l("Date of birth"), validators=[InputRequired(message=_l("Enter your date of birth.")),
+                                                                 sensible_date, past_date])
     kind = RadioField(_l("What would you like?"), choices=choices(KIND_SHORT.items()),
                       validators=[InputRequired(message=_l("Choose what you would like."))])
     message = TextAreaField(_l("Anything you want to add"), validators=[Optional(), Length(max=5000)])

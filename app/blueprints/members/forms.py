@@ -4,14 +4,13 @@ from datetime import date
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from app.blueprints.form_helpers import choices
+from app.blueprints.form_helpers import BaseForm, choices, sensible_date
 from app.models.member import CONSENT_PURPOSES
 from app.services import clock
 from app.services.members import CONSENT_LABELS, normalise_nl_postcode
@@ -57,7 +56,7 @@ class BlankableSelectField(SelectField):
         super().process_data("" if value is None else value)
 
 
-class MemberForm(FlaskForm):
+class MemberForm(BaseForm):
     """Profile, contact and finance fields; the view removes the fields the user may not see."""
 
     first_name = StringField(_l("First name"), filters=[_strip],
@@ -78,7 +77,7 @@ class MemberForm(FlaskForm):
     city = StringField(_l("City"), filters=[_none_if_blank], validators=[Optional(), Length(max=100)])
     country = SelectField(_l("Country"), choices=choices(COUNTRIES), default="NL")
     iban = StringField(_l("IBAN"), filters=[_none_if_blank], validators=[Optional(), Length(max=40)])
-    joined_on = DateField(_l("Member since"), validators=[Optional()])
+    joined_on = DateField(_l("Member since"), validators=[Optional(), sensible_date])
     confirm_duplicate = BooleanField(_l("This is a different person: register anyway"))
 
     def keep_country(self, code: str | None) -> None:
@@ -145,7 +144,7 @@ class MemberEditForm(MemberForm):
             raise ValidationError(_l("Give the reason for overriding the restriction."))
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(BaseForm):
     member_number = StringField(_l("Member number"), filters=[_strip],
                                 validators=[DataRequired(_l("Enter a member number."))])
 
@@ -154,14 +153,14 @@ class CheckInForm(FlaskForm):
             raise ValidationError(_l("A member number consists of digits only."))
 
 
-class EndMembershipForm(FlaskForm):
-    ended_on = DateField(_l("Last day of the membership"), validators=[InputRequired(_l("Enter a date."))])
+class EndMembershipForm(BaseForm):
+    ended_on = DateField(_l("Last day of the membership"), validators=[InputRequired(_l("Enter a date.")), sensible_date])
 
 
-class SubscriptionForm(FlaskForm):
+class SubscriptionForm(BaseForm):
     plan = StringField(_l("Plan"), filters=[_strip], validators=[DataRequired(_l("Enter the plan.")), Length(max=100)])
-    starts_on = DateField(_l("Starts on"), validators=[InputRequired(_l("Enter a date."))])
-    ends_on = DateField(_l("Ends on (optional)"), validators=[Optional()])
+    starts_on = DateField(_l("Starts on"), validators=[InputRequired(_l("Enter a date.")), sensible_date])
+    ends_on = DateField(_l("Ends on (optional)"), validators=[Optional(), sensible_date])
     monthly_fee = DecimalField(_l("Monthly fee (EUR)"), places=2, filters=[_finite_or_none],
                                validators=[InputRequired(_l("Enter the monthly fee.")),
                                            NumberRange(min=0, max=10000, message=_l("Enter an amount between 0 and 10,000."))])
@@ -171,16 +170,16 @@ class SubscriptionForm(FlaskForm):
             raise ValidationError(_l("A subscription cannot end before it starts."))
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(BaseForm):
     purpose = SelectField(_l("Purpose"), choices=choices((p, CONSENT_LABELS[p]) for p in CONSENT_PURPOSES))
     via = SelectField(_l("Given how"), choices=choices(CONSENT_CHANNELS), default="desk")
 
 
-class WithdrawConsentForm(FlaskForm):
+class WithdrawConsentForm(BaseForm):
     via = SelectField(_l("Withdrawn how"), choices=choices(CONSENT_CHANNELS), default="desk")
 
 
-class NoteForm(FlaskForm):
+class NoteForm(BaseForm):
     body = TextAreaField(_l("Note"), filters=[_strip],
                          validators=[DataRequired(_l("Write the note first.")), Length(max=5000)])
 

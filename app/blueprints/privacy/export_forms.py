@@ -1,22 +1,22 @@
 """Forms of the export views (kept apart from the request forms so both areas can grow)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
+from app.blueprints.form_helpers import BaseForm
 from app.services.export import HANDOVER_METHODS
 
 LANGUAGE_CHOICES = [SelectChoice("nl", "Nederlands"), SelectChoice("en", "English")]
 
 
-class ExportForm(FlaskForm):
+class ExportForm(BaseForm):
     """Produce an export for a data request: the language it is written in."""
 
     language = SelectField(_l("Language of the export"), choices=LANGUAGE_CHOICES)
 
 
-class HandoverForm(FlaskForm):
+class HandoverForm(BaseForm):
     """Record that the export reached the member."""
 
     method = SelectField(

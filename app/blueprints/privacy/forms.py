@@ -1,12 +1,11 @@
 """Forms of the request register and the erasure wizard."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.blueprints.form_helpers import choices
+from app.blueprints.form_helpers import BaseForm, choices, past_date, sensible_date
 from app.models.privacy import ERASURE_GROUNDS
 
 KIND_LABELS = {
@@ -82,48 +81,48 @@ METHOD_LABELS = {
 }
 
 
-class RegisterRequestForm(FlaskForm):
+class RegisterRequestForm(BaseForm):
     """Staff register a request received at the desk, by post, email or phone."""
 
     kind = SelectField(_l("Kind of request"), choices=choices(KIND_LABELS.items()), validators=[InputRequired()])
     channel = SelectField(_l("Received"), choices=choices((k, v) for k, v in CHANNEL_LABELS.items() if k != "intake"))
-    received_on = DateField(_l("Date received"), validators=[Optional()])
+    received_on = DateField(_l("Date received"), validators=[Optional(), sensible_date])
     requester_name = StringField(_l("Name of the requester"), validators=[DataRequired(), Length(max=250)])
     requester_email = StringField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
-    requester_date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
+    requester_date_of_birth = DateField(_l("Date of birth"), validators=[Optional(), sensible_date, past_date])
     requester_member_number = StringField(_l("Member number"), validators=[Optional(), Length(max=20)])
     message = TextAreaField(_l("What the requester asks"), validators=[Optional(), Length(max=5000)])
 
 
-class ExtendForm(FlaskForm):
-    new_due_on = DateField(_l("New deadline"), validators=[InputRequired()])
+class ExtendForm(BaseForm):
+    new_due_on = DateField(_l("New deadline"), validators=[InputRequired(), sensible_date])
     reason = TextAreaField(_l("Reason for the extension"), validators=[DataRequired(), Length(max=2000)])
 
 
-class IdentitySearchForm(FlaskForm):
+class IdentitySearchForm(BaseForm):
     class Meta:
         csrf = False
 
     q = StringField(_l("Member number, name, email or date of birth"))
 
 
-class VerifyIdentityForm(FlaskForm):
+class VerifyIdentityForm(BaseForm):
     member_number = StringField(_l("Member number"), validators=[DataRequired()])
     method = TextAreaField(_l("How was the identity verified?"), validators=[DataRequired(), Length(max=1000)])
 
 
-class NoteForm(FlaskForm):
+class NoteForm(BaseForm):
     note = TextAreaField(_l("What was corrected"), validators=[DataRequired(), Length(max=2000)])
 
 
-class CloseForm(FlaskForm):
+class CloseForm(BaseForm):
     status = SelectField(_l("Close as"), choices=choices([
         ("completed", _l("Completed")), ("refused", _l("Refused")), ("withdrawn", _l("Withdrawn by the requester")),
     ]))
     outcome = TextAreaField(_l("Outcome or reason"), validators=[Optional(), Length(max=4000)])
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(BaseForm):
     """Only the CSRF token: for POST buttons."""
 
 
@@ -132,11 +131,11 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ObjectionForm(FlaskForm):
+class ObjectionForm(BaseForm):
     consents = MultiCheckboxField(_l("Consents the objection concerns"), coerce=int)
 
 
-class GroundForm(FlaskForm):
+class GroundForm(BaseForm):
     ground = RadioField(_l("Which ground applies?"), choices=choices([
         *[(g, GROUND_LABELS[g]) for g in ERASURE_GROUNDS],
         ("none", _l("None of these applies: the request is refused")),
@@ -144,16 +143,16 @@ class GroundForm(FlaskForm):
     reason = TextAreaField(_l("Reason (required when no ground applies)"), validators=[Optional(), Length(max=4000)])
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(BaseForm):
     decision = RadioField(_l("Decision"), choices=choices(DECISION_LABELS.items()),
                           validators=[InputRequired(message=_l("Choose a decision."))])
     reason = TextAreaField(_l("Reasons"), validators=[Optional(), Length(max=4000)])
 
 
-class MethodForm(FlaskForm):
+class MethodForm(BaseForm):
     method = RadioField(_l("Method"), choices=choices(METHOD_LABELS.items()),
                         validators=[InputRequired(message=_l("Choose delete or anonymise."))])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(BaseForm):
     member_number = StringField(_l("Type the member number to confirm"), validators=[DataRequired()])

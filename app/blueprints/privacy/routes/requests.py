@@ -13,9 +13,10 @@ from app.blueprints.privacy import bp
 from app.blueprints.privacy import forms as f
 from app.blueprints.web import client_ip, page_arg
 from app.extensions import db
-from app.models import DataRequest, Member
+from app.models import DataRequest
 from app.models.privacy import REQUEST_KINDS, REQUEST_STATUSES
 from app.services import clock, erasure, ledger
+from app.services import members as member_service
 from app.services import privacy_requests as svc
 from app.services.export import HANDOVER_METHODS
 
@@ -127,9 +128,7 @@ def identity(reference):
     candidates = svc.find_members(q)
     form = f.VerifyIdentityForm()
     if form.validate_on_submit():
-        number = form.member_number.data.strip()
-        member = db.session.scalar(select(Member).where(Member.member_number == int(number))) \
-            if number.isdigit() else None
+        member = member_service.find_by_number(form.member_number.data)
         if member is None:
             form.member_number.errors.append(_("No member with this number."))
         else:

@@ -4,13 +4,12 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.auth.decorators import permission_required
-from app.blueprints.form_helpers import choices
+from app.blueprints.form_helpers import BaseForm, choices
 from app.blueprints.main.panels import panel_on
 from app.blueprints.privacy import bp
 from app.extensions import db
@@ -19,7 +18,7 @@ from app.services import holds, jobs
 from app.services import retention as retention_service
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(BaseForm):
     period_months = StringField(_l("Period (months)"), validators=[Length(max=10)])
     counted_from = SelectField(_l("Counted from"), validate_choice=False)
     action = SelectField(_l("Then"), validate_choice=False)
@@ -27,11 +26,11 @@ class PolicyForm(FlaskForm):
     enabled = BooleanField(_l("Apply this policy in the sweep"))
 
 
-class SweepForm(FlaskForm):
+class SweepForm(BaseForm):
     fingerprint = HiddenField()
 
 
-class LegalHoldForm(FlaskForm):
+class LegalHoldForm(BaseForm):
     reason = TextAreaField(
         _l("Reason"),
         validators=[
@@ -41,7 +40,7 @@ class LegalHoldForm(FlaskForm):
     )
 
 
-class LiftHoldForm(FlaskForm):
+class LiftHoldForm(BaseForm):
     pass
 
 

@@ -48,11 +48,10 @@ from app.models import (
     Subscription,
     Visit,
 )
-from app.services import audit, clock, ledger
+from app.services import audit, clock, fiscal, ledger
 
 CHUNK = 500
 METHODS = ("delete", "anonymise")
-FISCAL_RETENTION_YEARS = 7
 
 
 class ErasureError(Exception):
@@ -75,20 +74,9 @@ def _chunks(values, size: int = CHUNK):
 
 # --- fiscal retention ------------------------------------------------------------------
 
-def fiscal_expiry(issued_on: date) -> date:
-    """Last day an invoice must be kept: 7 years after the end of its book year."""
-    return date(issued_on.year + FISCAL_RETENTION_YEARS, 12, 31)
-
-
-def fiscal_cutoff(today: date | None = None) -> date:
-    """Invoices issued on or after this date are still under fiscal retention."""
-    today = today or clock.today()
-    return date(today.year - FISCAL_RETENTION_YEARS, 1, 1)
-
-
 def _kept_invoice_clause(today: date):
     """Invoices the law keeps: under fiscal retention, or still open (a claim)."""
-    return or_(Invoice.issued_on >= fiscal_cutoff(today), Invoice.status == "open")
+    return or_(Invoice.issued_on >= fiscal.oldest_kept_issue_date(today), Invoice.status == "open")
 
 
 # --- legal holds --------------------------------------------------------------------------
@@ -341,9 +329,9 @@ def find_exceptions(member: Member) -> list[dict]:
     if open_count:
         found.append({"code": "open_invoices", "count": open_count, "until": None})
     retained = db.session.execute(select(func.count(), func.max(Invoice.issued_on)).where(
-        Invoice.member_id == member.id, Invoice.issued_on >= fiscal_cutoff(today))).one()
+        Invoice.member_id == member.id, Invoice.issued_on >= fiscal.oldest_kept_issue_date(today))).one()
     if retained[0]:
-        found.append({"code": "fiscal_retention", "count": retained[0], "until": fiscal_expiry(retained[1])})
+        found.append({"code": "fiscal_retention", "count": retained[0], "until": fiscal.kept_until(retained[1])})
     active = db.session.scalar(select(func.count()).select_from(Subscription).where(
         Subscription.member_id == member.id, Subscription.status == "active",
         or_(Subscription.ends_on.is_(None), Subscription.ends_on >= today)))
@@ -396,15 +384,15 @@ def preview(member: Member, method: str) -> list[PreviewRow]:
 
     invoices = db.session.execute(select(Invoice.id, Invoice.number, Invoice.issued_on, Invoice.status)
                                   .where(Invoice.member_id == member.id).order_by(Invoice.issued_on)).all()
-    cutoff = fiscal_cutoff(today)
+    cutoff = fiscal.oldest_kept_issue_date(today)
     kept = [inv for inv in invoices if inv.issued_on >= cutoff or inv.status == "open"]
     gone = len(invoices) - len(kept)
     row = PreviewRow("invoices", _l("Invoices"), delete=gone, keep=len(kept))
     if kept:
         row.why = _l("Kept under the fiscal retention obligation, detached from the member, with the "
                          "billing name and address printed on them.")
-        row.until = max(fiscal_expiry(inv.issued_on) for inv in kept)
-        row.details = [{"number": inv.number, "until": fiscal_expiry(inv.issued_on), "open": inv.status == "open"}
+        row.until = max(fiscal.kept_until(inv.issued_on) for inv in kept)
+        row.details = [{"number": inv.number, "until": fiscal.kept_until(inv.issued_on), "open": inv.status == "open"}
                        for inv in kept]
     rows.append(row)
     n = _count(DataRequest, DataRequest.member_id == member.id)
@@ -534,7 +522,7 @@ def verify(identifiers: dict[str, list[str]], *, request_reference: str | None =
                 hit = {"table": table.name, "column": column_name, "row_id": str(row[pk.name]), "kind": kind,
                        "status": "failure", "until": None}
                 if table.name == "invoices" and row.get("member_id") is None and row.get("issued_on"):
-                    expiry = fiscal_expiry(row["issued_on"])
+                    expiry = fiscal.kept_until(row["issued_on"])
                     if expiry >= today:
                         hit["status"], hit["until"] = "kept_by_law", expiry.isoformat()
                 elif (table.name == "data_requests" and request_reference

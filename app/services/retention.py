@@ -35,13 +35,13 @@ from app.models import (
     StaffNote,
     Visit,
 )
-from app.services import audit, clock, holds, jobs
+from app.services import audit, clock, fiscal, holds, jobs
 
 JOB_NAME = "retention-sweep"
 MAX_PERIOD_MONTHS = 600  # 50 years: anything longer is a typing error, not a policy
 BASIS_MAX_LENGTH = 4000
 # Dutch tax law (art. 52 AWR) obliges 7 years after the end of the book year.
-FISCAL_MINIMUM_MONTHS = 84
+FISCAL_MINIMUM_MONTHS = fiscal.RETENTION_MONTHS
 SAMPLE_SIZE = 10
 HORIZON_DAYS = 30
 # Members are erased in chunks of this many, other rows deleted in chunks of DELETE_CHUNK.
@@ -412,7 +412,7 @@ def last_expired_book_year_end(today: date, months: int) -> date:
 
 def invoice_kept_until(issued_on: date, months: int = FISCAL_MINIMUM_MONTHS) -> date:
     """The last day an invoice must be kept: N months after the end of its book year."""
-    return clock.add_months(date(issued_on.year, 12, 31), max(months, FISCAL_MINIMUM_MONTHS))
+    return fiscal.kept_until(issued_on, months)
 
 
 def _held():

@@ -290,11 +290,6 @@ def may_share_with_partners(member: Member) -> bool:
     return bool(db.session.scalar(select(Member.id).where(Member.id == member.id, partner_processing_clause())))
 
 
-def needs_restriction_override(member: Member) -> bool:
-    """Edits to a member under restriction need an explicit override (members.edit checks this)."""
-    return bool(member.processing_restricted)
-
-
 def active_consents(member: Member) -> list[Consent]:
     return [consent for consent in member.consents if consent.is_active]
 

@@ -2,11 +2,13 @@
 
 from datetime import datetime
 
+import pytest
 from flask import render_template
 from sqlalchemy import select
 
 from app.extensions import db as _db
 from app.models import AuditEvent, Consent, Member
+from app.services import members as member_service
 from app.services import privacy_requests as svc
 from tests.privacy.helpers import get_request, register, verify
 
@@ -42,7 +44,9 @@ def test_restriction_sets_and_lifts_the_flag_and_excludes_from_partners(client, 
     assert "Processing restricted" in page and "Lift the restriction" in page
     shared = set(db.session.scalars(select(Member.id).where(svc.partner_processing_clause())))
     assert shared == {other.id}
-    assert not svc.may_share_with_partners(restricted) and svc.needs_restriction_override(restricted)
+    assert not svc.may_share_with_partners(restricted)
+    with pytest.raises(member_service.MemberError):  # an edit now needs an explicit override
+        member_service.update_member(restricted, {"city": "Elders"}, actor=None)
 
     client.post(f"/privacy/requests/{reference}/restriction/lift")
     db.session.expire_all()

@@ -413,22 +413,21 @@ def withdraw_consent(consent: Consent, *, via: str = "desk", actor, source_ip: s
                  source_ip=source_ip)
 
 
-def add_staff_note(member: Member, body: str, *, actor, source_ip: str | None = None) -> StaffNote:
-    note = StaffNote(member=member, body=body.strip(), created_at=clock.utcnow(), author_id=getattr(actor, "id", None))
+def _add_note(model, action: str, member: Member, body: str, *, actor, source_ip: str | None):
+    note = model(member=member, body=body.strip(), created_at=clock.utcnow(), author_id=getattr(actor, "id", None))
     db.session.add(note)
     db.session.flush()
-    audit.record("member.note_add", actor, target_type="staff_note", target_id=note.id,
+    audit.record(action, actor, target_type=model.__tablename__[:-1], target_id=note.id,
                  member_number=member.member_number, source_ip=source_ip)
     return note
+
+
+def add_staff_note(member: Member, body: str, *, actor, source_ip: str | None = None) -> StaffNote:
+    return _add_note(StaffNote, "member.note_add", member, body, actor=actor, source_ip=source_ip)
 
 
 def add_health_note(member: Member, body: str, *, actor, source_ip: str | None = None) -> HealthNote:
-    note = HealthNote(member=member, body=body.strip(), created_at=clock.utcnow(), author_id=getattr(actor, "id", None))
-    db.session.add(note)
-    db.session.flush()
-    audit.record("member.health_note_add", actor, target_type="health_note", target_id=note.id,
-                 member_number=member.member_number, source_ip=source_ip)
-    return note
+    return _add_note(HealthNote, "member.health_note_add", member, body, actor=actor, source_ip=source_ip)
 
 
 def record_view(member: Member, *, actor, tab: str, source_ip: str | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from app.models.audit import AuditEvent
 from app.models.auth import Role, RolePermission, User, user_roles
+from app.models.integration import DataTransfer, DataTransferMember
 from app.models.member import Consent, HealthNote, Invoice, Member, StaffNote, Subscription, Visit
 from app.models.privacy import DataRequest, ErasureRecord, LegalHold, RequestEvent
 from app.models.retention import RetentionPolicy
@@ -12,6 +13,8 @@ __all__ = [
     "Consent",
     "Counter",
     "DataRequest",
+    "DataTransfer",
+    "DataTransferMember",
     "ErasureRecord",
     "HealthNote",
     "Invoice",

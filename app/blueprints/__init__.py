@@ -6,6 +6,7 @@ def blueprints_for(mode: str):
     from app.blueprints.admin import bp as admin_bp
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.intake import bp as intake_bp
+    from app.blueprints.integrations import bp as integrations_bp
     from app.blueprints.main import bp as main_bp
     from app.blueprints.main import core_bp
     from app.blueprints.members import bp as members_bp
@@ -13,4 +14,4 @@ def blueprints_for(mode: str):
 
     if mode == "intake":
         return [core_bp, intake_bp]
-    return [core_bp, main_bp, auth_bp, members_bp, privacy_bp, intake_bp, admin_bp]
+    return [core_bp, main_bp, auth_bp, members_bp, privacy_bp, intake_bp, admin_bp, integrations_bp]

@@ -1,33 +1,55 @@
-# Clubhouse: `make run` to try it, `make test` to check it.
+# Clubhouse: `make run` to try it, `make test` to check it, `make lint` before committing.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 PORT ?= 5000
 DEMO ?= 1
 PYTHON ?= python3
+# pytest-xdist workers: `auto` is one per core (one process where PostgreSQL's user may not create databases).
+TEST_WORKERS ?= auto
+# Tests marked `long` (soak, long fuzz and load runs) stay out of `make test`; `make test-long` (and CI) runs them.
+TEST_MARKS ?= not long
 
-.PHONY: run test translations lint clean
+.PHONY: run test test-long lint translations system-deps system-deps-test clean
 
+# Debian packages (checked on every run, installed when missing and running as root): scripts/system-deps.sh.
+system-deps:
+	@scripts/system-deps.sh run
+
+system-deps-test:
+	@scripts/system-deps.sh test
+
+# The runtime packages only: what `make run` needs.
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# The runtime packages plus the test and lint tools.
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
 translations: $(VENV)/.installed
 	$(PY) -m app.catalogs compile
 
-run: $(VENV)/.installed translations
+run: system-deps $(VENV)/.installed translations
 	mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) bootstrap $(if $(filter 0,$(DEMO)),--no-demo,--demo)
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: $(VENV)/.installed translations
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: system-deps-test $(VENV)/.installed-dev translations
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "$(TEST_MARKS)" $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed
+# pytest's exit status 5 means no test carried the mark: nothing long to run yet is not a failure.
+test-long: system-deps-test $(VENV)/.installed-dev translations
+	$(PY) -m pytest -n $(TEST_WORKERS) -m long $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/bandit --quiet --severity-level medium --recursive app wsgi.py
 
 clean:
 	rm -rf $(VENV) app/translations

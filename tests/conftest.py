@@ -3,19 +3,31 @@
 The database comes from DATABASE_URL when it is set (CI's PostgreSQL run), else a fresh
 SQLite file. Its schema is built by the Alembic migrations, never by create_all(), so every
 test also runs on exactly what `flask db upgrade` produces.
+
+Under pytest-xdist (`make test` runs two workers) each worker has a database of its own: an
+SQLite file in its own temporary folder, or on PostgreSQL a database `<name>_<worker>` copied
+with CREATE DATABASE ... TEMPLATE from DATABASE_URL's database, which the first worker migrates
+(under a file lock) and every worker's copy is dropped when the worker ends. Where the user may
+not create databases, the suite runs in one process instead.
 """
 
+import fcntl
 import itertools
 import os
+import shutil
+import sys
 from datetime import UTC, date
 from decimal import Decimal
 
 import pyotp
 import pytest
+from flask import session as flask_session
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from app import create_app
+from app.blueprints.auth.routes import start_session
 from app.config import TestConfig, normalise_database_url
 from app.extensions import db as _db
 from app.models import Member, Role, User
@@ -34,14 +46,69 @@ def _reset_postgres_schema(url: str) -> None:
     engine.dispose()
 
 
+def _postgres_admin(url: str):
+    """An autocommit engine on the server's maintenance database (CREATE/DROP DATABASE)."""
+    return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def may_create_databases(url: str) -> bool:
+    """Whether DATABASE_URL's user may create the per-worker databases."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.scalar(text(
+                "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user")))
+    finally:
+        engine.dispose()
+
+
+def _migrate(url: str, instance) -> None:
+    config = type("TemplateConfig", (TestConfig,), {
+        "SQLALCHEMY_DATABASE_URI": url, "ERASURE_LEDGER_PATH": str(instance / "erasure-ledger.jsonl")})
+    application = create_app(config)
+    with application.app_context():
+        upgrade()
+        _db.engine.dispose()
+
+
+def _worker_database(url: str, worker: str, shared_dir) -> str:
+    """A migrated copy of the template database for this xdist worker; returns its URL."""
+    template = make_url(url).database
+    name = f"{template}_{worker}"
+    admin = _postgres_admin(url)
+    with open(shared_dir / "template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ready = shared_dir / "template.ready"
+        if not ready.exists():
+            _reset_postgres_schema(url)
+            _migrate(url, shared_dir)
+            ready.touch()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
+    worker_id = os.environ.get("PYTEST_XDIST_WORKER", "master")
     url = os.environ.get("DATABASE_URL")
-    if url:
-        url = normalise_database_url(url)
+    if not url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'clubhouse-test.db'}"
+        return
+    url = normalise_database_url(url)
+    if worker_id == "master":
         _reset_postgres_schema(url)
-        return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'clubhouse-test.db'}"
+        yield url
+        return
+    shared = tmp_path_factory.getbasetemp().parent  # one folder for all workers of this run
+    worker_url = _worker_database(url, worker_id, shared)
+    yield worker_url
+    admin = _postgres_admin(url)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(worker_url).database}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -176,6 +243,32 @@ def login(client):
 
 
 @pytest.fixture
+def login_as(client):
+    """login_as(user) logs the test client in without the form, for tests that are not about logging in.
+
+    The session is made by `start_session`, the code the login form runs once the password (and
+    the second factor, where the user has one) is checked, so every rule about sessions applies.
+    The real form is what tests/auth exercises, through `login`.
+    """
+
+    def do_login(user, on=None):
+        target = on or client
+        with target.session_transaction() as before:
+            language = before.get("lang")
+        with target.application.test_request_context(environ_base=target.environ_base):
+            if language:
+                flask_session["lang"] = language
+            start_session(user, second_factor=bool(user.totp_enabled))
+            values = dict(flask_session)
+        with target.session_transaction() as sess:
+            sess.clear()
+            sess.update(values)
+        return target
+
+    return do_login
+
+
+@pytest.fixture
 def make_member(db):
     """make_member(**overrides) -> a saved Member with plausible Dutch data."""
 
@@ -218,6 +311,68 @@ def frozen_clock():
 
     yield freeze
     clock.freeze(None)
+
+
+# --- the run as a whole: workers, browser tests, what was checked ---------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")  # Debian's; CI and make test install it
+BROWSER_MISSING = (
+    f"Chromium is not installed ({CHROMIUM}): run `sudo scripts/system-deps.sh test` "
+    "or `sudo apt-get install chromium`"
+)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: the cores, or one process where PostgreSQL's user may not create the worker databases."""
+    url = os.environ.get("DATABASE_URL")
+    if url and not may_create_databases(normalise_database_url(url)):
+        sys.stderr.write("tests: this PostgreSQL user may not create databases; running in one process\n")
+        return 0
+    return int(os.environ.get("TEST_WORKERS") or len(os.sched_getaffinity(0)))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that drives a page is a browser test; without Chromium it is skipped, saying why."""
+    have_chromium = shutil.which(CHROMIUM) is not None
+    for item in items:
+        if "page" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+        if not have_chromium and item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.skip(reason=BROWSER_MISSING))
+
+
+_skipped_browser_tests: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    # Reports from xdist workers arrive here on the controller too.
+    if report.skipped and "browser" in report.keywords and report.nodeid not in _skipped_browser_tests:
+        _skipped_browser_tests.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With REQUIRE_BROWSER_TESTS=1 (CI), a skipped browser test fails the run: it checked nothing."""
+    if os.environ.get("REQUIRE_BROWSER_TESTS") == "1" and _skipped_browser_tests and not hasattr(session.config, "workerinput"):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say what was checked: the database, the workers, the count; pytest's own line stays last."""
+    if hasattr(config, "workerinput"):
+        return
+    url = os.environ.get("DATABASE_URL")
+    where = f"PostgreSQL ({make_url(normalise_database_url(url)).database})" if url else "SQLite"
+    workers = getattr(config.option, "numprocesses", None) or 1
+    stats = terminalreporter.stats
+    ran = sum(len([r for r in stats.get(key, []) if getattr(r, "when", "call") == "call"])
+              for key in ("passed", "failed", "xfailed", "xpassed"))
+    terminalreporter.write_line(
+        f"Clubhouse: {ran} tests ran on {where} in {workers} process(es); "
+        f"{len(stats.get('skipped', []))} skipped, {len(_skipped_browser_tests)} of them browser tests")
+    if _skipped_browser_tests and os.environ.get("REQUIRE_BROWSER_TESTS") == "1":
+        terminalreporter.write_line(
+            f"Clubhouse: {len(_skipped_browser_tests)} browser test(s) skipped, which CI does not accept: {BROWSER_MISSING}",
+            red=True)
 
 
 __all__ = ["TEST_PASSWORD", "Decimal"]

@@ -111,6 +111,22 @@ RULES = _rules()  # builds an app, which imports every form module
 FORM_FIELDS = _all_form_fields()
 
 
+@pytest.fixture(autouse=True)
+def html_instead_of_pdf(monkeypatch):
+    """The walk renders the PDF templates (their HTML) but not WeasyPrint's layout: one case took 11 s.
+
+    Real PDFs are made and read back in tests/export and tests/privacy.
+    """
+    from app.services import pdf
+    from app.services.export import document
+
+    def html_only(html, fetcher=None):
+        return html.encode()
+
+    monkeypatch.setattr(pdf, "render_pdf", html_only)
+    monkeypatch.setattr(document, "render_pdf", html_only)
+
+
 @pytest.fixture
 def world(db, make_member, make_user, make_role):
     """Real objects for every URL argument; returns the values by argument name."""
@@ -273,10 +289,10 @@ def _walk_route(app, client, db, world, endpoint, rule_text):
 
 
 @pytest.mark.parametrize(("endpoint", "rule_text"), RULES)
-def test_every_route_survives_bad_input_as_a_fully_privileged_user(app, client, db, world, make_user, login,
+def test_every_route_survives_bad_input_as_a_fully_privileged_user(app, client, db, world, make_user, login_as,
                                                                    endpoint, rule_text):
     user = make_user(permissions=sorted(CODES))
-    login(user)
+    login_as(user)
     if endpoint == "auth.logout":
         pytest.skip("logging out ends the walk; the guest walk covers it")
     walk = _walk_route(app, client, db, world, endpoint, rule_text)
@@ -398,8 +414,8 @@ def _nul_in_database(db) -> list[str]:
 
 @pytest.mark.parametrize("hostile", sorted(HOSTILE))
 @pytest.mark.parametrize("endpoint", sorted(VALID_FORMS))
-def test_each_form_field_alone_survives_a_hostile_value(app, client, db, world, make_user, login, endpoint, hostile):
-    login(make_user(permissions=sorted(CODES)))
+def test_each_form_field_alone_survives_a_hostile_value(app, client, db, world, make_user, login_as, endpoint, hostile):
+    login_as(make_user(permissions=sorted(CODES)))
     rule = _rule_of(app, endpoint)
     url = _build(rule, world)
     walk = Walk(client, db)

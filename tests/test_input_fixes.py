@@ -11,9 +11,9 @@ from app.services import clock
 
 
 @pytest.fixture
-def staff(client, make_user, login):
+def staff(client, make_user, login_as):
     clock.freeze(datetime(2026, 6, 15, 10, 0))
-    login(make_user(permissions=sorted(CODES)))
+    login_as(make_user(permissions=sorted(CODES)))
     return client
 
 

@@ -23,9 +23,9 @@ def events(db, make_user, frozen_clock):
 
 
 @pytest.fixture
-def auditor(client, make_user, login):
+def auditor(client, make_user, login_as):
     user = make_user("privacy_officer", username="privacy")
-    login(user)
+    login_as(user)
     return user
 
 
@@ -71,6 +71,6 @@ def test_pagination_keeps_the_filters(client, db, auditor):
     assert _rows(page) == 20
 
 
-def test_front_desk_cannot_read_the_audit_log(client, make_user, login):
-    login(make_user("front_desk"))
+def test_front_desk_cannot_read_the_audit_log(client, make_user, login_as):
+    login_as(make_user("front_desk"))
     assert client.get("/admin/audit").status_code == 403

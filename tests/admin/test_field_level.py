@@ -98,10 +98,10 @@ ROLE_CODES["contact_only"] = frozenset({"members.view", "members.contact"})
 
 
 @pytest.mark.parametrize("role", sorted(ROLE_CODES))
-def test_guarded_values_only_with_their_permission(app, client, member, make_user, login, role):
+def test_guarded_values_only_with_their_permission(app, client, member, make_user, login_as, role):
     codes = ROLE_CODES[role]
     user = make_user(role) if role in DEFAULT_ROLES else make_user(permissions=sorted(codes))
-    login(user)
+    login_as(user)
     text = _collect(app, client, member)
     for code, values in GUARDED.items():
         if code in codes:
@@ -111,13 +111,13 @@ def test_guarded_values_only_with_their_permission(app, client, member, make_use
             assert leaked == [], f"{role} lacks {code} but sees {leaked}"
 
 
-def test_search_without_contact_does_not_find_by_contact_details(client, member, make_user, login):
-    login(make_user("trainer"))
+def test_search_without_contact_does_not_find_by_contact_details(client, member, make_user, login_as):
+    login_as(make_user("trainer"))
     for url in ("/members?q=sentinel.mail", "/members?q=9999ZZ", "/members?q=sentinelstad"):
         assert "Sentinelson" not in client.get(url).get_data(as_text=True), url
     assert "Sentinelson" in client.get("/members?q=sentinelson").get_data(as_text=True)
 
 
-def test_search_with_contact_finds_by_email(client, member, make_user, login):
-    login(make_user("front_desk"))
+def test_search_with_contact_finds_by_email(client, member, make_user, login_as):
+    login_as(make_user("front_desk"))
     assert "Sentinelson" in client.get("/members?q=sentinel.mail").get_data(as_text=True)

@@ -12,9 +12,9 @@ from app.services import roles as role_service
 
 
 @pytest.fixture
-def admin(make_user, login):
+def admin(make_user, login_as):
     user = make_user("administrator", username="boss")
-    login(user)
+    login_as(user)
     return user
 
 
@@ -102,7 +102,7 @@ def test_role_change_allowed_when_another_admin_remains(db, make_user, make_role
     assert role.permission_codes == {"members.view"}
 
 
-def test_permissions_change_takes_effect_on_the_next_request(app, client, db, admin, make_user, make_role, login):
+def test_permissions_change_takes_effect_on_the_next_request(app, client, db, admin, make_user, make_role, login_as):
     role = make_role("members.view", name="Viewer")
     viewer = make_user(username="viewer")
     viewer.roles.append(role)

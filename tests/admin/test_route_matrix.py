@@ -81,10 +81,10 @@ def _request(client, rule, url):
 
 
 @pytest.mark.parametrize("role_key", ROLE_KEYS, ids=[k or "no_role" for k in ROLE_KEYS])
-def test_every_route_for_every_default_role(app, client, db, objects, make_user, login, role_key):
+def test_every_route_for_every_default_role(app, client, db, objects, make_user, login_as, role_key):
     user = make_user(role_key) if role_key else make_user()
     codes = frozenset(DEFAULT_ROLES[role_key]["codes"]) if role_key else frozenset()
-    login(user)
+    login_as(user)
     checked, wrong = 0, []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if rule.endpoint in SKIP_ENDPOINTS:
@@ -127,8 +127,8 @@ def test_every_route_for_every_default_role(app, client, db, objects, make_user,
         ("administrator", "/admin/audit", 200),
     ],
 )
-def test_concrete_expectations(client, make_user, login, role_key, path, status):
-    login(make_user(role_key))
+def test_concrete_expectations(client, make_user, login_as, role_key, path, status):
+    login_as(make_user(role_key))
     assert client.get(path).status_code == status
 
 
@@ -145,8 +145,8 @@ def test_guests_are_sent_to_the_login_page(app, client, objects):
             assert "/login" in response.headers["Location"], rule.rule
 
 
-def test_a_role_without_codes_is_denied_all_admin_pages(db, client, make_user, login):
-    login(make_user())
+def test_a_role_without_codes_is_denied_all_admin_pages(db, client, make_user, login_as):
+    login_as(make_user())
     for path in ("/admin/users", "/admin/roles", "/admin/audit", "/admin/users/new", "/admin/roles/new"):
         assert client.get(path).status_code == 403
     assert db.session.scalar(select(Role).limit(1)) is not None  # default roles exist, none held

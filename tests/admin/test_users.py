@@ -12,9 +12,9 @@ from tests.conftest import TEST_PASSWORD
 
 
 @pytest.fixture
-def admin(make_user, login):
+def admin(make_user, login_as):
     user = make_user("administrator", username="boss")
-    login(user)
+    login_as(user)
     return user
 
 
@@ -222,9 +222,9 @@ def test_dashboard_panel_lists_accounts_needing_attention(app, client, db, admin
     assert locked.id
 
 
-def test_dashboard_panel_is_for_user_administrators_only(client, db, make_user, login):
+def test_dashboard_panel_is_for_user_administrators_only(client, db, make_user, login_as):
     make_user("front_desk", must_change_password=True)
-    login(make_user("manager"))
+    login_as(make_user("manager"))
     assert 'id="panel-accounts"' not in client.get("/").get_data(as_text=True)
 
 

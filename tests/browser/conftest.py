@@ -11,9 +11,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import TEST_PASSWORD
-
-CHROMIUM = "/usr/bin/chromium"
+from tests.conftest import CHROMIUM, TEST_PASSWORD
 
 
 def _free_port() -> int:

@@ -19,8 +19,8 @@ def _audit(db, action):
 
 
 @pytest.mark.parametrize("fmt", ["pdf", "zip"])
-def test_export_needs_the_export_permission(client, login, make_user, seeded_member, fmt):
-    login(make_user("front_desk"))
+def test_export_needs_the_export_permission(client, login_as, make_user, seeded_member, fmt):
+    login_as(make_user("front_desk"))
     response = client.get(f"/privacy/members/{seeded_member.member_number}/export.{fmt}")
     assert response.status_code == 403
 
@@ -30,8 +30,8 @@ def test_guests_are_sent_to_login(client, seeded_member):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_member_page_pdf_download_is_private_and_audited(db, client, login, full_staff, seeded_member):
-    login(full_staff)
+def test_member_page_pdf_download_is_private_and_audited(db, client, login_as, full_staff, seeded_member):
+    login_as(full_staff)
     response = client.get(f"/privacy/members/{seeded_member.member_number}/export.pdf?lang=nl")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     disposition = response.headers["Content-Disposition"]
@@ -47,8 +47,8 @@ def test_member_page_pdf_download_is_private_and_audited(db, client, login, full
     assert "Veen" not in event.details and "Jörg" not in event.details and seeded_member.email not in event.details
 
 
-def test_member_page_zip_download(db, client, login, full_staff, seeded_member):
-    login(full_staff)
+def test_member_page_zip_download(db, client, login_as, full_staff, seeded_member):
+    login_as(full_staff)
     response = client.get(f"/privacy/members/{seeded_member.member_number}/export.zip")
     assert response.status_code == 200 and response.mimetype == "application/zip"
     assert response.headers["Content-Disposition"].endswith(f'filename="export-{seeded_member.member_number}.zip"')
@@ -57,23 +57,23 @@ def test_member_page_zip_download(db, client, login, full_staff, seeded_member):
     assert len(_audit(db, "export.zip")) == 1
 
 
-def test_unknown_member_is_a_404(client, login, full_staff):
-    login(full_staff)
+def test_unknown_member_is_a_404(client, login_as, full_staff):
+    login_as(full_staff)
     assert client.get("/privacy/members/999999/export.pdf").status_code == 404
     assert client.get("/privacy/members/1/export.exe").status_code == 404
 
 
-def test_anonymised_member_cannot_be_exported(db, client, login, full_staff, make_member):
+def test_anonymised_member_cannot_be_exported(db, client, login_as, full_staff, make_member):
     member = make_member(status="anonymised")
-    login(full_staff)
+    login_as(full_staff)
     response = client.get(f"/privacy/members/{member.member_number}/export.pdf", follow_redirects=True)
     assert "there is no personal data left to export" in response.get_data(as_text=True)
     assert _audit(db, "export.pdf") == []
 
 
-def test_request_export_records_that_it_was_produced(db, client, login, full_staff, seeded_member):
+def test_request_export_records_that_it_was_produced(db, client, login_as, full_staff, seeded_member):
     data_request = db.session.scalars(db.select(DataRequest)).one()
-    login(full_staff)
+    login_as(full_staff)
     response = client.post(f"/privacy/requests/{data_request.reference}/export.zip", data={"language": "en"})
     assert response.status_code == 200 and response.mimetype == "application/zip"
     assert response.headers["Cache-Control"] == "no-store"
@@ -118,9 +118,9 @@ def test_request_timeline_shows_the_export_steps_in_words(db, make_app, make_use
     assert "Export gemaakt" in dutch and "Export overhandigd" in dutch and "Persoonlijk overhandigd" in dutch
 
 
-def test_hand_over_needs_a_produced_export_and_a_method(db, client, login, full_staff, seeded_member):
+def test_hand_over_needs_a_produced_export_and_a_method(db, client, login_as, full_staff, seeded_member):
     data_request = db.session.scalars(db.select(DataRequest)).one()
-    login(full_staff)
+    login_as(full_staff)
     url = f"/privacy/requests/{data_request.reference}/export/handed-over"
     client.post(url, data={"method": "in_person"})
     with client.session_transaction() as session:
@@ -138,14 +138,14 @@ def test_hand_over_needs_a_produced_export_and_a_method(db, client, login, full_
     ("unverified", "identity has not been verified"),
     ("erasure", "Only access and portability requests"),
 ])
-def test_request_export_is_refused_clearly(db, client, login, full_staff, make_member, make_request, case, message):
+def test_request_export_is_refused_clearly(db, client, login_as, full_staff, make_member, make_request, case, message):
     member = make_member()
     data_request = {
         "no_member": lambda: make_request(member=None),
         "unverified": lambda: make_request(member=member, verified=False),
         "erasure": lambda: make_request(member=member, kind="erasure"),
     }[case]()
-    login(full_staff)
+    login_as(full_staff)
     response = client.post(f"/privacy/requests/{data_request.reference}/export.pdf", data={"language": "en"})
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/privacy/requests/{data_request.reference}")
@@ -157,9 +157,9 @@ def test_request_export_is_refused_clearly(db, client, login, full_staff, make_m
     assert _audit(db, "export.pdf") == []
 
 
-def test_request_export_needs_the_export_permission(db, client, login, make_user, seeded_member):
+def test_request_export_needs_the_export_permission(db, client, login_as, make_user, seeded_member):
     data_request = db.session.scalars(db.select(DataRequest)).one()
-    login(make_user("manager"))
+    login_as(make_user("manager"))
     assert client.post(f"/privacy/requests/{data_request.reference}/export.pdf", data={"language": "en"}).status_code == 403
     assert client.post(f"/privacy/requests/{data_request.reference}/export/handed-over",
                        data={"method": "post"}).status_code == 403

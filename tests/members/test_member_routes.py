@@ -39,8 +39,8 @@ def _error_after(html: str, field: str) -> str:
 
 
 @pytest.fixture
-def admin_client(client, make_user, login):
-    login(make_user("administrator"))
+def admin_client(client, make_user, login_as):
+    login_as(make_user("administrator"))
     return client
 
 
@@ -95,7 +95,7 @@ def test_foreign_postcode_is_not_held_to_the_dutch_format(admin_client, db):
     assert db.session.scalar(select(Member.postcode)) == "1000"
 
 
-def test_member_page_shows_and_hides_fields_per_role(client, make_user, login, make_member, db):
+def test_member_page_shows_and_hides_fields_per_role(client, make_user, login_as, make_member, db):
     member = make_member(email="anna@example.nl", phone="+31 6 12345678", street="Kerkstraat", iban="NL91ABNA0417164300")
     db.session.add(Invoice(member_id=member.id, number="F2026-1", issued_on=date(2026, 1, 1), due_on=date(2026, 1, 15),
                            amount=10, billing_name="Anna van der Berg", billing_address="Kerkstraat 12"))
@@ -113,7 +113,7 @@ def test_member_page_shows_and_hides_fields_per_role(client, make_user, login, m
         "administrator": (True, True, True, True),
     }
     for role, (contact, finance, notes, health) in expectations.items():
-        login(make_user(role))
+        login_as(make_user(role))
         html = _page(client.get(member_page))
         assert "Anna" in html
         assert ("anna@example.nl" in html) is contact, role
@@ -136,14 +136,14 @@ def test_member_page_shows_and_hides_fields_per_role(client, make_user, login, m
     assert client.get(member_page + "?tab=nonsense").status_code == 404
 
 
-def test_member_list_hides_contact_details_without_permission(client, make_user, login, make_member):
+def test_member_list_hides_contact_details_without_permission(client, make_user, login_as, make_member):
     make_member(first_name="Jörg", email="jorg@example.de", city="Utrecht", postcode="3511 AB")
-    login(make_user("trainer"))
+    login_as(make_user("trainer"))
     html = _page(client.get("/members?q=jorg"))
     assert "Jörg" in html and "jorg@example.de" not in html and "Utrecht" not in html
     assert "0 members found" in _page(client.get("/members?q=utrecht"))
     assert "0 members found" in _page(client.get("/members?q=3511ab"))
-    login(make_user("front_desk"))
+    login_as(make_user("front_desk"))
     html = _page(client.get("/members?q=3511ab"))
     assert "1 member found" in html and "jorg@example.de" in html
 
@@ -188,9 +188,9 @@ def test_visits_tab_is_paginated_newest_first(admin_client, make_member, db, app
     assert "Zaal 0<" in _page(admin_client.get(f"/members/{member.member_number}?tab=visits&page=2"))
 
 
-def test_edit_without_finance_permission_keeps_the_iban(client, make_user, login, make_member, db):
+def test_edit_without_finance_permission_keeps_the_iban(client, make_user, login_as, make_member, db):
     member = make_member(iban="NL91ABNA0417164300", city="Utrecht")
-    login(make_user("front_desk"))
+    login_as(make_user("front_desk"))
     form_page = _page(client.get(f"/members/{member.member_number}/edit"))
     assert "iban" not in form_page.lower()
     data = {**VALID, "postcode": "1234 AB", "city": "Zwolle"}
@@ -201,11 +201,11 @@ def test_edit_without_finance_permission_keeps_the_iban(client, make_user, login
     assert member.joined_on == date(2020, 1, 1)
 
 
-def test_trainer_cannot_edit_and_edit_without_contact_keeps_contact(client, make_user, login, make_member, db):
+def test_trainer_cannot_edit_and_edit_without_contact_keeps_contact(client, make_user, login_as, make_member, db):
     member = make_member(email="keep@example.nl")
-    login(make_user("trainer"))
+    login_as(make_user("trainer"))
     assert client.get(f"/members/{member.member_number}/edit").status_code == 403
-    login(make_user(permissions=["members.view", "members.edit"]))
+    login_as(make_user(permissions=["members.view", "members.edit"]))
     assert "keep@example.nl" not in _page(client.get(f"/members/{member.member_number}/edit"))
     response = client.post(f"/members/{member.member_number}/edit",
                            data={"first_name": "Annie", "last_name": "Berg", "email": "evil@example.nl"})
@@ -292,17 +292,17 @@ def test_end_membership_subscription_consent_and_notes_through_the_page(admin_cl
     assert db.session.scalar(select(Subscription.status)) == "ended"
 
 
-def test_actions_need_their_permission(client, make_user, login, make_member):
+def test_actions_need_their_permission(client, make_user, login_as, make_member):
     member = make_member()
     base = f"/members/{member.member_number}"
-    login(make_user("finance"))
+    login_as(make_user("finance"))
     assert client.post("/members/checkin", data={"member_number": str(member.member_number)}).status_code == 403
     assert client.post(f"{base}/end", data={"ended_on": "2026-01-01"}).status_code == 403
     assert client.post(f"{base}/notes", data={"body": "x"}).status_code == 403
-    login(make_user("front_desk"))
+    login_as(make_user("front_desk"))
     assert client.post(f"{base}/health-notes", data={"health-body": "x"}).status_code == 403
     assert client.get("/members/new").status_code == 200
-    login(make_user("trainer"))
+    login_as(make_user("trainer"))
     assert client.get("/members/new").status_code == 403
     assert client.post(f"{base}/health-notes", data={"health-body": "Let op knie"}).status_code == 302
 

@@ -13,8 +13,8 @@ from app.services import privacy_requests as svc
 from tests.privacy.helpers import get_request, register, verify
 
 
-def test_rectification_links_to_the_edit_page_and_records_the_change(client, db, make_user, login, make_member):
-    login(make_user("privacy_officer"))
+def test_rectification_links_to_the_edit_page_and_records_the_change(client, db, make_user, login_as, make_member):
+    login_as(make_user("privacy_officer"))
     member = make_member()
     reference = register(client, kind="rectification")
     verify(client, reference, member)
@@ -29,10 +29,10 @@ def test_rectification_links_to_the_edit_page_and_records_the_change(client, db,
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "privacy.request.rectified"))
 
 
-def test_restriction_sets_and_lifts_the_flag_and_excludes_from_partners(client, db, make_user, login,
+def test_restriction_sets_and_lifts_the_flag_and_excludes_from_partners(client, db, make_user, login_as,
                                                                         make_member, frozen_clock):
     frozen_clock(datetime(2026, 5, 1, 8, 0))
-    login(make_user("privacy_officer"))
+    login_as(make_user("privacy_officer"))
     member, other = make_member(), make_member()
     reference = register(client, kind="restriction")
     verify(client, reference, member)
@@ -56,8 +56,8 @@ def test_restriction_sets_and_lifts_the_flag_and_excludes_from_partners(client, 
     assert {"restricted", "restriction_lifted"} <= actions
 
 
-def test_objection_withdraws_consents_and_may_continue_into_erasure(client, db, make_user, login, make_member):
-    login(make_user("privacy_officer"))
+def test_objection_withdraws_consents_and_may_continue_into_erasure(client, db, make_user, login_as, make_member):
+    login_as(make_user("privacy_officer"))
     member = make_member()
     db.session.add_all([Consent(member_id=member.id, purpose="newsletter"),
                         Consent(member_id=member.id, purpose="technogym"),
@@ -80,8 +80,8 @@ def test_objection_withdraws_consents_and_may_continue_into_erasure(client, db, 
     assert response.headers["Location"].endswith(f"/privacy/requests/{reference}/erasure/ground")
 
 
-def test_member_page_partials(app, db, make_member, client, make_user, login):
-    login(make_user("privacy_officer"))
+def test_member_page_partials(app, db, make_member, client, make_user, login_as):
+    login_as(make_user("privacy_officer"))
     member = make_member()
     reference = register(client, kind="access")
     verify(client, reference, member)

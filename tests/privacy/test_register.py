@@ -9,18 +9,18 @@ from app.models import AuditEvent, DataRequest
 from tests.privacy.helpers import get_request, register, verify
 
 
-def test_only_privacy_staff_see_the_register(client, make_user, login):
-    login(make_user("front_desk"))
+def test_only_privacy_staff_see_the_register(client, make_user, login_as):
+    login_as(make_user("front_desk"))
     assert client.get("/privacy/requests").status_code == 403
-    login(make_user("manager"))
+    login_as(make_user("manager"))
     assert client.get("/privacy/requests").status_code == 200
     assert client.get("/privacy/requests/new").status_code == 403  # a manager has no privacy.register
 
 
-def test_staff_register_a_desk_request_with_a_timeline(client, db, make_user, login, frozen_clock):
+def test_staff_register_a_desk_request_with_a_timeline(client, db, make_user, login_as, frozen_clock):
     frozen_clock(datetime(2026, 3, 10, 9, 0))
     officer = make_user("privacy_officer", username="petra")
-    login(officer)
+    login_as(officer)
     reference = register(client, kind="access", channel="mail", received_on="2026-03-02")
     assert reference == "AVG-2026-0001"
     saved = get_request(db, reference)
@@ -31,20 +31,20 @@ def test_staff_register_a_desk_request_with_a_timeline(client, db, make_user, lo
     assert json.loads(audit.details) == {"reference": reference, "kind": "access", "channel": "mail"}
 
 
-def test_register_form_errors_are_shown_next_to_the_field(client, make_user, login):
-    login(make_user("privacy_officer"))
+def test_register_form_errors_are_shown_next_to_the_field(client, make_user, login_as):
+    login_as(make_user("privacy_officer"))
     response = client.post("/privacy/requests/new", data={"kind": "access", "channel": "desk",
                                                           "requester_name": "", "requester_email": "x"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "This field is required." in page and "Invalid email address" in page
 
 
-def test_filters_overdue_due_soon_and_the_dashboard(client, db, make_user, login, frozen_clock):
+def test_filters_overdue_due_soon_and_the_dashboard(client, db, make_user, login_as, frozen_clock):
     officer = make_user("privacy_officer")
 
     def at(moment):  # weeks pass between the steps: the idle timeout asks for a new login
         frozen_clock(moment)
-        login(officer)
+        login_as(officer)
 
     at(datetime(2026, 1, 5, 9, 0))
     old = register(client, kind="access")          # due 2026-02-05
@@ -67,10 +67,10 @@ def test_filters_overdue_due_soon_and_the_dashboard(client, db, make_user, login
     assert "1 overdue" in dashboard and "1 due within 7 days" in dashboard and old in dashboard
 
 
-def test_extend_once_by_at_most_two_months_with_a_reason(client, db, make_user, login, frozen_clock):
+def test_extend_once_by_at_most_two_months_with_a_reason(client, db, make_user, login_as, frozen_clock):
     frozen_clock(datetime(2026, 1, 31, 9, 0))
     officer = make_user("privacy_officer")
-    login(officer)
+    login_as(officer)
     reference = register(client)
     assert get_request(db, reference).due_on == date(2026, 2, 28)
     url = f"/privacy/requests/{reference}/extend"
@@ -94,16 +94,16 @@ def test_extend_once_by_at_most_two_months_with_a_reason(client, db, make_user, 
     assert get_request(db, reference).extended_due_on == date(2026, 4, 28)
     # past the original date it is not overdue, because it was extended
     frozen_clock(datetime(2026, 3, 15, 9, 0))
-    login(officer)  # weeks later: the idle timeout asks for a new login
+    login_as(officer)  # weeks later: the idle timeout asks for a new login
     assert reference not in client.get("/privacy/requests?filter=overdue").get_data(as_text=True)
     frozen_clock(datetime(2026, 4, 29, 9, 0))
-    login(officer)
+    login_as(officer)
     assert reference in client.get("/privacy/requests?filter=overdue").get_data(as_text=True)
     assert "Deadline extended" in client.get(f"/privacy/requests/{reference}").get_data(as_text=True)
 
 
-def test_identity_search_and_verification(client, db, make_user, login, make_member):
-    login(make_user("privacy_officer"))
+def test_identity_search_and_verification(client, db, make_user, login_as, make_member):
+    login_as(make_user("privacy_officer"))
     member = make_member(first_name="Jörg", last_name="Zandvoort", date_of_birth=date(1977, 7, 7))
     make_member(first_name="Other", last_name="Person", date_of_birth=date(1988, 8, 8))
     reference = register(client)
@@ -120,8 +120,8 @@ def test_identity_search_and_verification(client, db, make_user, login, make_mem
     assert not any("Zandvoort" in d or "Passport" in d for d in details)
 
 
-def test_access_request_closes_and_minimises(client, db, make_user, login, make_member):
-    login(make_user("privacy_officer"))
+def test_access_request_closes_and_minimises(client, db, make_user, login_as, make_member):
+    login_as(make_user("privacy_officer"))
     member = make_member()
     reference = register(client, kind="access")
     verify(client, reference, member)
@@ -136,8 +136,8 @@ def test_access_request_closes_and_minimises(client, db, make_user, login, make_
     assert "Contact details removed" in page and "Closed: completed" in page
 
 
-def test_the_front_desk_registers_requests_but_does_not_see_the_register(client, db, make_user, login):
-    login(make_user("front_desk"))
+def test_the_front_desk_registers_requests_but_does_not_see_the_register(client, db, make_user, login_as):
+    login_as(make_user("front_desk"))
     assert "Register a request" in client.get("/").get_data(as_text=True)
     response = client.post("/privacy/requests/new", data={"kind": "erasure", "channel": "desk",
                                                           "requester_name": "Kees Balie"})

@@ -18,9 +18,9 @@ from tests.privacy.helpers import get_request, register, verify
 
 
 @pytest.fixture
-def officer(make_user, login):
+def officer(make_user, login_as):
     user = make_user("privacy_officer", username="olga")
-    login(user)
+    login_as(user)
     return user
 
 
@@ -136,9 +136,9 @@ def test_a_refusing_decision_skips_to_the_letter(client, db, officer, seeded_mem
     assert get_request(db, reference).status == "refused"
 
 
-def test_erasure_needs_the_erase_permission(client, db, make_user, login, seeded_member):
+def test_erasure_needs_the_erase_permission(client, db, make_user, login_as, seeded_member):
     member = seeded_member()
-    login(make_user(permissions=["privacy.view", "privacy.handle"]))
+    login_as(make_user(permissions=["privacy.view", "privacy.handle"]))
     reference = register(client)
     verify(client, reference, member)
     assert client.post(f"/privacy/requests/{reference}/erasure/start").status_code == 403

@@ -42,9 +42,9 @@ def test_the_page_shows_every_policy_in_plain_words_in_english_and_dutch(make_ap
     assert "Beëindigde lidmaatschappen: geanonimiseerd 24 maanden na het einde van het lidmaatschap" in page
 
 
-def test_the_privacy_officer_edits_a_policy_and_the_change_is_audited(client, login, make_user, db):
+def test_the_privacy_officer_edits_a_policy_and_the_change_is_audited(client, login_as, make_user, db):
     officer = make_user("privacy_officer")
-    login(officer)
+    login_as(officer)
     form = client.get("/privacy/retention/policies/visits").get_data(as_text=True)
     assert 'value="24"' in form
     response = client.post("/privacy/retention/policies/visits", data={
@@ -65,8 +65,8 @@ def test_the_privacy_officer_edits_a_policy_and_the_change_is_audited(client, lo
     assert event.actor_id == officer.id
 
 
-def test_saving_the_default_basis_unchanged_keeps_it_bilingual(client, login, make_user, db):
-    login(make_user("privacy_officer"))
+def test_saving_the_default_basis_unchanged_keeps_it_bilingual(client, login_as, make_user, db):
+    login_as(make_user("privacy_officer"))
     client.get("/privacy/retention")
     policy = retention.policy_for("health_notes")
     with client.application.test_request_context():
@@ -78,8 +78,8 @@ def test_saving_the_default_basis_unchanged_keeps_it_bilingual(client, login, ma
     assert policy.period_months == 6 and policy.basis == ""
 
 
-def test_a_bad_period_gets_a_message_and_loses_nothing(client, login, make_user, db):
-    login(make_user("privacy_officer"))
+def test_a_bad_period_gets_a_message_and_loses_nothing(client, login_as, make_user, db):
+    login_as(make_user("privacy_officer"))
     client.get("/privacy/retention")
     response = client.post("/privacy/retention/policies/visits", data={
         "period_months": "two years", "counted_from": "visit", "action": "delete",
@@ -95,8 +95,8 @@ def test_a_bad_period_gets_a_message_and_loses_nothing(client, login, make_user,
                              .where(AuditEvent.action == "retention.policy_changed")) == 0
 
 
-def test_invoices_cannot_be_given_less_than_the_fiscal_period(client, login, make_user, db):
-    login(make_user("privacy_officer"))
+def test_invoices_cannot_be_given_less_than_the_fiscal_period(client, login_as, make_user, db):
+    login_as(make_user("privacy_officer"))
     client.get("/privacy/retention")
     form = client.get("/privacy/retention/policies/invoices").get_data(as_text=True)
     assert "Dutch tax law obliges the club" in form  # the reason is explained up front
@@ -115,18 +115,18 @@ def test_invoices_cannot_be_given_less_than_the_fiscal_period(client, login, mak
     assert retention.policy_for("invoices").period_months == 84
 
 
-def test_front_desk_cannot_see_or_edit_and_a_manager_can_only_look(client, login, make_user, db, make_member):
+def test_front_desk_cannot_see_or_edit_and_a_manager_can_only_look(client, login_as, make_user, db, make_member):
     retention.ensure_default_policies()
     db.session.commit()
     _old_visit(db, make_member())
-    login(make_user("front_desk"))
+    login_as(make_user("front_desk"))
     assert client.get("/privacy/retention").status_code == 403
     assert client.get("/privacy/retention/policies/visits").status_code == 403
     assert client.post("/privacy/retention/policies/visits", data={"period_months": "1"}).status_code == 403
     assert client.post("/privacy/retention/sweep").status_code == 403
     assert client.post(f"/privacy/members/{1}/legal-hold", data={"reason": "x"}).status_code == 403
 
-    login(make_user("manager"))
+    login_as(make_user("manager"))
     page = client.get("/privacy/retention").get_data(as_text=True)
     assert "Visit history" in page and "/privacy/retention/policies/visits" not in page
     preview = client.get("/privacy/retention/preview").get_data(as_text=True)
@@ -141,11 +141,11 @@ def _fingerprint(page):
     return re.search(r'name="fingerprint" type="hidden" value="([0-9a-f]+)"', page).group(1)
 
 
-def test_preview_then_run_from_the_page(client, login, make_user, make_member, db):
+def test_preview_then_run_from_the_page(client, login_as, make_user, make_member, db):
     officer = make_user("privacy_officer")
     member = make_member()
     _old_visit(db, member)
-    login(officer)
+    login_as(officer)
     preview = client.get("/privacy/retention/preview").get_data(as_text=True)
     row = re.search(r'<tr id="preview-visits">.*?</tr>', preview, re.S).group(0)
     assert re.search(r'<td class="num">1</td>', row)
@@ -163,9 +163,9 @@ def test_preview_then_run_from_the_page(client, login, make_user, make_member, d
     assert event.actor_id == officer.id and json.loads(event.details)["via"] == "web"
 
 
-def test_the_run_is_refused_when_the_numbers_changed_since_the_preview(client, login, make_user, make_member, db):
+def test_the_run_is_refused_when_the_numbers_changed_since_the_preview(client, login_as, make_user, make_member, db):
     member = make_member()
-    login(make_user("privacy_officer"))
+    login_as(make_user("privacy_officer"))
     preview = client.get("/privacy/retention/preview").get_data(as_text=True)
     _old_visit(db, member)  # something fell due after the preview was shown
     response = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(preview)}, follow_redirects=True)
@@ -173,9 +173,9 @@ def test_the_run_is_refused_when_the_numbers_changed_since_the_preview(client, l
     assert _visit_count(db) == 1
 
 
-def test_a_run_while_another_is_busy_gets_a_clear_message(client, login, make_user, make_member, db):
+def test_a_run_while_another_is_busy_gets_a_clear_message(client, login_as, make_user, make_member, db):
     _old_visit(db, make_member())
-    login(make_user("privacy_officer"))
+    login_as(make_user("privacy_officer"))
     preview = client.get("/privacy/retention/preview").get_data(as_text=True)
     lock = jobs.acquire(retention.JOB_NAME, holder="nightly-cron")
     response = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(preview)}, follow_redirects=True)
@@ -207,10 +207,10 @@ def test_the_sweep_needs_a_csrf_token(make_app, make_user, make_member, db):
     assert _visit_count(db) == 0
 
 
-def test_place_and_lift_a_legal_hold(client, login, make_user, make_member, db):
+def test_place_and_lift_a_legal_hold(client, login_as, make_user, make_member, db):
     officer = make_user("privacy_officer")
     member = make_member()
-    login(officer)
+    login_as(officer)
     url = f"/privacy/members/{member.member_number}/legal-hold"
     assert "Place a legal hold on member" in client.get(url).get_data(as_text=True)
     empty = client.post(url, data={"reason": "   "})
@@ -236,11 +236,11 @@ def test_place_and_lift_a_legal_hold(client, login, make_user, make_member, db):
     assert "cancellation" not in detail  # the reason stays out of the audit log
 
 
-def test_a_trainer_cannot_place_or_lift_holds(client, login, make_user, make_member, db):
+def test_a_trainer_cannot_place_or_lift_holds(client, login_as, make_user, make_member, db):
     member = make_member()
     hold = holds.place_hold(member, "claim", make_user("privacy_officer"))
     db.session.commit()
-    login(make_user("trainer"))
+    login_as(make_user("trainer"))
     assert client.get(f"/privacy/members/{member.member_number}/legal-hold").status_code == 403
     assert client.post(f"/privacy/legal-holds/{hold.id}/lift").status_code == 403
     db.session.refresh(hold)
@@ -272,7 +272,7 @@ def test_the_member_page_partial_shows_the_hold(app, make_user, make_member, db)
     assert "Accident claim 2026" not in html and "Lift this hold" not in html
 
 
-def test_the_dashboard_shows_what_is_due_now_and_within_30_days(client, login, make_user, make_member, db,
+def test_the_dashboard_shows_what_is_due_now_and_within_30_days(client, login_as, make_user, make_member, db,
                                                               frozen_clock):
     frozen_clock(at(2026, 6, 15))
     member = make_member()
@@ -282,18 +282,18 @@ def test_the_dashboard_shows_what_is_due_now_and_within_30_days(client, login, m
         Visit(member_id=member.id, checked_in_at=at(2024, 9, 1)),   # not within 30 days
     ])
     db.session.commit()
-    login(make_user("privacy_officer"))
+    login_as(make_user("privacy_officer"))
     page = client.get("/").get_data(as_text=True)
     panel = re.search(r'<section class="card" aria-labelledby="panel-retention">.*?</section>', page, re.S).group(0)
     assert "The retention sweep has never run" in panel
     row = re.search(r"<tr><td>Visit history</td>.*?</tr>", panel).group(0)
     assert re.findall(r'<td class="num">(\d+)</td>', row) == ["1", "1"]
-    login(make_user("front_desk"))
+    login_as(make_user("front_desk"))
     assert "panel-retention" not in client.get("/").get_data(as_text=True)
 
 
-def test_unknown_policy_and_member_give_404(client, login, make_user):
-    login(make_user("privacy_officer"))
+def test_unknown_policy_and_member_give_404(client, login_as, make_user):
+    login_as(make_user("privacy_officer"))
     assert client.get("/privacy/retention/policies/no-such-thing").status_code == 404
     assert client.get("/privacy/members/999999/legal-hold").status_code == 404
     assert client.post("/privacy/legal-holds/999999/lift").status_code == 404
@@ -305,7 +305,7 @@ def test_date_helpers_for_invoices():
     assert retention.last_expired_book_year_end(date(2025, 12, 31), 12) == date(2017, 12, 31)
 
 
-def test_the_member_page_shows_the_hold_once_it_includes_the_partial(app, client, login, make_user, make_member, db):
+def test_the_member_page_shows_the_hold_once_it_includes_the_partial(app, client, login_as, make_user, make_member, db):
     """Active as soon as members/show.html includes privacy/_member_hold.html (the members area does)."""
     import pytest
 
@@ -316,9 +316,9 @@ def test_the_member_page_shows_the_hold_once_it_includes_the_partial(app, client
     member = make_member()
     holds.place_hold(member, "Dispute about a refund", officer)
     db.session.commit()
-    login(officer)
+    login_as(officer)
     page = client.get(f"/members/{member.member_number}").get_data(as_text=True)
     assert "Legal hold since" in page and "Dispute about a refund" in page and "Lift this hold" in page
-    login(make_user("front_desk"))
+    login_as(make_user("front_desk"))
     page = client.get(f"/members/{member.member_number}").get_data(as_text=True)
     assert "Legal hold since" in page and "Dispute about a refund" not in page

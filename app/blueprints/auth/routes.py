@@ -67,7 +67,8 @@ def _where_after_login(user: User, target: str | None):
     return redirect(_safe_next(target))
 
 
-def _finish_login(user: User, target: str | None, second_factor: bool = False):
+def start_session(user: User, second_factor: bool = False) -> None:
+    """Log `user` in on this request's session once their credentials are checked (also the tests' login_as)."""
     accounts.complete_login(user, source_ip=client_ip(), second_factor=second_factor)
     db.session.commit()
     language = session.get("lang")
@@ -77,6 +78,10 @@ def _finish_login(user: User, target: str | None, second_factor: bool = False):
     login_user(user)
     session["seen"] = _now_ts()
     identity_changed.send(current_app._get_current_object(), identity=Identity(user.id))
+
+
+def _finish_login(user: User, target: str | None, second_factor: bool = False):
+    start_session(user, second_factor)
     return _where_after_login(user, target)
 
 

@@ -11,11 +11,14 @@ with CREATE DATABASE ... TEMPLATE from DATABASE_URL's database, which the first 
 not create databases, the suite runs in one process instead.
 """
 
+import contextlib
 import fcntl
 import itertools
 import os
+import pathlib
 import shutil
 import sys
+import tempfile
 from datetime import UTC, date
 from decimal import Decimal
 
@@ -44,6 +47,24 @@ def _reset_postgres_schema(url: str) -> None:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+@contextlib.contextmanager
+def _scratch_dir(tmp_path_factory, name: str):
+    """A folder for the SQLite database and the instance files, in memory (/dev/shm) where there is one.
+
+    SQLite in WAL mode syncs the log at every commit; on a disk that was a quarter of the suite's
+    time. The code and its pragmas are the same; only the medium is RAM.
+    """
+    shm = pathlib.Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        folder = pathlib.Path(tempfile.mkdtemp(prefix=f"clubhouse-{name}-", dir=shm))
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    else:
+        yield tmp_path_factory.mktemp(name)
 
 
 def _postgres_admin(url: str):
@@ -95,7 +116,8 @@ def database_url(tmp_path_factory):
     worker_id = os.environ.get("PYTEST_XDIST_WORKER", "master")
     url = os.environ.get("DATABASE_URL")
     if not url:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'clubhouse-test.db'}"
+        with _scratch_dir(tmp_path_factory, "db") as folder:
+            yield f"sqlite:///{folder / 'clubhouse-test.db'}"
         return
     url = normalise_database_url(url)
     if worker_id == "master":
@@ -113,7 +135,8 @@ def database_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def instance_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("instance")
+    with _scratch_dir(tmp_path_factory, "instance") as folder:
+        yield folder
 
 
 @pytest.fixture(scope="session")
@@ -322,6 +345,7 @@ BROWSER_MISSING = (
 )
 
 
+@pytest.hookimpl(optionalhook=True)  # known only while pytest-xdist is loaded
 def pytest_xdist_auto_num_workers(config):
     """`-n auto`: the cores, or one process where PostgreSQL's user may not create the worker databases."""
     url = os.environ.get("DATABASE_URL")

@@ -212,12 +212,16 @@ def _build(rule, world, overrides=None) -> str:
 def _fingerprint(db) -> str:
     """A hash of what a refused request must not change."""
     digest = hashlib.sha256()
+    # The driver's own cursor: ~3,000 fingerprints per run, and SQLAlchemy's per-statement work
+    # was half the walk's time. Same rows, same comparison.
     with db.engine.connect() as conn:
+        cursor = conn.connection.driver_connection.cursor()
         for table in WATCHED_TABLES:
-            rows = conn.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()  # noqa: S608 - fixed names
-            digest.update(f"{table}:{sorted(map(repr, rows))}".encode())
-        users = conn.execute(text(f"SELECT {USER_COLUMNS} FROM users ORDER BY id")).all()  # noqa: S608
-        digest.update(repr(users).encode())
+            cursor.execute(f"SELECT * FROM {table} ORDER BY 1")  # noqa: S608 - fixed names
+            digest.update(f"{table}:{sorted(map(repr, map(tuple, cursor.fetchall())))}".encode())
+        cursor.execute(f"SELECT {USER_COLUMNS} FROM users ORDER BY id")  # noqa: S608
+        digest.update(repr([tuple(row) for row in cursor.fetchall()]).encode())
+        cursor.close()
     return digest.hexdigest()
 
 

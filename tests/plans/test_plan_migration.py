@@ -19,7 +19,7 @@ BEFORE = "0063_plans-1"
 TYPED = [
     ("Premium", "39.95"), ("premium ", "39.95"), (" PREMIUM", "35.00"), ("Premium", "39.95"), ("Prem.", "39.95"),
     ("Fitness  Onbeperkt", "34.95"), ("fitness onbeperkt", "34.95"), ("Zwemmen", "19.50"),
-    ("Sportpakket " + "x" * 90, "10.00"), ("Sportpakket " + "x" * 95, "12.00"),
+    ("Sportpakket " + "x" * 80, "10.00"), ("Sportpakket " + "x" * 85, "12.00"),
 ]
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, or_, select, update
 
 from app.extensions import db
 from app.models import Plan, Subscription
@@ -260,6 +260,28 @@ def reactivate_plan(plan: Plan, *, actor, source_ip: str | None = None) -> None:
     plan.updated_at = clock.utcnow()
     db.session.flush()
     audit.record("plan.reactivate", actor, target_type="plan", target_id=plan.id, source_ip=source_ip)
+
+
+def merge_plan(source: Plan, into: Plan, *, actor, source_ip: str | None = None) -> int:
+    """Move every subscription of `source` to `into` (spelling variants after the migration) and retire `source`.
+
+    One set-based UPDATE; the fees agreed with the members stay. Returns how many subscriptions moved.
+    """
+    if source.id == into.id:
+        raise PlanError(_l("Choose another plan to merge into."), "into")
+    if not into.active:
+        raise PlanError(_l("Reactivate %(name)s first, or merge into a plan that is offered.", name=into.name), "into")
+    moved = db.session.execute(
+        update(Subscription).where(Subscription.plan_id == source.id).values(plan_id=into.id),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    source.active = False
+    source.updated_at = clock.utcnow()
+    db.session.flush()
+    db.session.expire_all()  # subscriptions loaded before now point at the old plan in memory
+    audit.record("plan.merge", actor, target_type="plan", target_id=into.id,
+                 details={"from_plan": source.id, "subscriptions": moved}, source_ip=source_ip)
+    return moved
 
 
 def active_subscriptions_of(plan: Plan) -> int:

@@ -146,3 +146,26 @@ def test_dashboard_counts_per_plan_link_to_the_filtered_member_list(
 
     login(make_user("front_desk"))
     assert 'id="panel-plans"' not in _page(client.get("/"))
+
+
+def test_spelling_variants_are_merged_into_one_plan(client, make_user, login, make_member, make_plan, db):
+    premium, variant = make_plan("Premium"), make_plan("Prem.")
+    other = make_member()
+    db.session.add_all([
+        Subscription(member_id=other.id, plan=variant, starts_on=date(2025, 1, 1), monthly_fee=Decimal("39.95"),
+                     status="active"),
+        Subscription(member_id=other.id, plan=premium, starts_on=date(2024, 1, 1), monthly_fee=Decimal("35"),
+                     status="ended", ends_on=date(2024, 12, 31)),
+    ])
+    db.session.commit()
+    login(make_user("manager"))
+    form = _page(client.get(f"/plans/{variant.id}/edit"))
+    assert 'id="merge"' in form and f'<option value="{premium.id}">Premium</option>' in form
+    assert client.post(f"/plans/{variant.id}/merge", data={"into": "abc"}).status_code == 422
+    assert client.post(f"/plans/{variant.id}/merge", data={"into": str(variant.id)}).status_code == 422
+    done = client.post(f"/plans/{variant.id}/merge", data={"into": str(premium.id)}, follow_redirects=True)
+    assert "1 subscription(s) moved from Prem. to Premium; Prem. has been retired." in _page(done)
+    assert set(db.session.scalars(select(Subscription.plan_id))) == {premium.id}
+    assert db.session.scalar(select(Subscription.monthly_fee).where(Subscription.status == "active")) == Decimal("39.95")
+    db.session.refresh(variant)
+    assert variant.active is False

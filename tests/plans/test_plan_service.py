@@ -151,3 +151,17 @@ def test_ensure_plans_finds_by_folded_name(db):
     again = plans.ensure_plans([{"name": "BASIS ", "period": "month", "price": Decimal(20), "plan_group": "fitness"}])
     assert first["Basis"] is again["BASIS "]
     assert db.session.scalar(select(Plan).where(Plan.name == "Basis")) is not None
+
+
+def test_merge_refuses_itself_and_a_retired_target(db, manager):
+    premium = plans.create_plan({**BASE, "name": "Premium", "name_en": None}, actor=manager)
+    variant = plans.create_plan({**BASE, "name": "Prem.", "name_en": None}, actor=manager)
+    with pytest.raises(PlanError, match="another plan"):
+        plans.merge_plan(variant, variant, actor=manager)
+    plans.retire_plan(premium, actor=manager)
+    with pytest.raises(PlanError, match="Reactivate Premium first"):
+        plans.merge_plan(variant, premium, actor=manager)
+    plans.reactivate_plan(premium, actor=manager)
+    assert plans.merge_plan(variant, premium, actor=manager) == 0
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "plan.merge"))
+    assert event.target_id == str(premium.id) and str(variant.id) in event.details

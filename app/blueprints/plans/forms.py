@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DecimalField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import TextInput
 
 from app.blueprints.form_helpers import BaseForm, choices
@@ -50,3 +50,20 @@ class PlanForm(BaseForm):
     def plan_data(self) -> dict:
         return {name: getattr(self, name).data for name in
                 ("name", "name_en", "plan_group", "period", "price", "renews", "egym_membership_type")}
+
+
+def _id_or_none(value):
+    text = str(value if value is not None else "").strip()
+    return int(text) if text.isdecimal() and len(text) <= 10 else None
+
+
+class PlanChoiceField(SelectField):
+    def pre_validate(self, form):
+        if self.data is None or self.data not in {choice.value for choice in self.choices}:
+            raise ValidationError(_l("Choose a plan from the catalogue."))
+
+
+class MergeForm(BaseForm):
+    """Merge this plan into another: its subscriptions move, it is retired."""
+
+    into = PlanChoiceField(_l("Merge into"), coerce=_id_or_none, choices=[])

@@ -3,12 +3,13 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from app.auth.decorators import permission_required
 from app.blueprints.auth.forms import EmptyForm
 from app.blueprints.main.panels import panel_on
 from app.blueprints.plans import bp
-from app.blueprints.plans.forms import PlanForm
+from app.blueprints.plans.forms import MergeForm, PlanForm
 from app.blueprints.web import client_ip
 from app.extensions import db
 from app.services import plans as service
@@ -84,9 +85,39 @@ def edit(plan_id: int):
             flash(_("The changes have been saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("plans.index"))
     status = 200 if request.method == "GET" else 422
+    return _render_edit(plan, form, status)
+
+
+def _merge_form(plan, **kwargs) -> MergeForm:
+    form = MergeForm(**kwargs)
+    form.into.choices = [SelectChoice(other.id, other.name) for other in service.active_plans() if other.id != plan.id]
+    return form
+
+
+def _render_edit(plan, form, status=200, merge_form=None):
     return render_template("plans/form.html", form=form, plan=plan, groups=service.known_groups(),
-                           active_subscriptions=service.active_subscriptions_of(plan),
-                           action_form=EmptyForm()), status
+                           active_subscriptions=service.active_subscriptions_of(plan), action_form=EmptyForm(),
+                           merge_form=merge_form or _merge_form(plan, formdata=None)), status
+
+
+@bp.post("/<int:plan_id>/merge")
+@permission_required("plans.manage")
+def merge(plan_id: int):
+    plan = _plan_or_404(plan_id)
+    merge_form = _merge_form(plan)
+    if merge_form.validate_on_submit():
+        into = service.get_plan(merge_form.into.data)
+        try:
+            moved = service.merge_plan(plan, into, actor=current_user, source_ip=client_ip())
+        except PlanError as error:
+            db.session.rollback()
+            merge_form.into.errors = [*merge_form.into.errors, str(error)]
+        else:
+            db.session.commit()
+            flash(_("%(count)s subscription(s) moved from %(old)s to %(new)s; %(old)s has been retired.",
+                    count=moved, old=plan.name, new=into.name), "success")
+            return redirect(url_for("plans.index"))
+    return _render_edit(plan, PlanForm(obj=plan, formdata=None), 422, merge_form=merge_form)
 
 
 @bp.post("/<int:plan_id>/retire")

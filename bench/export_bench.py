@@ -55,6 +55,7 @@ def seed(folder: Path, visits: int) -> None:
         HealthNote,
         Invoice,
         Member,
+        Plan,
         Role,
         StaffNote,
         Subscription,
@@ -82,7 +83,8 @@ def seed(folder: Path, visits: int) -> None:
             for i in range(visits)
         ])
         for year in (2022, 2024):
-            db.session.add(Subscription(member_id=member.id, plan=f"Fitness {year}", starts_on=date(year, 1, 1),
+            plan = Plan(name=f"Fitness {year}", period="month", price=Decimal("34.95"), plan_group="fitness")
+            db.session.add(Subscription(member_id=member.id, plan=plan, starts_on=date(year, 1, 1),
                                         monthly_fee=Decimal("34.95"), status="active"))
         for n in range(24):
             db.session.add(Invoice(member_id=member.id, number=f"F-{n:04d}", issued_on=date(2024 + n // 12, 1 + n % 12, 1),

@@ -33,7 +33,7 @@ from app import create_app
 from app.blueprints.auth.routes import start_session
 from app.config import TestConfig, normalise_database_url
 from app.extensions import db as _db
-from app.models import Member, Role, User
+from app.models import Member, Plan, Role, User
 from app.services import clock, passwords
 from app.services import members as member_service
 from app.services import roles as role_service
@@ -320,6 +320,25 @@ def make_member(db):
         db.session.add(member)
         db.session.commit()
         return member
+
+    return factory
+
+
+@pytest.fixture
+def make_plan(db):
+    """make_plan(name=..., **fields) -> a saved, active catalogue plan (one per name: asked twice, the same plan)."""
+
+    def factory(name="Fitness Onbeperkt", **overrides):
+        existing = db.session.scalar(_db.select(Plan).where(Plan.name == name))
+        if existing is not None:
+            return existing
+        fields = {"name": name, "period": "month", "price": Decimal("34.95"), "renews": True, "active": True,
+                  "plan_group": "fitness"}
+        fields.update(overrides)
+        plan = Plan(**fields)
+        db.session.add(plan)
+        db.session.commit()
+        return plan
 
     return factory
 

@@ -81,12 +81,13 @@ def test_a_nul_byte_in_the_username_is_an_ordinary_failed_login(client, make_use
 
 
 @pytest.mark.parametrize("typed", ["9999-12-31", "0001-01-01"])
-def test_a_date_out_of_any_sensible_range_is_refused_next_to_the_field(staff, db, make_member, typed):
+def test_a_date_out_of_any_sensible_range_is_refused_next_to_the_field(staff, db, make_member, make_plan, typed):
     member = make_member()
     page = staff.get(f"/admin/audit?date_from=2026-01-01&date_to={typed}").get_data(as_text=True)
     assert "Enter a date between 1900 and 2199." in page
     response = staff.post(f"/members/{member.member_number}/subscriptions",
-                          data={"plan": "Basic", "starts_on": "2026-06-01", "ends_on": typed, "monthly_fee": "10"})
+                          data={"plan_id": str(make_plan("Basic").id), "starts_on": "2026-06-01", "ends_on": typed,
+                                "monthly_fee": "10"})
     assert response.status_code == 422
     assert "Enter a date between 1900 and 2199." in response.get_data(as_text=True)
     assert member.subscriptions == []

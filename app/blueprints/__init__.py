@@ -10,8 +10,9 @@ def blueprints_for(mode: str):
     from app.blueprints.main import bp as main_bp
     from app.blueprints.main import core_bp
     from app.blueprints.members import bp as members_bp
+    from app.blueprints.plans import bp as plans_bp
     from app.blueprints.privacy import bp as privacy_bp
 
     if mode == "intake":
         return [core_bp, intake_bp]
-    return [core_bp, main_bp, auth_bp, members_bp, privacy_bp, intake_bp, admin_bp, integrations_bp]
+    return [core_bp, main_bp, auth_bp, members_bp, plans_bp, privacy_bp, intake_bp, admin_bp, integrations_bp]

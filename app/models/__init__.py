@@ -4,6 +4,7 @@ from app.models.audit import AuditEvent
 from app.models.auth import Role, RolePermission, User, user_roles
 from app.models.integration import DataTransfer, DataTransferMember
 from app.models.member import Consent, HealthNote, Invoice, Member, StaffNote, Subscription, Visit
+from app.models.plan import Plan
 from app.models.privacy import DataRequest, ErasureRecord, LegalHold, RequestEvent
 from app.models.retention import RetentionPolicy
 from app.models.system import Counter, JobLock, RateLimitBucket
@@ -21,6 +22,7 @@ __all__ = [
     "JobLock",
     "LegalHold",
     "Member",
+    "Plan",
     "RateLimitBucket",
     "RequestEvent",
     "RetentionPolicy",

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import utcnow
+from app.models.plan import Plan
 
 MEMBER_STATUSES = ("active", "ended", "anonymised")
 SUBSCRIPTION_STATUSES = ("active", "ended", "cancelled")
@@ -91,13 +92,14 @@ class Member(db.Model):
 
 
 class Subscription(db.Model):
-    """A membership plan a member pays for over a period."""
+    """A member's subscription to a plan from the catalogue, over a period."""
 
     __tablename__ = "subscriptions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
-    plan: Mapped[str] = mapped_column(String(100))
+    # RESTRICT: a plan with subscriptions is retired, never deleted (erasure leaves the catalogue alone).
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="RESTRICT"), index=True)
     starts_on: Mapped[date]
     ends_on: Mapped[date | None]
     monthly_fee: Mapped[Decimal] = mapped_column(Numeric(10, 2))
@@ -105,6 +107,7 @@ class Subscription(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     member: Mapped[Member] = relationship(back_populates="subscriptions")
+    plan: Mapped[Plan] = relationship()
 
 
 class Visit(db.Model):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Consent, HealthNote, Invoice, Member, StaffNote, Subscription, Visit
-from app.services import audit, clock
+from app.services import audit, clock, plans
 from app.services.members import fold, member_numbers_block, normalise_nl_postcode, search_text_for, take_counter_block
 
 CHUNK = 500  # members per round trip; keeps memory flat however many members are loaded
@@ -29,10 +29,21 @@ INFIXES = sorted(
 )
 ACCENTED_FIRST = ("Jörg", "Zoë", "Anaïs", "René", "Chloë", "Noël", "Inès", "Maël", "Björn", "Hélène", "Céline", "Daniël")
 ACCENTED_LAST = ("Müller", "Çelik", "Gökçe", "Jürgens", "Lefèvre", "Sánchez", "Kühn", "Özdemir")
-PLANS = (
-    ("Basis", Decimal("24.95")), ("Onbeperkt", Decimal("34.95")), ("Daluren", Decimal("19.95")),
-    ("Student", Decimal("17.50")), ("Senior 65+", Decimal("21.00")), ("Zwemmen en fitness", Decimal("39.95")),
+# A Dutch club's catalogue: (Dutch name, English name or None, period, price, renews, group, eGym type).
+CATALOGUE = (
+    ("Fitness Basis", "Fitness Basic", "month", "24.95", True, "fitness", "BASIC"),
+    ("Fitness Onbeperkt", "Fitness Unlimited", "month", "34.95", True, "fitness", "PREMIUM"),
+    ("Daluren", "Off-peak", "month", "19.95", True, "fitness", "BASIC"),
+    ("Student", None, "month", "17.50", True, "fitness", "BASIC"),
+    ("Senior 65+", None, "month", "21.00", True, "fitness", "BASIC"),
+    ("Groepslessen", "Group classes", "month", "29.95", True, "group_classes", None),
+    ("Zwemmen en fitness", "Swimming and fitness", "month", "39.95", True, "swimming", "PREMIUM"),
+    ("Fitness jaarabonnement", "Fitness yearly", "year", "359.00", True, "fitness", "PREMIUM"),
+    ("Zwemmen 10-rittenkaart", "Swimming ten-ride card", "ten_ride", "45.00", False, "swimming", None),
+    ("Bedrijfsfitness", "Corporate fitness", "month", "27.50", True, "fitness", "CORPORATE_FITNESS"),
 )
+# How often each plan is chosen (the catalogue's order): most members are on a monthly fitness plan.
+PLAN_WEIGHTS = (20, 30, 10, 8, 7, 8, 7, 4, 3, 3)
 LOCATIONS = ("Hoofdvestiging", "Hoofdvestiging", "Hoofdvestiging", "Zwembad", "Buitenbaan")
 STAFF_NOTES = (
     "Wil graag een nieuwe intake met een trainer.",
@@ -186,6 +197,20 @@ def load(members: int = 500, years: int = 3, visits_per_year: int = 100, seed: i
     gen = _Generator(seed, years, visits_per_year)
     rng = gen.rng
     result = DemoResult()
+    catalogue = plans.ensure_plans(
+        {"name": name, "name_en": name_en, "period": period, "price": Decimal(price), "renews": renews,
+         "plan_group": group, "egym_membership_type": egym}
+        for name, name_en, period, price, renews, group, egym in CATALOGUE
+    )
+    # (plan id, name, monthly fee): a ten-ride card is bought about every two months.
+    offer = []
+    for name, *_rest in CATALOGUE:
+        plan = catalogue[name]
+        offer.append((plan.id, plan.name, plans.monthly_price(plan) or (plan.price / 2).quantize(Decimal("0.01"))))
+
+    def pick():
+        return rng.choices(offer, weights=PLAN_WEIGHTS)[0]
+
     numbers = member_numbers_block(members)
     for chunk_start in range(0, members, CHUNK):
         chunk = numbers[chunk_start : chunk_start + CHUNK]
@@ -199,15 +224,15 @@ def load(members: int = 500, years: int = 3, visits_per_year: int = 100, seed: i
             member_id = ids[row["member_number"]]
             joined, ended = row["joined_on"], row["ended_on"]
             last_day = ended or gen.today
-            plan, fee = rng.choice(PLANS)
+            plan_id, plan, fee = pick()
             switch = None
             if rng.random() < 0.25 and (last_day - joined).days > 120:
                 switch = _random_day(rng, joined + timedelta(days=60), last_day - timedelta(days=30))
-                subscriptions.append({"member_id": member_id, "plan": plan, "starts_on": joined,
+                subscriptions.append({"member_id": member_id, "plan_id": plan_id, "starts_on": joined,
                                       "ends_on": switch - timedelta(days=1), "monthly_fee": fee, "status": "ended",
                                       "created_at": gen.created_at})
-                plan, fee = rng.choice(PLANS)
-            subscriptions.append({"member_id": member_id, "plan": plan, "starts_on": switch or joined, "ends_on": ended,
+                plan_id, plan, fee = pick()
+            subscriptions.append({"member_id": member_id, "plan_id": plan_id, "starts_on": switch or joined, "ends_on": ended,
                                   "monthly_fee": fee, "status": "ended" if ended else "active",
                                   "created_at": gen.created_at})
             visits.extend(gen.visits(member_id, max(joined, gen.history_start), last_day))

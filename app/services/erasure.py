@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    case,
     delete,
     func,
     or_,
@@ -282,6 +283,14 @@ def _erase_batch(method, now, kept_invoices, request_reference, others) -> None:
                 execute(table.update().where(column.in_(batch)).values({column.name: None}))
         execute(delete(Member).where(Member.id.in_(batch)))
     else:
+        # The subscriptions stay as figures (which plan, when, how long) and end now: an
+        # anonymised person has no running contract. Nothing on them was typed about the person.
+        today = clock.today()
+        execute(update(Subscription).where(Subscription.member_id.in_(batch), Subscription.status == "active").values(
+            status="ended",
+            ends_on=case((and_(Subscription.ends_on.is_not(None), Subscription.ends_on < today), Subscription.ends_on),
+                         (Subscription.starts_on > today, Subscription.starts_on), else_=today),
+        ))
         execute(update(Member).where(Member.id.in_(batch)).values(
             **ANONYMISED_VALUES, status="anonymised", anonymised_at=now, updated_at=now,
         ))
@@ -371,13 +380,22 @@ def preview(member: Member, method: str) -> list[PreviewRow]:
         rows.append(PreviewRow("members", _l("Member record"), anonymise=1,
                                why=_l("Names, contact details, address, IBAN and date of birth are removed; "
                                           "membership dates stay for statistics.")))
-    for model, label in ((Visit, _l("Visits")), (Subscription, _l("Subscriptions"))):
-        n = _count(model, model.member_id == member.id)
-        if method == "delete":
-            rows.append(PreviewRow(model.__tablename__, label, delete=n))
-        else:
-            rows.append(PreviewRow(model.__tablename__, label, keep=n,
-                                   why=_l("Kept as statistics on the anonymised record; they hold no personal details.")))
+    n = _count(Visit, Visit.member_id == member.id)
+    if method == "delete":
+        rows.append(PreviewRow("visits", _l("Visits"), delete=n))
+    else:
+        rows.append(PreviewRow("visits", _l("Visits"), keep=n,
+                               why=_l("Kept as statistics on the anonymised record; they hold no personal details.")))
+    subscriptions = db.session.scalars(select(Subscription).where(Subscription.member_id == member.id)
+                                       .order_by(Subscription.starts_on, Subscription.id)).all()
+    plan_details = [{"plan": s.plan, "starts_on": s.starts_on, "ends_on": s.ends_on} for s in subscriptions]
+    if method == "delete":
+        rows.append(PreviewRow("subscriptions", _l("Subscriptions"), delete=len(subscriptions), details=plan_details,
+                               why=_l("The plans themselves stay in the club's catalogue.") if subscriptions else ""))
+    else:
+        rows.append(PreviewRow("subscriptions", _l("Subscriptions"), keep=len(subscriptions), details=plan_details,
+                               why=_l("Kept as statistics on the anonymised record: the plan from the club's "
+                                      "catalogue, the dates and the fee; running ones end today.")))
     for model, label in ((Consent, _l("Consents")), (HealthNote, _l("Health notes")),
                          (StaffNote, _l("Staff notes")), (LegalHold, _l("Lifted legal holds"))):
         rows.append(PreviewRow(model.__tablename__, label, delete=_count(model, model.member_id == member.id)))
@@ -493,6 +511,8 @@ def verify(identifiers: dict[str, list[str]], *, request_reference: str | None =
     member_id = int(identifiers["_member_id"][0]) if identifiers.get("_member_id") else None
     hits, tables_scanned, columns_scanned = [], 0, 0
     for table in db.metadata.sorted_tables:
+        if table.info.get("catalogue"):
+            continue  # the club's own lists (the plan catalogue): no member data can be typed into them
         text_columns, birth_columns = _scannable_columns(table)
         if not text_columns and not birth_columns:
             continue

@@ -14,9 +14,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, or_, select, update
 
 from app.extensions import db
-from app.models import Consent, Counter, HealthNote, Member, StaffNote, Subscription, Visit
+from app.models import Consent, Counter, HealthNote, Member, Plan, StaffNote, Subscription, Visit
 from app.models.member import CONSENT_PURPOSES
-from app.services import audit, clock
+from app.services import audit, clock, plans
 
 SEARCH_FIELDS = ("first_name", "infix", "last_name", "email", "postcode", "city")
 NAME_FIELDS = ("first_name", "infix", "last_name")
@@ -157,6 +157,7 @@ class SearchParams:
     status: str = "active"
     sort: str = "name"
     descending: bool = False
+    plan_id: int | None = None  # members on this plan (see search_statement)
 
 
 def search_statement(params: SearchParams, *, actor) -> Select:
@@ -168,6 +169,13 @@ def search_statement(params: SearchParams, *, actor) -> Select:
     stmt = select(Member)
     if params.status in MEMBER_STATUS_FILTER:
         stmt = stmt.where(Member.status == params.status)
+    if params.plan_id is not None:
+        # Active members: on the plan now (an active subscription, as the dashboard counts them);
+        # the other lists: ever subscribed to it.
+        on_plan = select(Subscription.member_id).where(Subscription.plan_id == params.plan_id)
+        if params.status == "active":
+            on_plan = on_plan.where(plans.running_clause())
+        stmt = stmt.where(Member.id.in_(on_plan))
     may_search_contact = actor is not None and actor.has_permission("members.contact")
     query = "".join(ch for ch in params.query if ch.isprintable())  # no NUL or control characters in SQL
     # "Berg, Anna" is how the list shows a name, so commas and semicolons separate words too.
@@ -356,19 +364,33 @@ def _require_active(member: Member) -> None:
         raise MemberError(_l("This membership is not active."), "not_active")
 
 
-def add_subscription(member: Member, *, plan: str, starts_on: date, monthly_fee: Decimal, ends_on: date | None = None,
-                     actor, source_ip: str | None = None) -> Subscription:
+def add_subscription(member: Member, *, plan: Plan | None, starts_on: date, monthly_fee: Decimal | None = None,
+                     ends_on: date | None = None, actor, source_ip: str | None = None) -> Subscription:
+    """Subscribe a member to an active plan of the catalogue.
+
+    Without a fee the plan's price per month is taken (plans paid per month, quarter, half
+    year or year); a plan not paid per month (a ten-ride card) needs the fee typed.
+    """
     _require_active(member)
+    if plan is None:
+        raise MemberError(_l("Choose a plan from the catalogue."), "plan")
+    if not plan.active:
+        raise MemberError(_l("This plan has been retired and cannot be chosen for a new subscription."), "plan")
     if ends_on is not None and ends_on < starts_on:
         raise MemberError(_l("A subscription cannot end before it starts."), "dates")
+    if monthly_fee is None:
+        monthly_fee = plans.monthly_price(plan)
+        if monthly_fee is None:
+            raise MemberError(_l("This plan is not paid per month: enter the monthly fee (0 for a one-off purchase)."),
+                              "fee")
     if monthly_fee < 0:
         raise MemberError(_l("The fee cannot be negative."), "fee")
-    subscription = Subscription(member=member, plan=plan.strip(), starts_on=starts_on, ends_on=ends_on,
+    subscription = Subscription(member=member, plan=plan, starts_on=starts_on, ends_on=ends_on,
                                 monthly_fee=monthly_fee, status="active")
     db.session.add(subscription)
     db.session.flush()
     audit.record("subscription.create", actor, target_type="subscription", target_id=subscription.id,
-                 member_number=member.member_number, source_ip=source_ip)
+                 member_number=member.member_number, details={"plan_id": plan.id}, source_ip=source_ip)
     return subscription
 
 

@@ -95,7 +95,8 @@ CATEGORIES: dict[str, Category] = {
                 "Member details are needed while someone is a member and for a while after "
                 "(final invoices, questions, members who come back). After that there is no "
                 "purpose left: the member is anonymised, so visit and subscription figures stay "
-                "but the person is gone. Members with a legal hold, an unpaid invoice or an "
+                "(which plan of the club's catalogue, from when until when) but the person is gone. "
+                "Members with a legal hold, an unpaid invoice or an "
                 "open data request are skipped until that is settled."
             ),
         ),

@@ -22,9 +22,10 @@ ROLE_KEYS = [*DEFAULT_ROLES, None]  # None: a logged-in user without any role
 
 
 @pytest.fixture
-def objects(db, make_member, make_user, make_role):
+def objects(db, make_member, make_user, make_role, make_plan):
     """Real objects for URL arguments."""
     member = make_member()
+    make_plan()  # found by _guess_id for plan_id
     request_row = DataRequest(reference="AVG-2026-0001", kind="access", channel="desk", due_on=date(2026, 12, 25),
                               member_id=member.id, member_number=member.member_number)
     db.session.add(request_row)

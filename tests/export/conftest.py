@@ -19,12 +19,12 @@ def full_staff(make_user):
 
 
 @pytest.fixture
-def seeded_member(db, make_member):
+def seeded_member(db, make_member, make_plan):
     """A member with exactly one row in every category (the visit on a known local time)."""
     member = make_member(first_name="Jörg", infix="van der", last_name="Veen", gender="m")
     db.session.add_all([
-        Subscription(member_id=member.id, plan="Fitness Onbeperkt", starts_on=date(2024, 1, 1),
-                     ends_on=None, monthly_fee=Decimal("34.95"), status="active"),
+        Subscription(member_id=member.id, plan=make_plan("Fitness Onbeperkt", name_en="Fitness Unlimited"),
+                     starts_on=date(2024, 1, 1), ends_on=None, monthly_fee=Decimal("34.95"), status="active"),
         Visit(member_id=member.id, checked_in_at=datetime(2026, 3, 14, 17, 5), location="Zaal 1", source="gate"),
         Invoice(member_id=member.id, number="F2026-0001", issued_on=date(2026, 3, 1), due_on=date(2026, 3, 15),
                 amount=Decimal("34.95"), description="Contributie maart", status="paid", paid_on=date(2026, 3, 10),

@@ -42,8 +42,9 @@ def test_member_json_matches_the_database(db, seeded_member, full_staff):
     assert profile["joined_on"] == "2020-01-01"
 
     subscription = db.session.scalars(db.select(Subscription).filter_by(member_id=member.id)).one()
+    assert subscription.plan.name == "Fitness Onbeperkt"  # the English export shows the English name
     assert data["subscriptions"] == [{
-        "plan": subscription.plan, "starts_on": "2024-01-01", "ends_on": None,
+        "plan": "Fitness Unlimited", "starts_on": "2024-01-01", "ends_on": None,
         "monthly_fee": "34.95", "status": "active",
     }]
 

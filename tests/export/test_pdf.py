@@ -29,7 +29,7 @@ def test_pdf_holds_letter_sections_and_page_numbers(seeded_member, full_staff):
     for heading in ("What we do with your data", "Subscriptions", "Visits per month", "Recipients of your data",
                     "How long we keep your data", "Your rights"):
         assert heading in text, heading
-    assert "Fitness Onbeperkt" in text and "€ 34,95" in text
+    assert "Fitness Unlimited" in text and "Fitness Onbeperkt" not in text and "€ 34,95" in text
     assert re.search(r"2026 – – 1 – – – – – – – – – 1", text)  # one visit, in March 2026
     assert "No partner system or API client has received" in text
     assert "7 years after the end of the book year" in text  # retention of invoices (default policy)

@@ -3,6 +3,7 @@
 import json
 import re
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -259,17 +260,19 @@ def test_dashboard_panel_counts_and_checks_in(admin_client, make_member, db):
     assert re.search(r"Visits today</dt><dd>1</dd>", html)
 
 
-def test_end_membership_subscription_consent_and_notes_through_the_page(admin_client, make_member, db):
+def test_end_membership_subscription_consent_and_notes_through_the_page(admin_client, make_member, make_plan, db):
     member = make_member(joined_on=date(2024, 1, 1))
+    basis = make_plan("Basis", price=Decimal("24.95"))
     base = f"/members/{member.member_number}"
-    bad = admin_client.post(f"{base}/subscriptions", data={"plan": "Basis", "starts_on": "2026-01-01",
+    bad = admin_client.post(f"{base}/subscriptions", data={"plan_id": str(basis.id), "starts_on": "2026-01-01",
                                                           "ends_on": "2025-01-01", "monthly_fee": "24,95x"})
     assert bad.status_code == 422
-    assert "A subscription cannot end before it starts." in _page(bad) and 'value="Basis"' in _page(bad)
-    ok = admin_client.post(f"{base}/subscriptions", data={"plan": "Basis", "starts_on": "2026-01-01",
+    assert "A subscription cannot end before it starts." in _page(bad)
+    assert f'<option selected value="{basis.id}">Basis' in _page(bad)  # the choice is kept
+    ok = admin_client.post(f"{base}/subscriptions", data={"plan_id": str(basis.id), "starts_on": "2026-01-01",
                                                          "monthly_fee": "24.95"})
     assert ok.status_code == 302
-    assert db.session.scalar(select(Subscription.plan)) == "Basis"
+    assert db.session.scalar(select(Subscription.plan_id)) == basis.id
 
     assert admin_client.post(f"{base}/consents", data={"purpose": "photos", "via": "form"}).status_code == 302
     consent = db.session.scalar(select(Consent))
@@ -375,10 +378,10 @@ def test_control_characters_never_reach_the_database(admin_client, make_member, 
 
 
 @pytest.mark.parametrize("fee", ["NaN", "sNaN", "Infinity", "1e5000", "-1", "abc"])
-def test_a_fee_must_be_a_real_amount(admin_client, make_member, db, fee):
+def test_a_fee_must_be_a_real_amount(admin_client, make_member, make_plan, db, fee):
     member = make_member()
     response = admin_client.post(f"/members/{member.member_number}/subscriptions",
-                                 data={"plan": "Basis", "starts_on": "2026-01-01", "monthly_fee": fee})
+                                 data={"plan_id": str(make_plan().id), "starts_on": "2026-01-01", "monthly_fee": fee})
     assert response.status_code == 422
     assert db.session.scalar(select(Subscription)) is None
 
@@ -390,10 +393,11 @@ def test_member_page_warns_about_restricted_processing(admin_client, make_member
     assert "(GDPR Art. 18)" in html and "2026" in html
 
 
-def test_ending_a_subscription_and_ids_of_other_members_are_404(admin_client, make_member, db, frozen_clock):
+def test_ending_a_subscription_and_ids_of_other_members_are_404(admin_client, make_member, make_plan, db,
+                                                                 frozen_clock):
     frozen_clock(datetime(2026, 5, 10, 10, 0))
     member, other = make_member(), make_member()
-    db.session.add_all([Subscription(member_id=member.id, plan="Basis", starts_on=date(2025, 1, 1), monthly_fee=20),
+    db.session.add_all([Subscription(member_id=member.id, plan=make_plan("Basis"), starts_on=date(2025, 1, 1), monthly_fee=20),
                         Consent(member_id=other.id, purpose="photos")])
     db.session.commit()
     subscription = db.session.scalar(select(Subscription))

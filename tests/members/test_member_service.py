@@ -174,12 +174,12 @@ def test_dashboard_counts_today_in_local_time(db, make_user, make_member, frozen
     assert service.dashboard_counts() == {"active_members": 1, "visits_today": 1}
 
 
-def test_end_membership_ends_active_subscriptions(db, make_user, make_member):
+def test_end_membership_ends_active_subscriptions(db, make_user, make_member, make_plan):
     desk = make_user("front_desk")
     member = make_member(joined_on=date(2024, 1, 1))
-    running = service.add_subscription(member, plan="Basis", starts_on=date(2024, 1, 1), monthly_fee=Decimal("24.95"),
+    running = service.add_subscription(member, plan=make_plan("Basis"), starts_on=date(2024, 1, 1), monthly_fee=Decimal("24.95"),
                                        actor=desk)
-    later = service.add_subscription(member, plan="Zomer", starts_on=date(2026, 7, 1), ends_on=date(2026, 9, 1),
+    later = service.add_subscription(member, plan=make_plan("Zomer"), starts_on=date(2026, 7, 1), ends_on=date(2026, 9, 1),
                                      monthly_fee=Decimal("10"), actor=desk)
     with pytest.raises(MemberError):
         service.end_membership(member, date(2023, 12, 1), actor=desk)
@@ -191,7 +191,7 @@ def test_end_membership_ends_active_subscriptions(db, make_user, make_member):
     with pytest.raises(MemberError):
         service.end_membership(member, date(2026, 5, 1), actor=desk)
     with pytest.raises(MemberError):
-        service.add_subscription(member, plan="Basis", starts_on=date(2026, 5, 1), monthly_fee=Decimal(1), actor=desk)
+        service.add_subscription(member, plan=make_plan("Basis"), starts_on=date(2026, 5, 1), monthly_fee=Decimal(1), actor=desk)
 
 
 def test_consent_and_its_withdrawal(db, make_user, make_member, frozen_clock):

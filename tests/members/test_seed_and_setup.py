@@ -6,7 +6,7 @@ from datetime import datetime
 from schwifty import IBAN
 from sqlalchemy import func, select
 
-from app.models import Consent, Invoice, Member, Subscription, User, Visit
+from app.models import Consent, Invoice, Member, Plan, Subscription, User, Visit
 from app.services import demo
 
 
@@ -50,6 +50,12 @@ def test_loading_twice_never_reuses_member_numbers(runner, db):
     assert len(both) == 10 and first < both
     numbers = set(db.session.scalars(select(Invoice.number)))
     assert len(numbers) == _count(db, Invoice)
+    # One Dutch catalogue, however often the demo is loaded; every subscription points into it.
+    names = set(db.session.scalars(select(Plan.name)))
+    assert len(names) == _count(db, Plan) == 10
+    assert {"Fitness Onbeperkt", "Zwemmen 10-rittenkaart", "Groepslessen"} <= names
+    assert _count(db, Plan, Plan.egym_membership_type == "CORPORATE_FITNESS") == 1
+    assert _count(db, Subscription, Subscription.plan_id.is_(None)) == 0
 
 
 def test_split_infix():

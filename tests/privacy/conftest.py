@@ -26,7 +26,7 @@ FULL_NAME = "Wubbeltje ter Quastenbroek"
 
 
 @pytest.fixture
-def seeded_member(db, make_member):
+def seeded_member(db, make_member, make_plan):
     """A member with data in every attached table, the personal values all distinctive."""
 
     def factory(**overrides):
@@ -37,7 +37,7 @@ def seeded_member(db, make_member):
         today = clock.today()
         address = f"{member.street} {member.house_number}, {member.postcode} {member.city}"
         db.session.add_all([
-            Subscription(member_id=member.id, plan="All-in", starts_on=date(2020, 1, 1),
+            Subscription(member_id=member.id, plan=make_plan("All-in"), starts_on=date(2020, 1, 1),
                          ends_on=date(2021, 1, 1), monthly_fee=Decimal("39.50"), status="ended"),
             Visit(member_id=member.id, checked_in_at=datetime(2020, 3, 4, 18, 0), location="Main hall"),
             Visit(member_id=member.id, checked_in_at=datetime(2020, 3, 11, 18, 0), location="Main hall"),

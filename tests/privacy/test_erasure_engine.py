@@ -251,9 +251,9 @@ def test_preview_lists_what_happens_per_table(db, seeded_member, frozen_clock):
     assert rows["members"].delete == 1 and rows["visits"].delete == 2
 
 
-def test_exceptions_found(db, seeded_member, frozen_clock):
+def test_exceptions_found(db, seeded_member, frozen_clock, make_plan):
     member = seeded_member()
-    db.session.add(Subscription(member_id=member.id, plan="Basic", starts_on=date(2024, 1, 1),
+    db.session.add(Subscription(member_id=member.id, plan=make_plan("Basic"), starts_on=date(2024, 1, 1),
                                 monthly_fee=1, status="active"))
     db.session.add(Invoice(member_id=member.id, number="OPEN-1", issued_on=date.today(), due_on=date.today(),
                            amount=10, status="open", billing_name="x"))

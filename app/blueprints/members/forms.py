@@ -157,13 +157,34 @@ class EndMembershipForm(BaseForm):
     ended_on = DateField(_l("Last day of the membership"), validators=[InputRequired(_l("Enter a date.")), sensible_date])
 
 
+def _plan_id_or_none(value):
+    """The chosen plan's id; anything else (text typed into a forged form) is no choice at all."""
+    if isinstance(value, int):
+        return value
+    text = str(value or "").strip()
+    return int(text) if text.isdecimal() and len(text) <= 10 else None
+
+
+class PlanSelectField(SelectField):
+    """A choice among the active plans (set by the view); the form never carries a plan's text."""
+
+    def pre_validate(self, form):
+        if self.data is None or self.data not in {choice.value for choice in self.choices}:
+            raise ValidationError(_l("Choose a plan from the catalogue."))
+
+
 class SubscriptionForm(BaseForm):
-    plan = StringField(_l("Plan"), filters=[_strip], validators=[DataRequired(_l("Enter the plan.")), Length(max=100)])
+    plan_id = PlanSelectField(_l("Plan"), coerce=_plan_id_or_none, choices=[], validate_choice=False)
     starts_on = DateField(_l("Starts on"), validators=[InputRequired(_l("Enter a date.")), sensible_date])
     ends_on = DateField(_l("Ends on (optional)"), validators=[Optional(), sensible_date])
-    monthly_fee = DecimalField(_l("Monthly fee (EUR)"), places=2, filters=[_finite_or_none],
-                               validators=[InputRequired(_l("Enter the monthly fee.")),
+    monthly_fee = DecimalField(_l("Monthly fee (EUR, optional)"), places=2, filters=[_finite_or_none],
+                               validators=[Optional(),
                                            NumberRange(min=0, max=10000, message=_l("Enter an amount between 0 and 10,000."))])
+
+    def offer(self, plans_offered, label) -> "SubscriptionForm":
+        """The plans to choose from: (plan, label) for each active plan."""
+        self.plan_id.choices = [SelectChoice(plan.id, label(plan)) for plan in plans_offered]
+        return self
 
     def validate_ends_on(self, field):
         if field.data and self.starts_on.data and field.data < self.starts_on.data:

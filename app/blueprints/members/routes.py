@@ -4,6 +4,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from app.auth.decorators import permission_required
 from app.blueprints.main.panels import panel_on
@@ -21,10 +22,10 @@ from app.blueprints.members.forms import (
 from app.blueprints.web import client_ip, page_arg
 from app.extensions import db
 from app.models import Consent, Invoice, Subscription
-from app.services import clock
+from app.services import clock, plans
 from app.services import members as service
 from app.services.members import CONSENT_LABELS, CONTACT_FIELDS, FINANCE_FIELDS, MemberError, SearchParams
-from app.templating import can
+from app.templating import can, format_money
 
 # Tab key -> (label, permission needed to see it).
 TABS = (
@@ -36,6 +37,19 @@ TABS = (
     ("notes", "members.notes"),
     ("health", "members.health"),
 )
+
+
+def _plan_choice_label(plan) -> str:
+    """'Fitness Onbeperkt (€ 34,95 per month)': what the desk chooses from."""
+    return f"{plans.plan_label(plan)} ({format_money(plan.price)} {plans.period_label(plan.period)})"
+
+
+def _subscription_form(**kwargs) -> SubscriptionForm:
+    form = SubscriptionForm(**kwargs)
+    offered = plans.active_plans()
+    form.offer(offered, _plan_choice_label)
+    form.plan_id.choices.insert(0, SelectChoice("", _("Choose a plan")))
+    return form
 
 
 def _member_or_404(member_number: int):
@@ -78,11 +92,12 @@ def index():
     sort = request.args.get("sort", "name")
     if sort not in service.SORTS:
         sort = "name"
+    plan = plans.get_plan(request.args.get("plan"))
     params = SearchParams(query=request.args.get("q", "")[:200], status=status, sort=sort,
-                          descending=request.args.get("dir") == "desc")
+                          descending=request.args.get("dir") == "desc", plan_id=plan.id if plan else None)
     pagination = db.paginate(service.search_statement(params, actor=current_user), page=page_arg(),
                              per_page=current_app.config["MEMBERS_PER_PAGE"], error_out=False)
-    return render_template("members/index.html", pagination=pagination, params=params,
+    return render_template("members/index.html", pagination=pagination, params=params, plan=plan,
                            checkin_form=CheckInForm(formdata=None))
 
 
@@ -110,7 +125,7 @@ def _render_member(member, tab: str = "profile", status: int = 200, **forms):
     defaults = {
         "checkin_form": CheckInForm(formdata=None, member_number=str(member.member_number)),
         "end_form": EndMembershipForm(formdata=None, ended_on=clock.today()),
-        "subscription_form": SubscriptionForm(formdata=None, starts_on=clock.today()),
+        "subscription_form": _subscription_form(formdata=None, starts_on=clock.today()),
         "consent_form": ConsentForm(formdata=None),
         "withdraw_form": WithdrawConsentForm(formdata=None),
         "note_form": NoteForm(formdata=None),
@@ -229,14 +244,16 @@ def end(member_number: int):
 @permission_required("members.subscriptions")
 def add_subscription(member_number: int):
     member = _member_or_404(member_number)
-    form = SubscriptionForm()
+    form = _subscription_form()
     if form.validate_on_submit():
         try:
-            service.add_subscription(member, plan=form.plan.data, starts_on=form.starts_on.data, ends_on=form.ends_on.data,
-                                     monthly_fee=form.monthly_fee.data, actor=current_user, source_ip=client_ip())
+            service.add_subscription(member, plan=plans.get_plan(form.plan_id.data), starts_on=form.starts_on.data,
+                                     ends_on=form.ends_on.data, monthly_fee=form.monthly_fee.data,
+                                     actor=current_user, source_ip=client_ip())
         except MemberError as error:
             db.session.rollback()
-            form.plan.errors.append(str(error))
+            target = form.monthly_fee if error.code == "fee" else form.plan_id
+            target.errors = [*target.errors, str(error)]
         else:
             db.session.commit()
             flash(_("The subscription has been added."), "success")

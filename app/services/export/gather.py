@@ -24,7 +24,7 @@ from app.models import (
     Subscription,
     Visit,
 )
-from app.services import clock
+from app.services import clock, plans
 from app.services.export import art15
 
 RECENT_VISITS = 50
@@ -149,7 +149,7 @@ def gather(member: Member, actor, *, complete_visits: bool = True, request_refer
         language=str(get_locale() or "en"),
         generated_at=clock.utcnow(),
         profile=profile,
-        subscriptions=_rows(Subscription, Subscription.member_id == member.id, Subscription.starts_on, "subscriptions"),
+        subscriptions=_subscription_rows(member),
         visit_count=visit_count,
         visit_months=months,
         recent_visits=recent,
@@ -181,6 +181,17 @@ def _rows(model, condition, order, category: str) -> list[dict]:
     columns = [getattr(model, name) for name in COLUMNS[category]]
     result = db.session.execute(select(*columns).where(condition).order_by(order, model.id))
     return [dict(zip(COLUMNS[category], row, strict=True)) for row in result]
+
+
+def _subscription_rows(member: Member) -> list[dict]:
+    """The member's subscriptions with the plan's name in the export's language (the catalogue's, never typed text)."""
+    stmt = (select(Subscription).where(Subscription.member_id == member.id)
+            .order_by(Subscription.starts_on, Subscription.id))
+    rows = []
+    for subscription in db.session.scalars(stmt):
+        row = {name: getattr(subscription, name) for name in COLUMNS["subscriptions"] if name != "plan"}
+        rows.append({"plan": plans.plan_label(subscription.plan), **row})
+    return rows
 
 
 def _consent_row(consent: Consent) -> dict:

@@ -97,7 +97,9 @@ def _client():
 
 @bp.get("/openapi.json")
 @public
-@bp.doc(security=[], summary="This document (OpenAPI 3.1)")
+@bp.doc(security=[], summary="This document (OpenAPI 3.1)", responses={
+    "200": {"description": "The OpenAPI document", "content": {"application/json": {"schema": {"type": "object"}}}},
+    "403": {"$ref": "#/components/responses/FORBIDDEN"}})
 def openapi_json():
     """The OpenAPI document, generated from the schemas the endpoints use."""
     return jsonify(current_app.extensions["clubhouse_api"].spec.to_dict())

@@ -15,6 +15,16 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from app.services import api_clients
 
 
+def pytest_collection_modifyitems(config, items):
+    """The long fuzzing run only when asked for by name (-m api_fuzz_long)."""
+    if "api_fuzz_long" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="the long Schemathesis run: select it with -m api_fuzz_long")
+    for item in items:
+        if "api_fuzz_long" in item.keywords:
+            item.add_marker(skip)
+
+
 class QuietHandler(WSGIRequestHandler):
     """No access log lines (they would hold query strings)."""
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import ApiClient, ApiIdempotencyKey, Member, Subscription, Visit
-from app.services import api_clients, audit, clock, transfers
+from app.services import api_clients, clock, transfers
 from app.services import members as member_service
 from app.services.privacy_requests import partner_processing_clause
 
@@ -131,8 +132,18 @@ def check_in(client: ApiClient, *, member_number: int, at: datetime | None, loca
             db.session.delete(existing)
             db.session.flush()
         key_row = ApiIdempotencyKey(client_id=client.id, key_hash=key_hash, request_hash=request_hash, created_at=now)
-        db.session.add(key_row)
-        db.session.flush()  # a parallel retry with the same key waits here, then fails on the unique key
+        try:
+            # A parallel retry with the same key waits here for the first one's commit, then
+            # fails on the unique key and answers with what the first one recorded.
+            with db.session.begin_nested():
+                db.session.add(key_row)
+        except IntegrityError:
+            existing = db.session.scalar(select(ApiIdempotencyKey).where(
+                ApiIdempotencyKey.client_id == client.id, ApiIdempotencyKey.key_hash == key_hash))
+            if existing is None:
+                raise ApiProblem(409, "idempotency-key-in-use", "Idempotency key in use",
+                                 "A request with this Idempotency-Key is still being handled; retry in a moment.") from None
+            return _replay(existing, request_hash)
     if at is not None:
         if at > now + CHECKIN_MAX_AHEAD:
             raise ApiProblem(422, "checkin-in-future", "Check-in time in the future",
@@ -162,8 +173,6 @@ def check_in(client: ApiClient, *, member_number: int, at: datetime | None, loca
     if key_row is not None:
         key_row.visit_id = visit.id
         db.session.flush()
-    audit.record("api.checkin", client.user, target_type="visit", target_id=visit.id,
-                 member_number=int(member_number), details={"client": client.name}, source_ip=source_ip)
     return CheckIn(visit, int(member_number), replayed=False)
 
 

@@ -177,3 +177,19 @@ def test_unknown_api_paths_and_methods_are_problems(https, partner):
     assert missing.status_code == 404 and missing.headers["Content-Type"] == "application/problem+json"
     wrong = https.request("DELETE", "/api/v1/members", token=partner[1])
     assert wrong.status_code == 405 and wrong.json()["code"] == "method-not-allowed"
+
+
+def test_parallel_retries_with_one_key_make_one_visit(db, https, partner, make_member):
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = partner[1]
+    member = make_member()
+    body = {"member_number": member.member_number, "location": "Gate 2"}
+
+    def send(_):
+        return https.post("/api/v1/checkins", token=token, json=body, headers={"Idempotency-Key": "burst-1"})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = sorted(r.status_code for r in pool.map(send, range(4)))
+    assert statuses.count(201) == 1 and set(statuses) <= {200, 201, 409}
+    assert db.session.scalar(select(func.count()).select_from(Visit)) == 1

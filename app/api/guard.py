@@ -80,7 +80,6 @@ def headers(response):
         return response
     response.headers["Strict-Transport-Security"] = HSTS
     response.headers["Cache-Control"] = "no-store"
-    response.headers.pop("Vary", None) if response.headers.get("Vary") == "Cookie" else None
     budget = g.get("api_budget")
     if budget is not None:
         response.headers["X-RateLimit-Limit"] = str(budget.limit)

@@ -84,7 +84,12 @@ def _decode_cursor(kind: str, cursor: str | None) -> int:
 
 
 def _naive_utc(moment: datetime | None) -> datetime | None:
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment is not None else None
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # 0001-01-01T00:00+05:00 lies before the first representable UTC time
+        raise ApiProblem(400, "bad-request", "Bad Request", "The time is out of range.") from None
 
 
 def _aware(moment: datetime) -> datetime:

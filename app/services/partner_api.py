@@ -159,7 +159,9 @@ def check_in(client: ApiClient, *, member_number: int, at: datetime | None, loca
                              "an objection, or an anonymised member). Register the visit at the desk.")
         raise ApiProblem(404, "member-not-found", "Member not found", "No member has this member number.")
     try:
-        visit = member_service.check_in(member_number, actor=client.user, location=(location or "").strip(),
+        # No control characters (a NUL byte cannot be stored in PostgreSQL, nor shown).
+        location = "".join(ch for ch in (location or "") if ch.isprintable()).strip()
+        visit = member_service.check_in(member_number, actor=client.user, location=location,
                                         source="gate", source_ip=source_ip, at=at)
     except member_service.MemberError as error:
         problems = {

@@ -193,3 +193,19 @@ def test_parallel_retries_with_one_key_make_one_visit(db, https, partner, make_m
         statuses = sorted(r.status_code for r in pool.map(send, range(4)))
     assert statuses.count(201) == 1 and set(statuses) <= {200, 201, 409}
     assert db.session.scalar(select(func.count()).select_from(Visit)) == 1
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00%2B05:00", "9999-12-31T23:59:59-05:00"])
+def test_times_at_the_edge_of_the_calendar_are_a_400_not_a_crash(https, partner, moment, make_member):
+    response = https.get(f"/api/v1/members?updated_since={moment}", token=partner[1])
+    assert response.status_code == 400 and response.json()["code"] == "bad-request"
+    checkin = https.post("/api/v1/checkins", token=partner[1],
+                         json={"member_number": make_member().member_number, "at": moment.replace("%2B", "+")})
+    assert checkin.status_code == 400
+
+
+def test_control_characters_in_a_location_are_dropped(db, https, partner, make_member):
+    member = make_member()
+    response = https.post("/api/v1/checkins", token=partner[1],
+                          json={"member_number": member.member_number, "location": "Gate\u0000 1\u0007"})
+    assert response.status_code == 201 and response.json()["location"] == "Gate 1"

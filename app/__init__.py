@@ -12,6 +12,8 @@ def create_app(config_object=None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.secret_key()
     register_extensions(app)
+    register_proxy(app)
+    register_service_hooks()
     register_blueprints(app)
     register_error_handlers(app)
     register_request_hooks(app)
@@ -41,6 +43,22 @@ def register_extensions(app: Flask) -> None:
     auth.init_app(app)
 
 
+def register_proxy(app: Flask) -> None:
+    """Believe X-Forwarded-For/-Proto only from TRUSTED_PROXIES (werkzeug's ProxyFix, for those alone)."""
+    from app.blueprints.proxy import TrustedProxyFix
+
+    if app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = TrustedProxyFix(app.wsgi_app, app.config["TRUSTED_PROXIES"])
+
+
+def register_service_hooks() -> None:
+    """Services that listen to others: the API changes feed on erasures, the export's recipients."""
+    from app.services import member_changes, transfers
+
+    member_changes.register()
+    transfers.register_export_source()
+
+
 def register_blueprints(app: Flask) -> None:
     from app.blueprints import blueprints_for
     from app.blueprints.web import DatabaseIntConverter, TextConverter
@@ -48,8 +66,13 @@ def register_blueprints(app: Flask) -> None:
     # Before any rule is added: URL arguments the database could not take never reach a view.
     app.url_map.converters.update(int=DatabaseIntConverter, default=TextConverter, string=TextConverter)
 
+    from app import api
+
     for blueprint in blueprints_for(app.config["PORTAL_MODE"]):
-        app.register_blueprint(blueprint)
+        if blueprint is api.bp:
+            api.register(app)  # with its OpenAPI document and its HTTPS/token guard
+        else:
+            app.register_blueprint(blueprint)
 
 
 def register_error_handlers(app: Flask) -> None:

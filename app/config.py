@@ -66,12 +66,17 @@ class Config:
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None
-    # "full" serves the whole portal; "intake" serves only the public request form.
+    # "full" serves the whole portal; "intake" only the public request form; "api" only the partner API.
     PORTAL_MODE = os.environ.get("PORTAL_MODE", "full")
     TRUSTED_PROXIES = tuple(
         p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()
     )
     INTAKE_RATE_LIMIT = int(os.environ.get("INTAKE_RATE_LIMIT", "5"))  # per address per hour
+    # The partner API: requests per client per minute, and how long a rotated token keeps working.
+    API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "120"))
+    API_TOKEN_OVERLAP_HOURS = int(os.environ.get("API_TOKEN_OVERLAP_HOURS", "24"))
+    # Shared counters in Redis (redis://host:6379/0) instead of the database.
+    REDIS_URL = os.environ.get("REDIS_URL", "")
 
 
 class ProductionConfig(Config):

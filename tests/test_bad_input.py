@@ -171,11 +171,14 @@ def world(db, make_member, make_user, make_role, make_plan):
             extra["ground"] = "no_longer_needed"
         add_request("erasure", f"step:{step}", wizard_step=step, **extra)
     retention_service.ensure_default_policies()
+    from app.services import api_clients
+
+    partner, _token = api_clients.create_client(None, name="Walk partner", scopes=["api.members.read"])
     db.session.commit()
     return {
         "member_number": member.member_number, "subscription_id": subscription.id, "consent_id": consent.id,
         "plan_id": subscription.plan_id,
-        "user_id": staff.id, "role_id": role.id, "hold_id": hold.id,
+        "user_id": staff.id, "role_id": role.id, "hold_id": hold.id, "api_client_id": partner.id,
         "category": "visits", "action": "set", "references": references,
     }
 

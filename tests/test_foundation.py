@@ -10,7 +10,7 @@ from app.auth.decorators import access_of
 from app.auth.permissions import CATALOGUE, CODES, DEFAULT_ROLES
 from app.extensions import db as _db
 
-PUBLIC_ENDPOINTS = {"core.healthz", "core.set_language", "auth.login", "auth.login_code"}
+PUBLIC_ENDPOINTS = {"core.healthz", "core.set_language", "auth.login", "auth.login_code", "api.openapi_json"}
 PUBLIC_BLUEPRINTS = {"intake"}
 
 

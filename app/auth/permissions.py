@@ -63,7 +63,11 @@ CATALOGUE: tuple[PermissionInfo, ...] = (
     PermissionInfo("api.visits.read", "api", _l("API: read visits.")),
     PermissionInfo("api.visits.write", "api", _l("API: register visits.")),
     PermissionInfo("api.subscriptions.read", "api", _l("API: read subscriptions.")),
+    PermissionInfo("api.changes.read", "api", _l("API: read the changes feed of members it received.")),
 )
+
+# Partner API scopes: granted only to partner users, never on a role together with staff codes.
+API_CODES = frozenset(p.code for p in CATALOGUE if p.area == "api")
 
 CODES = frozenset(p.code for p in CATALOGUE)
 BY_CODE = {p.code: p for p in CATALOGUE}
@@ -84,7 +88,7 @@ DEFAULT_ROLES: dict[str, dict] = {
     "administrator": {
         "name": "Administrator",
         "description": "Manages users, roles and the whole installation.",
-        "codes": CODES - {c for c in CODES if c.startswith("api.")},
+        "codes": CODES - API_CODES,
     },
     "manager": {
         "name": "Manager",

@@ -2,7 +2,9 @@
 
 
 def blueprints_for(mode: str):
-    """'full' serves the portal; 'intake' serves only the public request form and health check."""
+    """'full' serves the portal; 'intake' only the public request form, 'api' only the partner API
+    (each with the health check)."""
+    from app.api import bp as api_bp
     from app.blueprints.admin import bp as admin_bp
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.intake import bp as intake_bp
@@ -15,4 +17,6 @@ def blueprints_for(mode: str):
 
     if mode == "intake":
         return [core_bp, intake_bp]
-    return [core_bp, main_bp, auth_bp, members_bp, plans_bp, privacy_bp, intake_bp, admin_bp, integrations_bp]
+    if mode == "api":
+        return [core_bp, api_bp]
+    return [core_bp, main_bp, auth_bp, members_bp, plans_bp, privacy_bp, intake_bp, admin_bp, integrations_bp, api_bp]

@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -22,9 +22,23 @@ def _messages():
     }
 
 
-def _render(code: int, message: str | None = None):
+def _render(code: int, message: str | None = None, error: Exception | None = None):
+    if request.path == "/api" or request.path.startswith("/api/") or current_app.config["PORTAL_MODE"] == "api":
+        from app.api.problems import problem
+
+        data = getattr(error, "data", None)
+        messages = data.get("messages") if isinstance(data, dict) else None
+        if isinstance(messages, dict) and len(messages) == 1 and isinstance(next(iter(messages.values())), dict):
+            messages = next(iter(messages.values()))  # webargs nests by location ("query", "json")
+        messages = messages if isinstance(messages, dict) and messages else None
+        detail = None
+        if messages:
+            detail = "; ".join(f"{name}: {' '.join(map(str, m)) if isinstance(m, list) else m}"
+                               for name, m in sorted(messages.items(), key=lambda item: str(item[0])))
+        headers = {"Allow": ", ".join(sorted(error.valid_methods))} if getattr(error, "valid_methods", None) else None
+        return problem(code, detail=detail, errors=messages, headers=headers)
     message = message or _messages().get(code, _messages()[500])
-    if request.path.startswith("/api/") or request.path == "/healthz":
+    if request.path == "/healthz":
         return jsonify(error=message, status=code), code
     # The language switch returns to the start page: the failed URL is not repeated in the page.
     return render_template("errors/error.html", code=code, message=message, language_next="/"), code
@@ -37,7 +51,7 @@ def register(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return _render(error.code or 500)
+        return _render(error.code or 500, error=error)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

@@ -1,5 +1,6 @@
 """The one model shared by every blueprint, split by domain."""
 
+from app.models.api import ApiClient, ApiIdempotencyKey, MemberChange
 from app.models.audit import AuditEvent
 from app.models.auth import Role, RolePermission, User, user_roles
 from app.models.integration import DataTransfer, DataTransferMember
@@ -10,6 +11,8 @@ from app.models.retention import RetentionPolicy
 from app.models.system import Counter, JobLock, RateLimitBucket
 
 __all__ = [
+    "ApiClient",
+    "ApiIdempotencyKey",
     "AuditEvent",
     "Consent",
     "Counter",
@@ -22,6 +25,7 @@ __all__ = [
     "JobLock",
     "LegalHold",
     "Member",
+    "MemberChange",
     "Plan",
     "RateLimitBucket",
     "RequestEvent",

@@ -297,6 +297,46 @@ _LAST_ADMIN = _l(
 )
 
 
+# --- staff and partner roles are never mixed ---------------------------------------------
+
+_MIXED_ROLE = _l("A role holds either partner API scopes (api.*) or staff permissions, never both.")
+_PARTNER_ROLE_FOR_STAFF = _l("Roles with partner API scopes (api.*) are only for API clients, not for staff.")
+_STAFF_ROLE_FOR_PARTNER = _l("An API client can only hold roles with partner API scopes (api.*).")
+
+
+def is_partner_codes(codes) -> bool:
+    """True when the codes are partner API scopes only (an empty set is a staff role)."""
+    from app.auth.permissions import API_CODES
+
+    codes = set(codes)
+    return bool(codes) and codes <= API_CODES
+
+
+def check_role_codes(codes, holders=()) -> None:
+    """A role is a staff role or a partner role: refuse a mix, or codes its holders may not have."""
+    from app.auth.permissions import API_CODES
+
+    codes = set(codes)
+    if codes & API_CODES and codes - API_CODES:
+        raise AccountError(_MIXED_ROLE, field="permissions")
+    partner = is_partner_codes(codes)
+    for user in holders:
+        if partner and user.kind != "partner":
+            raise AccountError(_PARTNER_ROLE_FOR_STAFF, field="permissions")
+        if not partner and user.kind == "partner" and codes:
+            raise AccountError(_STAFF_ROLE_FOR_PARTNER, field="permissions")
+
+
+def check_roles_for(kind: str, roles) -> None:
+    """api.* codes reach partner users only; partner users get nothing else."""
+    for role in roles:
+        partner = is_partner_codes(role.permission_codes)
+        if kind == "partner" and not partner:
+            raise AccountError(_STAFF_ROLE_FOR_PARTNER, field="roles")
+        if kind != "partner" and partner:
+            raise AccountError(_PARTNER_ROLE_FOR_STAFF, field="roles")
+
+
 # --- managing users ---------------------------------------------------------------------
 
 def _check_username(username: str, user: User | None = None) -> str:
@@ -329,6 +369,7 @@ def create_staff_user(actor: User, *, username: str, full_name: str, email: str 
                       roles: list[Role], temporary_password: str) -> User:
     """An administrator creates an employee's account with a temporary password."""
     username = _check_username(username)
+    check_roles_for("staff", roles)
     check_password_policy(temporary_password, username, field="temporary_password")
     user = create_user(username, temporary_password, full_name=full_name.strip(), email=email or None,
                        roles=roles, must_change_password=True)
@@ -350,6 +391,7 @@ def update_user(actor: User, user: User, *, username: str, full_name: str, email
     new_ids = {r.id for r in roles}
     details: dict = {}
     if old_ids != new_ids:
+        check_roles_for(user.kind, roles)
         if actor.id == user.id:
             raise AccountError(_l("You cannot change your own roles; ask another administrator."), field="roles")
         serialise_admin_changes()

@@ -266,6 +266,9 @@ def update_member(member: Member, data: dict, *, actor, override_reason: str | N
         setattr(member, field, data[field])
     refresh_search_text(member)
     db.session.flush()
+    from app.services import member_changes  # API clients that received the member learn of it (Art. 19)
+
+    member_changes.rectified(member, changed)
     details: dict = {"fields": changed}
     if member.processing_restricted:
         label = _l("Restriction of processing overridden for a change")
@@ -309,8 +312,9 @@ def end_membership(member: Member, ended_on: date, *, actor, source_ip: str | No
 
 
 def check_in(member_number, *, actor, location: str = "", source: str = "desk",
-             source_ip: str | None = None) -> Visit:
-    """Register a visit; refuses unknown, ended and anonymised members and double clicks."""
+             source_ip: str | None = None, at: datetime | None = None) -> Visit:
+    """Register a visit (now, or at a given naive-UTC time); refuses unknown, ended and anonymised
+    members and double clicks."""
     member = find_by_number(member_number)
     if member is None:
         raise MemberError(_l("No member has this member number."), "unknown")
@@ -318,9 +322,11 @@ def check_in(member_number, *, actor, location: str = "", source: str = "desk",
         raise MemberError(_l("This member has been anonymised; no visits can be registered."), "anonymised")
     if member.status == "ended":
         raise MemberError(_l("This membership has ended; the member cannot check in."), "ended")
-    now = clock.utcnow()
+    now = at or clock.utcnow()
     recent = db.session.scalar(
-        select(Visit.checked_in_at).where(Visit.member_id == member.id, Visit.checked_in_at > now - DUPLICATE_CHECKIN_WINDOW)
+        select(Visit.checked_in_at).where(Visit.member_id == member.id,
+                                          Visit.checked_in_at > now - DUPLICATE_CHECKIN_WINDOW,
+                                          Visit.checked_in_at < now + DUPLICATE_CHECKIN_WINDOW)
         .order_by(Visit.checked_in_at.desc()).limit(1)
     )
     if recent is not None:

@@ -267,6 +267,10 @@ def set_restriction(data_request: DataRequest, restricted: bool, actor) -> None:
         return
     member.processing_restricted = restricted
     member.restricted_since = clock.utcnow() if restricted else None
+    if restricted:
+        from app.services import member_changes  # API clients that received the member learn of it (Art. 19)
+
+        member_changes.restricted(member)
     add_event(data_request, "restricted" if restricted else "restriction_lifted", actor)
     _audit("privacy.restriction.set" if restricted else "privacy.restriction.lifted", data_request, actor)
     db.session.flush()

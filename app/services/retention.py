@@ -23,13 +23,17 @@ from sqlalchemy import Column, Integer, MetaData, Table, and_, delete, exists, f
 
 from app.extensions import db
 from app.models import (
+    ApiIdempotencyKey,
     AuditEvent,
     Consent,
     DataRequest,
+    DataTransfer,
+    DataTransferMember,
     HealthNote,
     Invoice,
     LegalHold,
     Member,
+    MemberChange,
     RateLimitBucket,
     RetentionPolicy,
     StaffNote,
@@ -66,6 +70,9 @@ COUNTED_FROM_WORDS = {
     "withdrawn": _l("the consent was withdrawn"),
     "lifted": _l("the hold was lifted"),
     "window": _l("the counting window started"),
+    "delivered": _l("the data was sent"),
+    "received": _l("the request was received"),
+    "recorded": _l("the change was recorded"),
 }
 
 
@@ -194,6 +201,42 @@ CATEGORIES: dict[str, Category] = {
             ),
         ),
         Category(
+            "data_transfers",
+            _l("Transfer log (data sent to partners)"),
+            ("delivered",),
+            ("delete",),
+            36,
+            _l(
+                "The log of what member data went to which partner system and when (field names, "
+                "never values). Members are told who received their data (GDPR art. 15) and "
+                "recipients are told of corrections and erasures (art. 19); after 3 years an old "
+                "delivery no longer matters for either."
+            ),
+        ),
+        Category(
+            "api_changes",
+            _l("Changes feed of the API clients"),
+            ("recorded",),
+            ("delete",),
+            3,
+            _l(
+                "Tells API clients which members they received were corrected, restricted or erased "
+                "(member number, kind, time). Partners read it within days; an entry older than 3 "
+                "months has been read or will never be."
+            ),
+        ),
+        Category(
+            "api_idempotency_keys",
+            _l("API idempotency keys"),
+            ("received",),
+            ("delete",),
+            1,
+            _l(
+                "Let an access gate retry a check-in without it counting twice. A key is honoured for "
+                "24 hours; after a month it is deleted."
+            ),
+        ),
+        Category(
             "rate_limits",
             _l("Rate-limit counters"),
             ("window",),
@@ -213,6 +256,9 @@ CATEGORIES: dict[str, Category] = {
 SWEEP_ORDER = (
     "ended_memberships",
     "rate_limits",
+    "api_idempotency_keys",
+    "api_changes",
+    "data_transfers",
     "lifted_holds",
     "withdrawn_consents",
     "visits",
@@ -232,6 +278,9 @@ DISPLAY_ORDER = (
     "closed_requests",
     "lifted_holds",
     "audit_events",
+    "data_transfers",
+    "api_changes",
+    "api_idempotency_keys",
     "rate_limits",
 )
 
@@ -518,6 +567,19 @@ def _due_rate_limits(policy, today):
     return RateLimitBucket.window_start < _end_of_day_utc(_months_back(today, policy.period_months))
 
 
+def _due_by_time(column):
+    def due(policy, today):
+        return column < _end_of_day_utc(_months_back(today, policy.period_months))
+
+    return due
+
+
+def _transfer_member_numbers(condition):
+    return select(Member.member_number).where(Member.id.in_(
+        select(DataTransferMember.member_id).join(DataTransfer, DataTransfer.id == DataTransferMember.transfer_id)
+        .where(condition)))
+
+
 def _exempt_by_member(model):
     return lambda: model.member_id.in_(_held())
 
@@ -563,6 +625,10 @@ RULES: dict[str, Rule] = {
         lambda condition: select(AuditEvent.member_number).where(condition, AuditEvent.member_number.is_not(None)),
     ),
     "rate_limits": Rule(RateLimitBucket, _due_rate_limits, None, None),
+    "data_transfers": Rule(DataTransfer, _due_by_time(DataTransfer.at), None, _transfer_member_numbers),
+    "api_changes": Rule(MemberChange, _due_by_time(MemberChange.at), None,
+                        lambda condition: select(MemberChange.member_number).where(condition)),
+    "api_idempotency_keys": Rule(ApiIdempotencyKey, _due_by_time(ApiIdempotencyKey.created_at), None, None),
 }
 
 

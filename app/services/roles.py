@@ -7,7 +7,13 @@ from app.auth.permissions import CODES, DEFAULT_ROLES
 from app.extensions import db
 from app.models import Role, User, user_roles
 from app.services import audit
-from app.services.accounts import _LAST_ADMIN, AccountError, active_administrator_ids, serialise_admin_changes
+from app.services.accounts import (
+    _LAST_ADMIN,
+    AccountError,
+    active_administrator_ids,
+    check_role_codes,
+    serialise_admin_changes,
+)
 
 
 def ensure_default_roles() -> list[Role]:
@@ -53,6 +59,7 @@ def _check_codes(codes) -> set[str]:
     unknown = codes - CODES
     if unknown:
         raise AccountError(_l("Unknown permission."), field="permissions")
+    check_role_codes(codes)
     return codes
 
 
@@ -71,6 +78,7 @@ def update_role(actor, role: Role, *, name: str, description: str, codes, requir
     """Change a role; refused when it would leave no active administrator. Returns changed fields."""
     name = _check_name(name, role)
     codes = _check_codes(codes)
+    check_role_codes(codes, role.users)
     old_codes = role.permission_codes
     if old_codes != codes:
         serialise_admin_changes()

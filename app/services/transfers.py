@@ -76,3 +76,21 @@ def count_for_recipient(recipient_key: str) -> int:
     """How many deliveries one recipient has had."""
     return db.session.scalar(select(func.count()).select_from(DataTransfer)
                              .where(DataTransfer.recipient_key == str(recipient_key))) or 0
+
+
+def export_recipients(member) -> list:
+    """The member's data export (Art. 15(1)(c)) lists every recipient of the transfer log."""
+    from app.services.export.art15 import Recipient
+
+    return [
+        Recipient(name=r.recipient_name, kind=r.recipient_kind, categories=list(r.fields),
+                  first_at=r.first_at.date(), last_at=r.last_at.date(), times=r.deliveries)
+        for r in recipients_of(member.id)
+    ]
+
+
+def register_export_source() -> None:
+    """Make the transfer log the export's source of recipients (idempotent)."""
+    from app.services.export import art15
+
+    art15.register_recipient_source(export_recipients)

@@ -24,7 +24,9 @@ PER_PAGE = 50
 
 
 def _role_choices():
-    return [SelectChoice(role.id, role.name) for role in role_service.all_roles()]
+    """Staff roles only: roles with partner API scopes belong to API clients (/integrations/api-clients)."""
+    return [SelectChoice(role.id, role.name) for role in role_service.all_roles()
+            if not accounts.is_partner_codes(role.permission_codes)]
 
 
 def _get_or_404(model, ident):

@@ -6,3 +6,5 @@ Each area keeps its views in a module of its own (imported at the bottom), on on
 from flask import Blueprint
 
 bp = Blueprint("integrations", __name__, url_prefix="/integrations")
+
+from app.blueprints.integrations import api_clients  # noqa: E402,F401 - the API client pages

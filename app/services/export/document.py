@@ -42,7 +42,8 @@ LABELS = {
         "refused": _l("refused"), "withdrawn": _l("withdrawn"),
     },
     "decision": {"grant": _l("granted"), "partial": _l("partly granted"), "refuse": _l("refused")},
-    "recipient_kind": {"partner_system": _l("partner system"), "api_client": _l("API client")},
+    "recipient_kind": {"partner_system": _l("partner system"), "api_client": _l("API client"),
+                       "connector": _l("partner system"), "manual": _l("recipient registered by the club")},
 }
 
 

@@ -148,7 +148,7 @@ def register(app) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if response.mimetype in {"text/html", "application/json", "application/problem+json"}:
+        if request.endpoint != "static":  # pages, JSON and downloads (PDF, ZIP) may all hold personal data
             response.headers.setdefault("Cache-Control", "no-store")
         if app.config.get("HSTS_ENABLED"):
             response.headers.setdefault("Strict-Transport-Security", HSTS)

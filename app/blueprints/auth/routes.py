@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import segno
 from flask import (
     current_app,
     flash,
@@ -12,11 +13,10 @@ from flask import (
     session,
     url_for,
 )
-import segno
 from flask_babel import gettext as _
-from markupsafe import Markup
 from flask_login import current_user, login_user, logout_user
 from flask_principal import AnonymousIdentity, Identity, identity_changed
+from markupsafe import Markup
 
 from app.auth import renew_epoch, start_session
 from app.auth.decorators import login_only, public, wants_json

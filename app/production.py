@@ -62,7 +62,8 @@ def startup_problems(app, environ=None) -> list[Check]:
     if cfg.get("SESSION_COOKIE_SECURE") and cfg.get("REMEMBER_COOKIE_SECURE", True):
         checks.append(Check("ok", "cookies", "sent over HTTPS only (Secure), HttpOnly, SameSite=Lax"))
     else:
-        checks.append(Check("fail", "cookies", "session cookies are not Secure: remove SESSION_COOKIE_SECURE=0"))
+        checks.append(Check("fail", "cookies",
+                            "session cookies are not marked Secure: use CLUBHOUSE_ENV=production (served over HTTPS)"))
     if cfg.get("HSTS_ENABLED"):
         checks.append(Check("ok", "HSTS", "Strict-Transport-Security is sent"))
     else:

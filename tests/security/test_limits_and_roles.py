@@ -13,7 +13,7 @@ from app.blueprints.members import forms as _member_forms  # noqa: F401
 from app.blueprints.privacy import export_forms as _export_forms  # noqa: F401
 from app.blueprints.privacy import forms as _privacy_forms  # noqa: F401
 from app.models import AuditEvent, DataRequest, Role, User
-from app.services import accounts, clock
+from app.services import accounts
 from app.services import privacy_requests as requests_service
 from app.services import roles as role_service
 from tests.conftest import TEST_PASSWORD
@@ -196,4 +196,3 @@ def test_a_password_change_is_audited_with_the_source_address(client, make_user,
 
 def test_default_roles_that_reach_everything_require_two_factor():
     assert DEFAULT_ROLES["administrator"]["requires_2fa"] and DEFAULT_ROLES["privacy_officer"]["requires_2fa"]
-    assert clock  # the clock module is used by the fixtures above

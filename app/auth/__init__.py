@@ -14,7 +14,7 @@ EPOCH_KEY = "epoch"  # the user's session_epoch when the session was made
 BORN_KEY = "born"  # when the session was made (seconds since 1970, UTC)
 
 
-def start_session(user) -> None:
+def stamp_session(user) -> None:
     """Mark the (fresh) session as made now for the user's current epoch; call after login_user()."""
     session[EPOCH_KEY] = user.session_epoch
     session[BORN_KEY] = int(clock.utcnow().timestamp())

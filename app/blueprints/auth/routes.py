@@ -18,7 +18,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_principal import AnonymousIdentity, Identity, identity_changed
 from markupsafe import Markup
 
-from app.auth import renew_epoch, start_session
+from app.auth import renew_epoch, stamp_session
 from app.auth.decorators import login_only, public, wants_json
 from app.blueprints.auth import bp
 from app.blueprints.auth.forms import ChangePasswordForm, CodeForm, EmptyForm, LoginForm
@@ -88,7 +88,7 @@ def _finish_login(user: User, target: str | None, second_factor: bool = False):
     if language:
         session["lang"] = language
     login_user(user)
-    start_session(user)
+    stamp_session(user)
     session["seen"] = _now_ts()
     identity_changed.send(current_app._get_current_object(), identity=Identity(user.id))
     return _where_after_login(user, target)

@@ -65,3 +65,27 @@ def test_the_member_form_never_fails_and_stored_text_is_escaped(app, db, make_us
     else:
         assert db.session.scalar(select(func.count()).select_from(Member)) == count  # refused: nothing stored
     assert db.session.scalar(select(func.count()).select_from(DataRequest)) == 0
+
+
+@SETTINGS
+@given(first=hostile_text, last=hostile_text, city=hostile_text)
+def test_the_export_escapes_typed_text_in_its_pdf_source_and_csv(app, db, make_user, make_member, first, last, city):
+    import csv
+    import io
+
+    from app.services.export import gather
+    from app.services.export.document import render_export_html
+    from app.services.export.package import FORMULA_STARTS, PLAIN_NUMBER, csv_files
+
+    officer = make_user(permissions=sorted(c for c in CODES if not c.startswith("api.")))
+    member = make_member(first_name=first[:100] or "A", last_name=last[:100] or "B", city=city[:100] or None)
+    with app.test_request_context():
+        export = gather(member, officer)
+        source = render_export_html(export)
+        files = csv_files(export)
+    for value in (member.first_name, member.last_name, member.city or ""):
+        assert _escaped_only(source, value)
+    for content in files.values():
+        for row in csv.reader(io.StringIO(content.decode("utf-8"))):
+            for cell in row:
+                assert not cell.startswith(FORMULA_STARTS) or PLAIN_NUMBER.fullmatch(cell), cell

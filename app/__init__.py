@@ -11,6 +11,10 @@ def create_app(config_object=None) -> Flask:
     app.config.from_object(config_object or _default_config())
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.secret_key()
+    if app.config.get("PRODUCTION") and not _reporting_only():
+        from app import production
+
+        production.enforce(app)
     register_extensions(app)
     register_proxy(app)
     register_service_hooks()
@@ -20,6 +24,13 @@ def create_app(config_object=None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def _reporting_only() -> bool:
+    """`flask deploy-check` builds the app to report on unsafe settings, so it must not refuse them."""
+    import sys
+
+    return "deploy-check" in sys.argv[1:]
 
 
 def _default_config():

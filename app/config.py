@@ -77,13 +77,27 @@ class Config:
     API_TOKEN_OVERLAP_HOURS = int(os.environ.get("API_TOKEN_OVERLAP_HOURS", "24"))
     # Shared counters in Redis (redis://host:6379/0) instead of the database.
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    # Every post to the public form, before it is parsed (a flood guard, per address per hour).
+    INTAKE_POST_LIMIT = int(os.environ.get("INTAKE_POST_LIMIT", "60"))
+    LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("LOGIN_ADDRESS_MAX_FAILURES", "20"))
+    # However busy, a session ends this many hours after its login.
+    SESSION_LIFETIME_HOURS = int(os.environ.get("SESSION_LIFETIME_HOURS", "12"))
+    # Bodies above this are answered 413 before they are read; each form field is kept far smaller.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
+    MAX_FORM_MEMORY_SIZE = 200_000
+    MAX_FORM_PARTS = 1000
+    # Where `backup create` writes; the erasure ledger and its key must not be inside it.
+    BACKUP_DIR = os.environ.get("BACKUP_DIR", str(INSTANCE_DIR / "backups"))
+    HSTS_ENABLED = False
 
 
 class ProductionConfig(Config):
-    """Behind TLS: cookies only over HTTPS."""
+    """Behind TLS: cookies only over HTTPS, HSTS; app/production.py refuses to start when unsafe."""
 
+    PRODUCTION = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    HSTS_ENABLED = True
 
 
 class TestConfig(Config):

@@ -1,11 +1,28 @@
 """Authentication and authorisation: the permission catalogue, identity loading, decorators."""
 
-from flask import g
+from flask import current_app, flash, g, session
+from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin
 from flask_principal import AnonymousIdentity, Identity
 
 from app.auth import permissions
+from app.blueprints import security
 from app.extensions import db, login_manager, principal
+from app.services import clock
+
+EPOCH_KEY = "epoch"  # the user's session_epoch when the session was made
+BORN_KEY = "born"  # when the session was made (seconds since 1970, UTC)
+
+
+def stamp_session(user) -> None:
+    """Mark the (fresh) session as made now for the user's current epoch; call after login_user()."""
+    session[EPOCH_KEY] = user.session_epoch
+    session[BORN_KEY] = int(clock.utcnow().timestamp())
+
+
+def renew_epoch(user) -> None:
+    """Keep this session valid after the user's own change ended their other sessions."""
+    session[EPOCH_KEY] = user.session_epoch
 
 
 class Guest(AnonymousUserMixin):
@@ -27,13 +44,31 @@ def init_app(app) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "strong"
     login_manager.anonymous_user = Guest
+    # Session protection hashes the client address: the TRUSTED_PROXIES-aware one, never a raw header.
+    login_manager._session_identifier_generator = security.session_identifier
 
     @login_manager.user_loader
     def load_user(user_id: str):
+        """The session's user, if the session is still valid for them.
+
+        Refused: a session from before the user's last logout, password change, password
+        reset, role change or deactivation (its epoch is behind the user's), and a session
+        older than SESSION_LIFETIME_HOURS however busy it was.
+        """
         if not user_id.isdigit():
             return None
         user = db.session.get(User, int(user_id))
         if user is None or not user.active or user.kind != "staff":
+            return None
+        if session.get(EPOCH_KEY) != user.session_epoch:
+            session.clear()
+            return None
+        born = session.get(BORN_KEY)
+        lifetime = current_app.config["SESSION_LIFETIME_HOURS"] * 3600
+        if not isinstance(born, int) or clock.utcnow().timestamp() - born > lifetime:
+            session.clear()
+            flash(_("Your session has ended after %(hours)s hours. Please log in again.",
+                    hours=current_app.config["SESSION_LIFETIME_HOURS"]), "warning")
             return None
         return user
 

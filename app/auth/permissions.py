@@ -84,10 +84,13 @@ def grouped():
 _STAFF_READ = {"members.view", "members.contact"}
 
 # The default roles; `flask --app wsgi seed-roles` (run by `make run`) creates missing ones.
+# Administrator and Privacy officer reach everything or every member's data (erasure, exports):
+# they require two-factor login from the start.
 DEFAULT_ROLES: dict[str, dict] = {
     "administrator": {
         "name": "Administrator",
         "description": "Manages users, roles and the whole installation.",
+        "requires_2fa": True,
         "codes": CODES - API_CODES,
     },
     "manager": {
@@ -120,6 +123,7 @@ DEFAULT_ROLES: dict[str, dict] = {
     "privacy_officer": {
         "name": "Privacy officer",
         "description": "Handles data requests, erasures, exports and retention.",
+        "requires_2fa": True,
         "codes": _STAFF_READ | {
             "members.edit", "members.consents", "members.finance", "members.notes",
             "privacy.view", "privacy.register", "privacy.handle", "privacy.legal_hold", "privacy.erase",

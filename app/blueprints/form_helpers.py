@@ -5,13 +5,18 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import DecimalField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import ValidationError
+from wtforms.validators import Length, NumberRange, ValidationError
 
 from app.services import clock
 
 KEPT_CONTROL_CHARACTERS = "\n\r\t"
+# A text field without its own Length(max=...) is held to this (MAX_FORM_MEMORY_SIZE caps the raw size).
+DEFAULT_TEXT_MAX = 10_000
+# What an integer column holds (PostgreSQL integer); Numeric(10, 2) columns hold less than 10**8.
+INT_COLUMN_MAX = 2**31 - 1
+DECIMAL_COLUMN_MAX = 10**8 - 1
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -29,7 +34,9 @@ def without_control_characters(value):
 class BaseForm(FlaskForm):
     """The base of every form: text and choice fields drop control characters before they are validated.
 
-    Passwords are left exactly as typed (they are only hashed, never stored or shown).
+    Passwords are left exactly as typed (they are only hashed, never stored or shown). Every
+    text field gets a maximum length and every number field the range of its database column
+    unless it declares a narrower one, so no typed value can reach the database too large.
     """
 
     class Meta:
@@ -38,6 +45,16 @@ class BaseForm(FlaskForm):
             if issubclass(field_class, StringField | SelectField) and not issubclass(field_class, PasswordField):
                 filters = options.get("filters", unbound_field.kwargs.get("filters", ()))
                 options["filters"] = [without_control_characters, *filters]
+            validators = list(options.get("validators", unbound_field.kwargs.get("validators", ())))
+            if issubclass(field_class, StringField) and not any(
+                isinstance(v, Length) and v.max not in (None, -1) for v in validators
+            ):
+                options["validators"] = [*validators, Length(max=DEFAULT_TEXT_MAX)]
+            elif issubclass(field_class, IntegerField | DecimalField) and not any(
+                isinstance(v, NumberRange) and v.max is not None and v.min is not None for v in validators
+            ):
+                bound = INT_COLUMN_MAX if issubclass(field_class, IntegerField) else DECIMAL_COLUMN_MAX
+                options["validators"] = [*validators, NumberRange(min=-bound, max=bound)]
             return unbound_field.bind(form=form, **options)
 
 

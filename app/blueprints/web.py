@@ -1,7 +1,9 @@
 """Small helpers shared by the views (request parsing only; rules live in app/services)."""
 
-from flask import current_app, request
+from flask import request
 from werkzeug.routing import IntegerConverter, UnicodeConverter
+
+from app.blueprints.security import client_ip  # noqa: F401 - the one client address, re-exported for the views
 
 # The largest id a database integer column holds (PostgreSQL integer, and so SQLite's too here).
 MAX_DATABASE_INT = 2**31 - 1
@@ -21,16 +23,6 @@ class TextConverter(UnicodeConverter):
     def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's argument name
         super().__init__(map, *args, **kwargs)
         self.regex = self.regex.replace("[^/]", r"[^/\x00-\x1f\x7f]")
-
-
-def client_ip() -> str | None:
-    """The client's address; X-Forwarded-For is believed only from a configured trusted proxy."""
-    remote = request.remote_addr
-    if remote in current_app.config["TRUSTED_PROXIES"]:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip() or remote
-    return remote
 
 
 def page_arg(name: str = "page") -> int:

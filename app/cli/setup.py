@@ -92,6 +92,8 @@ def bootstrap_command(demo: bool):
         click.echo("Administrator created. Write this down, it is shown only once:")
         click.echo("  username: admin")
         click.echo(f"  password: {password}")
+        click.echo("At the first login you choose two-factor login (an authenticator app): it is")
+        click.echo("required for administrators.")
         click.echo("=" * 60)
     if first_run and demo:
         click.echo("Loading demo data (first run; `make run DEMO=0` starts empty)...")

@@ -77,6 +77,9 @@ class User(UserMixin, db.Model):
     totp_enabled: Mapped[bool] = mapped_column(default=False)
     # The time step of the last accepted code, so one code cannot be used twice.
     totp_last_step: Mapped[int | None]
+    # Raised to end every open session of the user at once (logout, password, roles, deactivation):
+    # a session cookie carries the epoch it was made in and is refused once they differ.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, back_populates="users")

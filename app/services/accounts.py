@@ -6,6 +6,7 @@ administrator (a user holding both admin.users and admin.roles) cannot be demote
 deactivated. Functions flush but never commit; the caller commits.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from functools import cache
@@ -19,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Counter, Role, RolePermission, User, user_roles
-from app.services import audit, clock, passwords
+from app.services import audit, clock, passwords, rate_limits
 
 ADMIN_CODES = frozenset({"admin.users", "admin.roles"})
 
@@ -41,13 +42,28 @@ def find_by_username(username: str) -> User | None:
 
 
 # --- logging in -----------------------------------------------------------------------
+#
+# How a login is throttled (docs/users-and-roles.md, "Lockout"):
+# 1. Per client address: failed logins from one address (any username, real or not) are
+#    counted in a shared RateLimitBucket (hashed key); past LOGIN_ADDRESS_MAX_FAILURES in
+#    the window the address is refused before any account is looked at.
+# 2. Per account: each attempt first claims a slot with a conditional UPDATE
+#    (failed_login_count < max and not locked), so parallel attempts on other workers can
+#    never check more passwords than the limit; the failure that fills the last slot locks
+#    the account for LOGIN_LOCKOUT_MINUTES.
+# 3. A lock holds only against the addresses that failed on the account in the window: a
+#    correct password from an address without such failures (and not throttled) still logs
+#    in, so an attacker alone cannot keep the real user out. Each further address gets one
+#    guess per window while the account is locked, and at most the address limit overall.
+# Unknown, inactive, locked and wrong all get the same answer after one password hash.
 
 @dataclass
 class LoginResult:
-    """What a login attempt came to: ok (password right), locked, or refused."""
+    """What a login attempt came to: ok (password right), refused, or throttled (this address)."""
 
-    status: str  # "ok", "locked", "refused"
+    status: str  # "ok", "refused", "throttled"
     user: User | None = None
+    locked: bool = False  # for the audit log and tests only; never shown to the person logging in
 
     @property
     def ok(self) -> bool:
@@ -58,55 +74,110 @@ def is_locked(user: User) -> bool:
     return user.locked_until is not None and user.locked_until > clock.utcnow()
 
 
-def register_failure(user: User, *, max_failures: int, lockout_minutes: int, source_ip=None,
-                     reason: str = "wrong_password") -> bool:
-    """Count one failed attempt in the database (atomically, so all workers share it).
+def _pair_key(address_key: str, user: User) -> str:
+    return "login-pair:" + hashlib.sha256(f"{address_key}|{user.id}".encode()).hexdigest()
 
-    Returns True when this failure locked the account.
-    """
-    db.session.execute(
-        update(User).where(User.id == user.id).values(failed_login_count=User.failed_login_count + 1)
-    )
-    db.session.refresh(user, ["failed_login_count"])
-    audit.record("login.failed", user, target_type="user", target_id=user.id,
-                 details={"reason": reason}, source_ip=source_ip)
-    if user.failed_login_count >= max_failures:
-        user.locked_until = clock.utcnow() + timedelta(minutes=lockout_minutes)
-        user.failed_login_count = 0
+
+def _claim_attempt(user: User, max_failures: int) -> bool:
+    """Take one of the account's allowed attempts (atomic: one UPDATE decides, on every worker)."""
+    now = clock.utcnow()
+    claimed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.failed_login_count < max_failures,
+               or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(failed_login_count=User.failed_login_count + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(user, ["failed_login_count", "locked_until"])
+    return claimed == 1
+
+
+def _lock_if_full(user: User, *, max_failures: int, lockout_minutes: int, source_ip=None) -> bool:
+    """Lock the account when its attempts are used up; True for the one failure that locked it."""
+    locked = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.failed_login_count >= max_failures)
+        .values(failed_login_count=0, locked_until=clock.utcnow() + timedelta(minutes=lockout_minutes))
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    db.session.refresh(user, ["failed_login_count", "locked_until"])
+    if locked:
         audit.record("login.locked", user, target_type="user", target_id=user.id,
                      details={"minutes": lockout_minutes}, source_ip=source_ip)
-        db.session.flush()
-        return True
+    return locked
+
+
+def register_failure(user: User, *, max_failures: int, lockout_minutes: int, source_ip=None,
+                     reason: str = "wrong_password", address_key: str | None = None) -> bool:
+    """Count one failed attempt (a wrong two-factor code) atomically; True when it locked the account."""
+    if address_key:
+        window = timedelta(minutes=lockout_minutes)
+        rate_limits.hit(f"login-addr:{address_key}", window)
+        rate_limits.hit(_pair_key(address_key, user), window)
+    db.session.execute(
+        update(User).where(User.id == user.id).values(failed_login_count=User.failed_login_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    audit.record("login.failed", user, target_type="user", target_id=user.id,
+                 details={"reason": reason}, source_ip=source_ip)
+    locked = _lock_if_full(user, max_failures=max_failures, lockout_minutes=lockout_minutes, source_ip=source_ip)
     db.session.flush()
-    return False
+    return locked
 
 
 def authenticate(username: str, password: str, *, max_failures: int = 5, lockout_minutes: int = 15,
+                 address_key: str | None = None, address_max_failures: int = 20,
                  source_ip: str | None = None) -> LoginResult:
-    """Check a username and password, counting failures and locking the account after too many.
+    """Check a username and password under the address throttle and the account lockout.
 
-    A failed attempt for a username that does not exist is audited without the typed name
-    (it may be a mistyped password or someone else's personal data).
+    `address_key` is an opaque (keyed-hash) name of the client address, never the address
+    itself. Every path computes exactly one password hash, so the time taken does not tell
+    an unknown username from a locked account or a wrong password. A failed attempt for a
+    username that does not exist is audited without the typed name.
     """
+    window = timedelta(minutes=lockout_minutes)
+    address_bucket = f"login-addr:{address_key}" if address_key else None
+
+    def failed(user, reason, *, locked=False):
+        if address_bucket:
+            rate_limits.hit(address_bucket, window)
+            if user is not None:
+                rate_limits.hit(_pair_key(address_key, user), window)
+        audit.record("login.failed", user, target_type="user" if user else None,
+                     target_id=user.id if user else None, details={"reason": reason}, source_ip=source_ip)
+        db.session.flush()
+        return LoginResult("refused", user, locked=locked)
+
+    if address_bucket and rate_limits.hits(address_bucket, window) >= address_max_failures:
+        passwords.verify_password(_dummy_hash(), password)
+        audit.record("login.failed", None, details={"reason": "address_throttled"}, source_ip=source_ip)
+        return LoginResult("throttled")
     user = find_by_username(username)
     if user is None or user.kind != "staff" or not user.active:
-        passwords.verify_password(_dummy_hash(), password)  # even out timing
-        audit.record("login.failed", None, details={"reason": "unknown_or_inactive"}, source_ip=source_ip)
-        return LoginResult("refused")
-    if is_locked(user):
-        audit.record("login.failed", user, target_type="user", target_id=user.id,
-                     details={"reason": "locked"}, source_ip=source_ip)
-        return LoginResult("locked", user)
-    if not passwords.verify_password(user.password_hash, password):
-        locked = register_failure(user, max_failures=max_failures, lockout_minutes=lockout_minutes,
+        passwords.verify_password(_dummy_hash(), password)
+        return failed(None, "unknown_or_inactive")
+    if not _claim_attempt(user, max_failures):
+        # Locked, or the last allowed attempts are being checked right now by other requests.
+        clean_address = (address_key is not None and is_locked(user)
+                         and rate_limits.hits(_pair_key(address_key, user), window) == 0)
+        if not clean_address:
+            passwords.verify_password(_dummy_hash(), password)
+            return failed(user, "locked", locked=True)
+        if passwords.verify_password(user.password_hash, password):
+            return LoginResult("ok", user)
+        return failed(user, "wrong_password_while_locked", locked=True)
+    if passwords.verify_password(user.password_hash, password):
+        return LoginResult("ok", user)
+    result = failed(user, "wrong_password")
+    result.locked = _lock_if_full(user, max_failures=max_failures, lockout_minutes=lockout_minutes,
                                   source_ip=source_ip)
-        return LoginResult("locked" if locked else "refused", user)
-    return LoginResult("ok", user)
+    db.session.flush()
+    return result
 
 
 @cache
 def _dummy_hash() -> str:
-    """A hash to check against when the account does not exist, so both cases take as long."""
+    """A hash to check against when no real one may be checked, so every answer takes as long."""
     return passwords.hash_password("x" * 12)
 
 
@@ -120,7 +191,28 @@ def complete_login(user: User, *, source_ip: str | None = None, second_factor: b
     db.session.flush()
 
 
+def end_sessions(users) -> None:
+    """End every open session of these users on every worker and host (their session epoch moves on).
+
+    A session cookie carries the epoch it was made in; app/auth refuses it once they differ.
+    One set-based UPDATE, so a role edit with many holders is one statement.
+    """
+    ids = [u.id for u in users] if not isinstance(users, User) else [users.id]
+    if not ids:
+        return
+    db.session.execute(
+        update(User).where(User.id.in_(ids)).values(session_epoch=User.session_epoch + 1)
+        .execution_options(synchronize_session=False)
+    )
+    for user in ([users] if isinstance(users, User) else users):
+        if user in db.session:
+            db.session.refresh(user, ["session_epoch"])
+
+
 def record_logout(user: User, *, source_ip: str | None = None, reason: str = "user") -> None:
+    """A logout: by the user it ends all their sessions (a copied cookie is worthless afterwards)."""
+    if reason == "user":
+        end_sessions(user)
     audit.record("logout", user, target_type="user", target_id=user.id, details={"reason": reason},
                  source_ip=source_ip)
 
@@ -196,8 +288,10 @@ def disable_totp(user: User, code: str) -> None:
 
 def reset_totp(actor: User, user: User) -> None:
     """An administrator clears a user's two-factor (lost phone); they enrol again if required."""
+    assert_may_manage(actor, user)
     user.totp_enabled = False
     user.totp_secret = None
+    end_sessions(user)
     audit.record("user.two_factor_reset", actor, target_type="user", target_id=user.id)
     db.session.flush()
 
@@ -210,7 +304,7 @@ def check_password_policy(password: str, username: str | None = None, field: str
         raise AccountError(" ".join(problems), field=field)
 
 
-def change_own_password(user: User, current: str, new: str) -> None:
+def change_own_password(user: User, current: str, new: str, *, source_ip: str | None = None) -> None:
     """The user sets a new password (also the forced change after a temporary one)."""
     if not passwords.verify_password(user.password_hash, current):
         raise AccountError(_l("Your current password is not right."), field="current_password")
@@ -219,17 +313,20 @@ def change_own_password(user: User, current: str, new: str) -> None:
         raise AccountError(_l("Choose a password different from the current one."), field="new_password")
     user.password_hash = passwords.hash_password(new)
     user.must_change_password = False
-    audit.record("user.password_changed", user, target_type="user", target_id=user.id)
+    end_sessions(user)  # other browsers are logged out; the caller renews the current session
+    audit.record("user.password_changed", user, target_type="user", target_id=user.id, source_ip=source_ip)
     db.session.flush()
 
 
 def reset_password(actor: User, user: User, temporary_password: str) -> None:
     """An administrator gives a user a temporary password, to be changed at the next login."""
+    assert_may_manage(actor, user)
     check_password_policy(temporary_password, user.username)
     user.password_hash = passwords.hash_password(temporary_password)
     user.must_change_password = True
     user.failed_login_count = 0
     user.locked_until = None
+    end_sessions(user)
     audit.record("user.password_reset", actor, target_type="user", target_id=user.id)
     db.session.flush()
 
@@ -339,6 +436,61 @@ def check_roles_for(kind: str, roles) -> None:
 
 # --- managing users ---------------------------------------------------------------------
 
+API_PREFIX = "api."
+
+
+def _codes_of(roles_or_codes) -> set[str]:
+    codes: set[str] = set()
+    for item in roles_or_codes or ():
+        if isinstance(item, str):
+            codes.add(item)
+        else:
+            codes |= item.permission_codes
+    return codes
+
+
+def assert_may_grant(actor, roles_or_codes, *, removing=(), to_partner: bool = False,
+                     field: str = "roles") -> None:
+    """Refuse to give (or take away) permissions the actor does not hold themselves.
+
+    `roles_or_codes` are roles or permission codes being granted; `removing` those being
+    taken away (a role can be removed only by someone who could have given it). Partner API
+    scopes (api.*) are held by no staff user: they go only to partner clients
+    (`to_partner=True`), and only from a holder of integrations.manage. `actor=None` is the
+    server's command line, which is trusted. Raises AccountError.
+    """
+    codes = _codes_of(roles_or_codes) | _codes_of(removing)
+    if actor is None or not codes:
+        return
+    held = set(actor.permission_codes())
+    api_codes = {code for code in codes if code.startswith(API_PREFIX)}
+    if api_codes:
+        if not to_partner:
+            raise AccountError(_l("Partner API scopes (api.*) are for partner systems only, not for staff accounts."),
+                               field=field)
+        if "integrations.manage" not in held:
+            raise AccountError(_l("Only a user who may manage integrations can give partner API scopes."),
+                               field=field)
+    missing = codes - api_codes - held
+    if missing:
+        raise AccountError(
+            _l("You cannot give or take away permissions you do not hold yourself: %(codes)s.",
+               codes=", ".join(sorted(missing))), field=field)
+
+
+def assert_may_manage(actor, user: User) -> None:
+    """An administrator changes only accounts holding no more than they do (no reset of a superior's password)."""
+    if actor is None or actor.id == user.id:
+        return
+    held = set(actor.permission_codes())
+    beyond = set(user.permission_codes()) - held
+    if "integrations.manage" in held:  # partner scopes are held by no staff user; their manager handles them
+        beyond = {code for code in beyond if not code.startswith(API_PREFIX)}
+    if beyond:
+        raise AccountError(_l("This account holds permissions you do not hold yourself; ask an administrator "
+                              "who holds them to change it."))
+
+
 def _check_username(username: str, user: User | None = None) -> str:
     username = (username or "").strip()
     if not username:
@@ -370,6 +522,7 @@ def create_staff_user(actor: User, *, username: str, full_name: str, email: str 
     """An administrator creates an employee's account with a temporary password."""
     username = _check_username(username)
     check_roles_for("staff", roles)
+    assert_may_grant(actor, roles)
     check_password_policy(temporary_password, username, field="temporary_password")
     user = create_user(username, temporary_password, full_name=full_name.strip(), email=email or None,
                        roles=roles, must_change_password=True)
@@ -381,6 +534,7 @@ def create_staff_user(actor: User, *, username: str, full_name: str, email: str 
 def update_user(actor: User, user: User, *, username: str, full_name: str, email: str | None,
                 roles: list[Role]) -> list[str]:
     """Change a user's details and roles; returns the names of the changed fields."""
+    assert_may_manage(actor, user)
     username = _check_username(username, user)
     changed = []
     for field, value in (("username", username), ("full_name", full_name.strip()), ("email", email or None)):
@@ -399,8 +553,11 @@ def update_user(actor: User, user: User, *, username: str, full_name: str, email
             user_roles_override={user.id: list(roles)}
         ):
             raise AccountError(_LAST_ADMIN, field="roles")
+        assert_may_grant(actor, [r for r in roles if r.id not in old_ids],
+                         removing=[r for r in user.roles if r.id not in new_ids])
         user.roles = list(roles)
         user.forget_permissions()
+        end_sessions(user)
         changed.append("roles")
         details = {"roles_added": sorted(new_ids - old_ids), "roles_removed": sorted(old_ids - new_ids)}
     if changed:
@@ -414,15 +571,18 @@ def deactivate_user(actor: User, user: User) -> None:
     """Block a user from logging in (their history stays)."""
     if actor.id == user.id:
         raise AccountError(_l("You cannot deactivate your own account."))
+    assert_may_manage(actor, user)
     serialise_admin_changes()
     if user.id in active_administrator_ids() and not active_administrator_ids(inactive={user.id}):
         raise AccountError(_LAST_ADMIN)
     user.active = False
+    end_sessions(user)
     audit.record("user.deactivated", actor, target_type="user", target_id=user.id)
     db.session.flush()
 
 
 def reactivate_user(actor: User, user: User) -> None:
+    assert_may_manage(actor, user)
     user.active = True
     user.failed_login_count = 0
     user.locked_until = None

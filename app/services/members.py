@@ -215,7 +215,8 @@ def _changed_fields(member: Member, data: dict) -> list[str]:
 def create_member(data: dict, *, actor, source_ip: str | None = None) -> Member:
     """Register a new member with the next member number."""
     fields = {key: value for key, value in data.items() if key in EDITABLE_FIELDS}
-    fields.setdefault("joined_on", clock.today())
+    if fields.get("joined_on") is None:  # left empty in the form: a member joins the day they are registered
+        fields["joined_on"] = clock.today()
     fields.setdefault("country", "NL")
     member = Member(member_number=next_member_number(), status="active", **fields)
     refresh_search_text(member)

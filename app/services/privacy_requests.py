@@ -41,6 +41,11 @@ def next_reference(year: int | None = None) -> str:
     return f"AVG-{year}-{number:04d}"
 
 
+def spend_reference() -> str:
+    """Take the next reference without a request (the honeypot's answer): a gap, as a real withdrawal leaves."""
+    return next_reference()
+
+
 def add_event(data_request: DataRequest, action: str, actor=None, note: str | None = None) -> RequestEvent:
     event = RequestEvent(request=data_request, action=action, actor_id=getattr(actor, "id", None),
                          note=note, occurred_at=clock.utcnow())
@@ -84,6 +89,17 @@ def register(kind: str, *, channel: str, actor=None, requester_name: str | None 
                  source_ip=source_ip)
     db.session.flush()
     return data_request
+
+
+def requests_of_member(member, viewer) -> list[DataRequest] | None:
+    """A member's data requests, newest first, for a viewer allowed to know them; None for anyone else.
+
+    That a member filed a request (and which kind) is need-to-know: only privacy.view holders see it.
+    """
+    if viewer is None or not viewer.has_permission("privacy.view"):
+        return None
+    return list(db.session.scalars(select(DataRequest).where(DataRequest.member_id == member.id)
+                                   .order_by(DataRequest.received_at.desc())))
 
 
 def get_by_reference(reference: str) -> DataRequest | None:

@@ -9,11 +9,16 @@ from app.models import Role, User, user_roles
 from app.services import audit
 from app.services.accounts import (
     _LAST_ADMIN,
+    API_PREFIX,
     AccountError,
     active_administrator_ids,
+    assert_may_grant,
     check_role_codes,
+    end_sessions,
     serialise_admin_changes,
 )
+
+__all__ = ["assert_may_grant"]  # API clients' roles are checked with the same rule
 
 
 def ensure_default_roles() -> list[Role]:
@@ -27,7 +32,8 @@ def ensure_default_roles() -> list[Role]:
         if role is not None:
             role.system_key = key
             continue
-        role = Role(name=spec["name"], description=spec["description"], system_key=key)
+        role = Role(name=spec["name"], description=spec["description"], system_key=key,
+                    requires_2fa=spec.get("requires_2fa", False))
         role.set_permissions(spec["codes"])
         db.session.add(role)
         created.append(role)
@@ -63,10 +69,24 @@ def _check_codes(codes) -> set[str]:
     return codes
 
 
+def _assert_may_set_codes(actor, role: Role | None, codes: set[str]) -> None:
+    """Only codes the actor holds may be added or removed; api.* codes only on roles no staff user holds."""
+    old = role.permission_codes if role is not None else set()
+    changed = (codes - old) | (old - codes)
+    api_added = {c for c in codes - old if c.startswith(API_PREFIX)}
+    staff_holders = role is not None and any(u.kind == "staff" for u in role.users)
+    if api_added and staff_holders:
+        raise AccountError(_l("Partner API scopes (api.*) are for partner systems only, and staff users hold "
+                              "this role."), field="permissions")
+    assert_may_grant(actor, changed, to_partner=not staff_holders, field="permissions")
+
+
 def create_role(actor, *, name: str, description: str, codes, requires_2fa: bool) -> Role:
     """Create a role granting exactly the given permission codes."""
+    codes = _check_codes(codes)
+    _assert_may_set_codes(actor, None, codes)
     role = Role(name=_check_name(name), description=(description or "").strip(), requires_2fa=requires_2fa)
-    role.set_permissions(_check_codes(codes))
+    role.set_permissions(codes)
     db.session.add(role)
     db.session.flush()
     audit.record("role.created", actor, target_type="role", target_id=role.id,
@@ -81,6 +101,7 @@ def update_role(actor, role: Role, *, name: str, description: str, codes, requir
     check_role_codes(codes, role.users)
     old_codes = role.permission_codes
     if old_codes != codes:
+        _assert_may_set_codes(actor, role, codes)
         serialise_admin_changes()
         before = active_administrator_ids()
         after = active_administrator_ids(role_codes_override={role.id: codes})
@@ -103,6 +124,8 @@ def update_role(actor, role: Role, *, name: str, description: str, codes, requir
     db.session.flush()
     for user in role.users:
         user.forget_permissions()
+    if "permissions" in changed or "requires_2fa" in changed:
+        end_sessions(list(role.users))  # holders log in again under the new permissions
     return changed
 
 

@@ -111,6 +111,9 @@ def test_permissions_change_takes_effect_on_the_next_request(app, client, db, ad
     staff.post("/login", data={"username": "viewer", "password": "Correct-horse-battery-9"})
     assert staff.get("/members").status_code == 200
     client.post(f"/admin/roles/{role.id}", data={"name": "Viewer", "permissions": ["members.checkin"]})
+    # A role change ends its holders' sessions; at the next login the new permissions apply.
+    assert staff.get("/members").headers["Location"].startswith("/login")
+    staff.post("/login", data={"username": "viewer", "password": "Correct-horse-battery-9"})
     assert staff.get("/members").status_code == 403
 
 

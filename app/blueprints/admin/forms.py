@@ -17,6 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.auth.permissions import CATALOGUE
 from app.blueprints.form_helpers import BaseForm, sensible_date
+from app.blueprints.web import MAX_DATABASE_INT
 
 
 class CheckboxesField(SelectMultipleField):
@@ -62,7 +63,7 @@ class AuditFilterForm(BaseForm):
 
     actor = StringField(_l("User"), validators=[Optional(), Length(max=80)])
     action = SelectField(_l("Action"), choices=[], validate_choice=False)
-    member_number = IntegerField(_l("Member number"), validators=[Optional(), NumberRange(min=1, max=10**12)])
+    member_number = IntegerField(_l("Member number"), validators=[Optional(), NumberRange(min=1, max=MAX_DATABASE_INT)])
     date_from = DateField(_l("From"), validators=[Optional(), sensible_date])
     date_to = DateField(_l("Until"), validators=[Optional(), sensible_date])
 

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import segno
 from flask import (
     current_app,
     flash,
@@ -15,11 +16,13 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_principal import AnonymousIdentity, Identity, identity_changed
+from markupsafe import Markup
 
+from app.auth import renew_epoch, stamp_session
 from app.auth.decorators import login_only, public, wants_json
 from app.blueprints.auth import bp
 from app.blueprints.auth.forms import ChangePasswordForm, CodeForm, EmptyForm, LoginForm
-from app.blueprints.web import client_ip
+from app.blueprints.security import address_key, client_ip, is_safe_target, safe_next
 from app.extensions import db
 from app.models import User
 from app.services import accounts, clock
@@ -34,13 +37,18 @@ GATE_OPEN = {
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("main.dashboard")
+    return safe_next(target)
 
 
 def _now_ts() -> int:
     return int(clock.utcnow().timestamp())
+
+
+def _failed_message() -> str:
+    """The one answer for an unknown username, a wrong password and a locked account alike."""
+    return _("Unknown username or wrong password. After several failed attempts, logging in from this "
+             "device is paused for %(minutes)s minutes; an administrator can unlock an account at once.",
+             minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
 
 
 def _lock_message(user: User) -> str:
@@ -57,6 +65,11 @@ def _lockout_settings() -> dict:
         "max_failures": current_app.config["LOGIN_MAX_FAILURES"],
         "lockout_minutes": current_app.config["LOGIN_LOCKOUT_MINUTES"],
     }
+
+
+def _throttle_settings() -> dict:
+    return {"address_key": address_key("login"),
+            "address_max_failures": current_app.config["LOGIN_ADDRESS_MAX_FAILURES"]}
 
 
 def _where_after_login(user: User, target: str | None):
@@ -76,6 +89,7 @@ def start_session(user: User, second_factor: bool = False) -> None:
     if language:
         session["lang"] = language
     login_user(user)
+    stamp_session(user)
     session["seen"] = _now_ts()
     identity_changed.send(current_app._get_current_object(), identity=Identity(user.id))
 
@@ -93,14 +107,16 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         result = accounts.authenticate(
-            form.username.data, form.password.data, source_ip=client_ip(), **_lockout_settings()
+            form.username.data, form.password.data, source_ip=client_ip(), **_lockout_settings(),
+            **_throttle_settings(),
         )
         db.session.commit()
-        if result.status == "locked":
-            flash(_lock_message(result.user), "error")
-            return render_template("auth/login.html", form=form)
+        if result.status == "throttled":
+            flash(_("Too many failed logins from this address. Wait %(minutes)s minutes and try again.",
+                    minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]), "error")
+            return render_template("auth/login.html", form=form), 429
         if not result.ok:
-            flash(_("Unknown username or wrong password."), "error")
+            flash(_failed_message(), "error")
             return render_template("auth/login.html", form=form)
         user = result.user
         if user.totp_enabled:
@@ -108,10 +124,15 @@ def login():
             session.clear()
             if language:
                 session["lang"] = language
-            session[PENDING_KEY] = {"user_id": user.id, "since": _now_ts(), "next": request.args.get("next")}
+            session[PENDING_KEY] = {"user_id": user.id, "since": _now_ts(), "next": _pending_next()}
             return redirect(url_for("auth.login_code"))
-        return _finish_login(user, request.args.get("next"))
+        return _finish_login(user, _pending_next())
     return render_template("auth/login.html", form=form)
+
+
+def _pending_next() -> str | None:
+    target = request.args.get("next")
+    return target if is_safe_target(target) else None
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -134,7 +155,8 @@ def login_code():
     if form.validate_on_submit():
         if accounts.totp_code_valid(user, form.code.data):
             return _finish_login(user, pending.get("next"), second_factor=True)
-        locked = accounts.register_failure(user, source_ip=client_ip(), reason="wrong_code", **_lockout_settings())
+        locked = accounts.register_failure(user, source_ip=client_ip(), reason="wrong_code",
+                                           address_key=address_key("login"), **_lockout_settings())
         db.session.commit()
         if locked:
             session.pop(PENDING_KEY, None)
@@ -168,12 +190,14 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_own_password(current_user, form.current_password.data, form.new_password.data)
+            accounts.change_own_password(current_user, form.current_password.data, form.new_password.data,
+                                         source_ip=client_ip())
         except accounts.AccountError as error:
             db.session.rollback()
             getattr(form, error.field or "new_password").errors.append(str(error))
         else:
             db.session.commit()
+            renew_epoch(current_user)  # this browser stays logged in; every other session has ended
             flash(_("Your password has been changed."), "info")
             return _where_after_login(current_user, None)
     return render_template("auth/password.html", form=form, forced=current_user.must_change_password)
@@ -183,13 +207,21 @@ def change_password():
 @login_only
 def two_factor():
     user = current_user
-    uri = None
+    uri = qr = None
     if user.totp_secret and not user.totp_enabled:
         uri = accounts.provisioning_uri(user, current_app.config["CLUB_NAME"])
+        qr = _qr_svg(uri)
     return render_template(
-        "auth/two_factor.html", uri=uri, secret=user.totp_secret if uri else None,
+        "auth/two_factor.html", uri=uri, qr=qr, secret=user.totp_secret if uri else None,
         required=accounts.two_factor_required(user), form=CodeForm(), start_form=EmptyForm(),
     )
+
+
+def _qr_svg(uri: str) -> Markup:
+    """The otpauth:// link as an inline SVG QR code (segno): no script, no external image, CSP-clean."""
+    svg = segno.make(uri, error="m").svg_inline(scale=5, border=4, dark="#000", light="#fff",
+                                                 title=_("QR code for your authenticator app"))
+    return Markup(svg)  # noqa: S704 - segno's own output; the link inside is ours
 
 
 @bp.post("/account/two-factor/start")

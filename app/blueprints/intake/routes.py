@@ -1,17 +1,15 @@
 """The public intake form: no login, rate-limited per address, CSRF, a honeypot."""
 
-import secrets
-
 from flask import current_app, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 
 from app.auth.decorators import public
 from app.blueprints.intake import bp
 from app.blueprints.intake.forms import KIND_EXPLANATIONS, IntakeForm
-from app.blueprints.web import client_ip
+from app.blueprints.security import address_key, client_ip
 from app.extensions import db
-from app.services import clock, rate_limits
 from app.services import privacy_requests as svc
+from app.services import rate_limits
 
 
 @bp.route("/request", methods=["GET", "POST"])
@@ -20,15 +18,17 @@ def form():
     form = IntakeForm()
     limited = False
     if form.is_submitted():
-        key = f"intake:{client_ip() or 'unknown'}"
+        key = f"intake:{address_key('intake')}"
         if not rate_limits.allowed(key, current_app.config["INTAKE_RATE_LIMIT"]):
             limited = True
         elif form.validate():
             rate_limits.hit(key)
             if form.website.data:
-                # A bot filled in the hidden field: look accepted, store nothing.
+                # A bot filled in the hidden field: look accepted, store nothing. The reference it is
+                # shown is the next real one, spent, so it cannot be told from a real confirmation.
+                reference = svc.spend_reference()
                 db.session.commit()
-                session["intake_reference"] = f"AVG-{clock.today().year}-{secrets.randbelow(9000) + 1000:04d}"
+                session["intake_reference"] = reference
                 return redirect(url_for("intake.done"))
             data_request = svc.register(
                 form.kind.data, channel="intake", requester_name=form.name.data,

@@ -1,11 +1,12 @@
 """Dashboard, language switch and health check views."""
 
-from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import current_app, jsonify, redirect, render_template, request, session
 from flask_login import current_user
 from sqlalchemy import text
 
 from app.auth.decorators import login_only, public
 from app.blueprints.main import bp, core_bp
+from app.blueprints.security import safe_next
 from app.extensions import db
 from app.templating import can
 
@@ -45,7 +46,4 @@ def set_language():
         if current_user.is_authenticated:
             current_user.locale = lang
             db.session.commit()
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("main.dashboard")
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next")))

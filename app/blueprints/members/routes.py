@@ -19,6 +19,7 @@ from app.blueprints.members.forms import (
     SubscriptionForm,
     WithdrawConsentForm,
 )
+from app.blueprints.security import safe_next
 from app.blueprints.web import client_ip, page_arg
 from app.extensions import db
 from app.models import Consent, Invoice, Subscription
@@ -202,9 +203,7 @@ def edit(member_number: int):
 def checkin():
     """The quick check-in from the dashboard, the member list and the member page."""
     form = CheckInForm()
-    back = request.form.get("next", "")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("members.index")
+    back = safe_next(request.form.get("next"), "members.index")
     if not form.validate_on_submit():
         for error in form.member_number.errors:
             flash(str(error), "error")

@@ -4,7 +4,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.auth.decorators import permission_required
 from app.blueprints.form_helpers import choices
@@ -13,7 +12,6 @@ from app.blueprints.privacy import bp
 from app.blueprints.privacy import forms as f
 from app.blueprints.web import client_ip, page_arg
 from app.extensions import db
-from app.models import DataRequest
 from app.models.privacy import REQUEST_KINDS, REQUEST_STATUSES
 from app.services import clock, erasure, ledger
 from app.services import members as member_service
@@ -249,8 +247,7 @@ def privacy_helpers():
     """Helpers for the privacy partials other pages include (member page, dashboard)."""
 
     def privacy_requests_of(member):
-        return db.session.scalars(select(DataRequest).where(DataRequest.member_id == member.id)
-                                  .order_by(DataRequest.received_at.desc())).all()
+        return svc.requests_of_member(member, current_user)
 
     return {
         "privacy_requests_of": privacy_requests_of,

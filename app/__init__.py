@@ -11,6 +11,7 @@ def create_app(config_object=None) -> Flask:
     app.config.from_object(config_object or _default_config())
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.secret_key()
+    register_storage_checks(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -26,6 +27,14 @@ def _default_config():
     if os.environ.get("CLUBHOUSE_ENV") == "production":
         return config_module.ProductionConfig
     return config_module.Config
+
+
+def register_storage_checks(app: Flask) -> None:
+    """The instance folder is the owner's only; the ledger and its key never lie inside BACKUP_DIR."""
+    from app.services import backup, storage
+
+    storage.secure_instance_dir()
+    backup.refuse_ledger_in_backup_dir(app.config)
 
 
 def register_extensions(app: Flask) -> None:

@@ -1,8 +1,8 @@
 """Flask commands; each module registers one area's commands and calls the same services as the views."""
 
-from app.cli import audit, privacy, retention, setup, users
+from app.cli import audit, backup, privacy, retention, setup, users
 
 
 def register(app) -> None:
-    for module in (setup, audit, privacy, retention, users):
+    for module in (setup, audit, backup, privacy, retention, users):
         module.register(app)

@@ -6,7 +6,7 @@ from app.models.integration import DataTransfer, DataTransferMember
 from app.models.member import Consent, HealthNote, Invoice, Member, StaffNote, Subscription, Visit
 from app.models.privacy import DataRequest, ErasureRecord, LegalHold, RequestEvent
 from app.models.retention import RetentionPolicy
-from app.models.system import Counter, JobLock, RateLimitBucket
+from app.models.system import Counter, JobLock, MaintenanceStatus, RateLimitBucket
 
 __all__ = [
     "AuditEvent",
@@ -20,6 +20,7 @@ __all__ = [
     "Invoice",
     "JobLock",
     "LegalHold",
+    "MaintenanceStatus",
     "Member",
     "RateLimitBucket",
     "RequestEvent",

@@ -15,7 +15,7 @@ from app.blueprints.web import client_ip, page_arg
 from app.extensions import db
 from app.models import DataRequest
 from app.models.privacy import REQUEST_KINDS, REQUEST_STATUSES
-from app.services import clock, erasure, ledger
+from app.services import clock, erasure, ledger, storage
 from app.services import members as member_service
 from app.services import privacy_requests as svc
 from app.services.export import HANDOVER_METHODS
@@ -207,9 +207,12 @@ def dashboard_panel(_user):
             ledger_warning = {"missing": missing, "back": len(back)}
     except ledger.LedgerError:
         ledger_warning = {"broken": True}
-    if not (summary["overdue_count"] or summary["due_soon_count"] or summary["open_count"] or ledger_warning):
+    # A WAL checkpoint (or VACUUM) after an erasure that could not complete stays on show until one succeeds.
+    storage_failures = storage.failures()
+    if not (summary["overdue_count"] or summary["due_soon_count"] or summary["open_count"] or ledger_warning
+            or storage_failures):
         return None
-    return {**summary, "ledger_warning": ledger_warning}
+    return {**summary, "ledger_warning": ledger_warning, "storage_failures": storage_failures}
 
 
 EVENT_LABELS = {

@@ -212,3 +212,68 @@ def test_database_files_are_the_owners_only(db):
             assert path.stat().st_mode & 0o077 == 0, path
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+
+
+def test_backup_restore_erases_again_by_itself_and_leaves_no_copy(db, canary, runner, app):
+    """backup create, erase (both methods), backup restore: the erased are erased again, nothing left on disk."""
+    _sqlite_only(db)
+    anonymised = canary()
+    deleted = canary(first_name="Ottoline", last_name="Zeerobbe", email="ottoline.zeerobbe@kanarie.example",
+                     phone="+31 6 10203040", iban="NL55INGB0009988776", street="Robbenkade",
+                     date_of_birth=date(1949, 4, 1))
+    ids = {**erasure.identifiers_of(anonymised)}
+    for kind, values in erasure.identifiers_of(deleted).items():
+        ids[kind] = sorted(set(ids.get(kind, [])) | set(values))
+    created = runner.invoke(args=["backup", "create"])
+    assert created.exit_code == 0, created.output
+    backup_file = created.output.split("Backup written: ", 1)[1].split(" (", 1)[0]
+    from pathlib import Path
+
+    assert Path(backup_file).parent == Path(app.config["BACKUP_DIR"])
+    assert Path(backup_file).stat().st_mode & 0o077 == 0
+    numbers = anonymised.member_number, deleted.member_number
+    _wizard(db, anonymised, "anonymise")
+    _wizard(db, deleted, "delete")
+    assert _copies(ids) == {}
+    db.session.remove()
+
+    restored = runner.invoke(args=["backup", "restore", backup_file])
+    assert restored.exit_code == 0, restored.output
+    assert "2 member(s) erased again." in restored.output
+    assert "Residual scan of the database files: 0 copies left" in restored.output
+    assert _copies(ids) == {}
+    db.session.expire_all()
+    from app.models import Member
+
+    assert db.session.scalar(select(Member).where(Member.member_number == numbers[1])) is None
+    back = db.session.scalar(select(Member).where(Member.member_number == numbers[0]))
+    assert back.status == "anonymised" and back.email is None
+
+
+def test_restore_refuses_while_a_job_holds_its_lock_and_bad_files(db, runner, tmp_path):
+    from app.services import jobs
+
+    created = runner.invoke(args=["backup", "create"])
+    assert created.exit_code == 0, created.output
+    backup_file = created.output.split("Backup written: ", 1)[1].split(" (", 1)[0]
+    held = jobs.acquire("retention-sweep")
+    try:
+        refused = runner.invoke(args=["backup", "restore", backup_file])
+        assert refused.exit_code != 0 and "a job holds its lock (retention-sweep)" in refused.output
+    finally:
+        held.release()
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all" * 10)
+    refused = runner.invoke(args=["backup", "restore", str(junk)])
+    assert refused.exit_code != 0 and "Traceback" not in refused.output
+    assert "not" in refused.output
+    missing = runner.invoke(args=["backup", "restore", str(tmp_path / "nope.db")])
+    assert missing.exit_code != 0 and "is not a file" in missing.output
+
+
+def test_the_portal_refuses_to_start_with_the_ledger_inside_backup_dir(make_app, instance_dir):
+    from app.services.backup import LedgerInBackupDirError
+
+    with pytest.raises(LedgerInBackupDirError, match="BACKUP_DIR"):
+        make_app(BACKUP_DIR=str(instance_dir))
+    make_app(BACKUP_DIR=str(instance_dir / "backups"))  # beside the ledger, not around it: fine

@@ -68,9 +68,11 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from app import request_log
     from app.blueprints import security
 
     security.register(app)
+    request_log.install()
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -164,8 +164,13 @@ def deadline_summary() -> dict:
 
 # --- identity ---------------------------------------------------------------------------
 
-def find_members(query: str, limit: int = 20) -> list[Member]:
-    """Candidates for the identity step: by member number, name, email or date of birth."""
+def find_members(query: str, limit: int = 20, *, actor=None) -> list[Member]:
+    """Candidates for the identity step: by member number, name, email or date of birth.
+
+    The member list's field-level rule holds here too: without members.contact (actor given) a
+    word must occur in the name part of search_text, so an email finds nobody; the page then
+    shows no email column either.
+    """
     # No NUL or control characters in SQL; a search box needs no more than 200 characters.
     query = "".join(ch for ch in (query or "")[:200] if ch.isprintable()).strip()
     if not query:
@@ -179,9 +184,16 @@ def find_members(query: str, limit: int = 20) -> list[Member]:
             break
         except ValueError:
             continue
-    words = member_service.fold(query).split()
+    words = member_service.fold(query).replace(member_service.SEPARATOR, " ").split()
+    may_search_contact = actor is None or actor.has_permission("members.contact")
     if words:
-        conditions.append(and_(*(Member.search_text.contains(word, autoescape=True) for word in words)))
+        if may_search_contact:
+            conditions.append(and_(*(Member.search_text.contains(word, autoescape=True) for word in words)))
+        else:
+            conditions.append(and_(*(
+                Member.search_text.like(f"%{member_service._like_escape(word)}% {member_service.SEPARATOR}%",
+                                        escape="\\")
+                for word in words)))
     return db.session.scalars(
         select(Member).where(or_(*conditions), Member.status != "anonymised")
         .order_by(Member.last_name, Member.first_name).limit(limit)

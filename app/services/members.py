@@ -104,23 +104,41 @@ def next_counter_value(name: str, start: int = 1) -> int:
 
 
 def take_counter_block(name: str, count: int, start: int = 1) -> range:
-    """Reserve `count` consecutive values of a named counter at once (for bulk loads)."""
+    """Reserve `count` consecutive values of a named counter at once (for bulk loads).
+
+    A restore puts the counters table back to the backup's values, so the last value handed out
+    is also kept outside the database, in a high-water file beside the erasure ledger
+    (`high_water`): the counter never goes below it, so no member number and no request
+    reference is ever handed out twice. The file is written (fsync) before the value is used;
+    a rolled-back transaction then only leaves a gap, the safe side.
+    """
+    from app.services import high_water
+
     counter = db.session.execute(select(Counter).where(Counter.name == name).with_for_update()).scalar_one_or_none()
     if counter is None:
         counter = Counter(name=name, value=start - 1)
         db.session.add(counter)
         db.session.flush()
-    db.session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + count))
-    db.session.flush()
-    db.session.refresh(counter)
+    with high_water.guard() as marks:
+        floor = marks.get(name, 0)
+        db.session.execute(update(Counter).where(Counter.name == name).values(
+            value=func.max(Counter.value, floor) + count if _is_sqlite() else func.greatest(Counter.value, floor) + count))
+        db.session.flush()
+        db.session.refresh(counter)
+        marks[name] = counter.value
     return range(counter.value - count + 1, counter.value + 1)
+
+
+def _is_sqlite() -> bool:
+    return db.session.get_bind().dialect.name == "sqlite"
 
 
 def next_member_number() -> int:
     """A member number never handed out before (numbers of erased members are not reused).
 
-    A restored backup rolls the counter back; numbers whose keyed hash is in the erasure
-    ledger are skipped, so a new member can never take an erased member's number.
+    A restored backup rolls the counter back: the high-water file (see take_counter_block) keeps
+    it above every number given out before the restore, and numbers whose keyed hash is in the
+    erasure ledger are skipped as well (installations older than the high-water file).
     """
     from app.services import ledger
 

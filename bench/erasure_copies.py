@@ -1,6 +1,10 @@
-"""How many copies of an erased member's values PostgreSQL's files keep, before and after the VACUUM.
+"""How many copies of an erased member's values the database files keep, before and after the clean-up.
 
-    BENCH_URL=postgresql+psycopg://postgres@127.0.0.1:5432/SCRATCH_DB PYTHONPATH=. .venv/bin/python bench/pg_copies.py
+    PYTHONPATH=. .venv/bin/python bench/erasure_copies.py                      # SQLite in a scratch folder
+    BENCH_URL=postgresql+psycopg://postgres@127.0.0.1:5432/SCRATCH_DB PYTHONPATH=. .venv/bin/python bench/erasure_copies.py
+
+SQLite: the database file, its WAL and the other files of the scratch instance folder, without and
+then with the checkpoint the commit now runs.
 
 The database at BENCH_URL is WIPED. Needs read access to the server's data directory (run on the
 database host as root or postgres). A canary member with a distinct value in every field, a
@@ -10,7 +14,7 @@ are searched at each step, and the cluster's WAL is counted separately.
 """
 
 import os
-import sys
+import tempfile
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,12 +30,12 @@ from app.services import erasure, holds, storage
 from app.services import members as member_service
 from app.services import privacy_requests as svc
 
-URL = os.environ.get("BENCH_URL")
-if not URL or not URL.startswith("postgresql"):
-    sys.exit("set BENCH_URL to a scratch PostgreSQL database (it is wiped)")
+SCRATCH = tempfile.mkdtemp(prefix="clubhouse-copies-")
+URL = os.environ.get("BENCH_URL") or f"sqlite:///{SCRATCH}/clubhouse.db"
 Config = type("BenchConfig", (TestConfig,), {
-    "SQLALCHEMY_DATABASE_URI": URL, "ERASURE_LEDGER_PATH": "/tmp/pg-copies-ledger.jsonl",
-    "INSTANCE_DIR": "/tmp", "BACKUP_DIR": "/tmp/pg-copies-backups"})
+    "SQLALCHEMY_DATABASE_URI": URL, "ERASURE_LEDGER_PATH": f"{SCRATCH}/ledger.jsonl",
+    "INSTANCE_DIR": SCRATCH, "BACKUP_DIR": f"{SCRATCH}/backups"})
+POSTGRES = URL.startswith("postgresql")
 VALUES = ["Ysoldina", "Krabbendijkstra", "ysoldina.krabbendijkstra@kanarie.example", "55443399",
           "Kanarieplein", "NL44ABNA0555666999"]
 
@@ -61,6 +65,10 @@ def checkpoint():
 
 
 def report(label):
+    if not POSTGRES:
+        found = {path.name: count([path]) for path in Path(SCRATCH).iterdir() if path.is_file()}
+        print(f"{label:<48} " + ", ".join(f"{name} {n}" for name, n in sorted(found.items())))
+        return
     checkpoint()
     data, wal = files()
     print(f"{label:<48} database files {count(data):>4}   cluster WAL {count(wal):>4}")
@@ -79,9 +87,10 @@ def report(label):
 def main():
     app = create_app(Config)
     with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+        if POSTGRES:
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
         upgrade()
         member = member_service.create_member({
             "first_name": "Ysoldina", "last_name": "Krabbendijkstra", "email": "ysoldina.krabbendijkstra@kanarie.example",
@@ -115,19 +124,20 @@ def main():
         svc.record_method(request, "anonymise", None)
         db.session.commit()
         tables = {t.name for t in db.metadata.sorted_tables}
-        skip = storage.vacuum
-        storage.vacuum = lambda *a, **k: True
+        skip = storage.cleanup
+        storage.cleanup = lambda *a, **k: True
         svc.execute(request, str(member.member_number), None)
         svc.to_letter(request, None)
         svc.letter_made(request, None)
         db.session.commit()
-        storage.vacuum = skip
-        report("erased, letter made, no VACUUM (as before)")
-        storage.vacuum(tables)
-        report("after the VACUUM the commit now runs")
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM FULL")
-        report("after VACUUM FULL (exclusive lock; not done)")
+        storage.cleanup = skip
+        report("erased, letter made, without the clean-up")
+        storage.cleanup(tables)
+        report("after the clean-up the commit now runs")
+        if POSTGRES:
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM FULL")
+            report("after VACUUM FULL of every table (not done)")
         assert db.session.get(Member, member.id).status == "anonymised"
         assert erasure.verify({"name": ["krabbendijkstra"]})["ok"]
 

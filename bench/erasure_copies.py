@@ -14,6 +14,7 @@ are searched at each step, and the cluster's WAL is counted separately.
 """
 
 import os
+import shutil
 import tempfile
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -143,4 +144,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        shutil.rmtree(SCRATCH, ignore_errors=True)

@@ -15,6 +15,7 @@ def create_app(config_object=None) -> Flask:
         from app import production
 
         production.enforce(app)
+    register_storage_checks(app)
     register_extensions(app)
     register_proxy(app)
     register_service_hooks()
@@ -39,6 +40,14 @@ def _default_config():
     if os.environ.get("CLUBHOUSE_ENV") == "production":
         return config_module.ProductionConfig
     return config_module.Config
+
+
+def register_storage_checks(app: Flask) -> None:
+    """The instance folder is the owner's only; the ledger and its key never lie inside BACKUP_DIR."""
+    from app.services import backup, storage
+
+    storage.secure_instance_dir()
+    backup.refuse_ledger_in_backup_dir(app.config)
 
 
 def register_extensions(app: Flask) -> None:
@@ -93,9 +102,11 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from app import request_log
     from app.blueprints import security
 
     security.register(app)
+    request_log.install()
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -58,6 +58,10 @@ class Config:
         "ERASURE_LEDGER_PATH", str(INSTANCE_DIR / "erasure-ledger.jsonl")
     )
     ERASURE_LEDGER_KEY = os.environ.get("ERASURE_LEDGER_KEY")  # defaults to a key derived in instance/
+    # `flask backup create` writes here; the ledger and its key must never lie inside it.
+    BACKUP_DIR = os.environ.get("BACKUP_DIR", str(BASE_DIR / "backups"))
+    # The folder whose SQLite files the residual scan reads (secret key, ledger and database live here).
+    INSTANCE_DIR = str(INSTANCE_DIR)
     IDLE_TIMEOUT_MINUTES = int(os.environ.get("IDLE_TIMEOUT_MINUTES", "30"))
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
@@ -86,8 +90,6 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
     MAX_FORM_MEMORY_SIZE = 200_000
     MAX_FORM_PARTS = 1000
-    # Where `backup create` writes; the erasure ledger and its key must not be inside it.
-    BACKUP_DIR = os.environ.get("BACKUP_DIR", str(INSTANCE_DIR / "backups"))
     HSTS_ENABLED = False
 
 

@@ -30,10 +30,20 @@ babel = Babel()
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record):
-    """SQLite ignores foreign keys unless asked, on every new connection."""
+    """SQLite settings on every new connection.
+
+    Foreign keys (off unless asked); WAL; secure_delete, so freed pages and cells are zeroed
+    instead of keeping an erased member's bytes (the build's default is not relied on); and the
+    database files readable by the owner only.
+    """
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        database = next((row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main"), None)
         cursor.close()
+        from app.services.storage import secure_sqlite_files
+
+        secure_sqlite_files(database)

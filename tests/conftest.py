@@ -150,6 +150,8 @@ def make_app(database_url, instance_dir):
             {
                 "SQLALCHEMY_DATABASE_URI": database_url,
                 "ERASURE_LEDGER_PATH": str(instance_dir / "erasure-ledger.jsonl"),
+                "INSTANCE_DIR": str(instance_dir),
+                "BACKUP_DIR": str(instance_dir.parent / f"{instance_dir.name}-backups"),
                 **overrides,
             },
         )

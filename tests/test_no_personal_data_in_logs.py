@@ -6,9 +6,21 @@ along the way: registering, editing, viewing, notes, exports, a refused form, an
 the public intake form, a desk request and the erasure wizard through to its letter.
 """
 
+import http.cookiejar
 import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from datetime import datetime
+from pathlib import Path
 
+import pyotp
 import pytest
 from sqlalchemy import select
 
@@ -113,7 +125,8 @@ def test_a_members_whole_life_leaves_no_personal_data_in_logs_or_the_audit_log(
     assert response.status_code == 302
     reference = response.headers["Location"].rsplit("/", 1)[-1]
     base = f"/privacy/requests/{reference}"
-    assert client.get(f"{base}/identity?q=Quaxelbrink").status_code == 200
+    assert client.post(f"{base}/identity/search", data={"q": "Quaxelbrink"}).status_code == 200
+    assert client.post(f"{base}/identity/search", data={"q": EDITED["email"]}).status_code == 200
     assert client.post(f"{base}/identity", data={"member_number": str(number),
                                                  "method": "Passport number XK-4411"}).status_code == 302
     assert client.post(f"{base}/erasure/start").status_code == 302
@@ -153,3 +166,156 @@ def test_an_unexpected_error_is_logged_without_its_message(make_app, everything_
     records = [r for r in everything_logged.records if "RuntimeError" in r.getMessage()]
     assert records, "the error handler logs the type of an unexpected error"
     assert all(_leaks(_record_text(r)) == [] for r in records)
+
+
+# --- the access logs of real server processes ------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _Browser:
+    """A tiny HTTP client with cookies that posts forms with their CSRF token, as a browser would."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.last_url = ""
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with self.opener.open(self.base + path, timeout=30) as response:
+                self.last_url = response.geturl()
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def post(self, path: str, form_page: str, data: dict) -> tuple[int, str]:
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form_page) or re.search(
+            r'value="([^"]+)"[^>]*name="csrf_token"', form_page)
+        body = urllib.parse.urlencode({**data, "csrf_token": token.group(1) if token else ""}).encode()
+        try:
+            with self.opener.open(self.base + path, data=body, timeout=30) as response:
+                self.last_url = response.geturl()
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+
+def _wait_until_up(browser: _Browser, process) -> None:
+    for _attempt in range(300):
+        if process.poll() is not None:
+            raise AssertionError("the server process stopped")
+        try:
+            if browser.get("/healthz")[0] == 200:
+                return
+        except OSError:
+            pass
+        threading.Event().wait(0.1)
+    raise AssertionError("the server did not come up")
+
+
+def _journey(browser: _Browser, username: str) -> None:
+    """Log in, register and search a member, file a request and verify the identity by search."""
+    status, page = browser.get("/login")
+    status, page = browser.post("/login", page, {"username": username, "password": "Correct-horse-battery-9"})
+    assert status == 200 and "logout" in page.lower(), page[:500]
+    if 'action="/account/two-factor/start"' in page:  # an administrator enrols at the first login
+        status, page = browser.post("/account/two-factor/start", page, {})
+        secret = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+        status, page = browser.post("/account/two-factor/confirm", page, {"code": pyotp.TOTP(secret).now()})
+        assert status == 200 and "two-factor/start" not in page, page[:500]
+    status, page = browser.get("/members/new")
+    status, page = browser.post("/members/new", page, MEMBER)
+    assert status == 200 and "Quaxelbrink" in page, page[:500]
+    number = browser.last_url.rstrip("/").rsplit("/", 1)[-1]
+    assert number.isdigit(), browser.last_url
+    assert browser.get("/members?q=Quaxelbrink")[0] == 200
+    assert browser.get(f"/members?q={urllib.parse.quote(MEMBER['email'])}")[0] == 200
+    status, page = browser.get("/privacy/requests/new")
+    status, page = browser.post("/privacy/requests/new", page, {
+        "kind": "erasure", "channel": "desk", "requester_name": "Tjitske Wolderink",
+        "requester_email": REQUESTER["email"], "requester_member_number": number})
+    assert status == 200
+    reference = browser.last_url.rstrip("/").rsplit("/", 1)[-1]
+    assert reference.startswith("AVG-"), browser.last_url
+    base = f"/privacy/requests/{reference}/identity"
+    status, page = browser.get(base)
+    status, found = browser.post(f"{base}/search", page, {"q": MEMBER["email"]})
+    assert status == 200 and "Quaxelbrink" in found
+    status, page = browser.post(base, found, {"member_number": number, "method": "Passport number XK-4411"})
+    assert status == 200 and f"linked to member {number}" in page, page[:800]
+
+
+def _assert_clean_access_log(text: str) -> None:
+    lines = [line for line in text.splitlines() if "HTTP/1" in line]
+    assert any("/identity/search" in line for line in lines), text[-2000:]  # the capture is real
+    assert any('"GET /members HTTP/1.1" 200' in line for line in lines), text[-2000:]
+    assert _leaks(text) == []
+    assert [line for line in lines if "?" in line] == []
+
+
+def test_gunicorn_access_log_holds_no_personal_data_or_query_string(database_url, tmp_path):
+    """gunicorn with the shipped gunicorn.conf.py, a real process on a free loopback port.
+
+    On SQLite the server gets a database of its own (made by `db upgrade` and `create-admin`, as an
+    installation is): sharing the test run's file across processes is not what is tested here.
+    """
+    port = _free_port()
+    access_log = tmp_path / "access.log"
+    server_db = database_url if database_url.startswith("postgresql") else f"sqlite:///{tmp_path / 'server.db'}"
+    env = {**os.environ, "DATABASE_URL": server_db, "CLUBHOUSE_INSTANCE": str(tmp_path / "instance"),
+           "SECRET_KEY": "x" * 40, "ERASURE_LEDGER_KEY": "test-ledger-key", "DEFAULT_LOCALE": "en",
+           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1", "GUNICORN_ACCESS_LOG": str(access_log),
+           "BACKUP_DIR": str(tmp_path / "backups"), "ERASURE_LEDGER_PATH": str(tmp_path / "ledger.jsonl")}
+    env.pop("CLUBHOUSE_ENV", None)
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    for command in (["db", "upgrade"], ["seed-roles"],
+                    ["create-admin", "--username", "logcheck", "--password", "Correct-horse-battery-9"]):
+        done = subprocess.run(flask + command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        browser = _Browser(f"http://127.0.0.1:{port}")
+        _wait_until_up(browser, server)
+        _journey(browser, "logcheck")
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=60)[0].decode()
+    _assert_clean_access_log(access_log.read_text())
+    assert _leaks(output) == []
+
+
+def test_development_server_request_log_holds_no_query_string(app, db, make_user, caplog):
+    """werkzeug's request log (flask run / make run) with the portal's filter."""
+    from werkzeug.serving import make_server
+
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    staff = make_user(permissions=sorted(CODES), username="devcheck")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        app.config["WTF_CSRF_ENABLED"] = True
+        _journey(_Browser(f"http://127.0.0.1:{server.server_port}"), staff.username)
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+        server.shutdown()
+        thread.join()
+    lines = [record.getMessage() for record in caplog.records if record.name == "werkzeug"]
+    _assert_clean_access_log("\n".join(lines))
+
+
+def test_the_request_line_filter_handles_coloured_and_error_lines():
+    from app.request_log import strip_query
+
+    assert strip_query("\x1b[33mGET /members?q=Quaxelbrink HTTP/1.1\x1b[0m") == "\x1b[33mGET /members HTTP/1.1\x1b[0m"
+    assert strip_query("code 400, message Bad request ('GET /x?q=a@b.example HTTP/1.1')") == \
+        "code 400, message Bad request ('GET /x HTTP/1.1')"
+    assert strip_query("GET /members HTTP/1.1") == "GET /members HTTP/1.1"

@@ -4,7 +4,7 @@ import click
 from flask.cli import AppGroup
 
 from app.extensions import db
-from app.services import erasure, ledger
+from app.services import erasure, ledger, storage
 
 group = AppGroup("privacy", help="Privacy commands.")
 
@@ -31,8 +31,33 @@ def reapply_erasures(dry_run: bool):
         db.session.rollback()
         click.echo(f"{len(result.found)} member(s) would be erased again (dry run, nothing changed).")
     else:
-        db.session.commit()
+        db.session.commit()  # checkpoints the WAL (SQLite) or vacuums the tables (PostgreSQL)
         click.echo(f"{result.erased} member(s) erased again.")
+        if result.identifiers:
+            echo_file_scan(erasure.verify_files(result.identifiers))
+
+
+def echo_file_scan(files: dict) -> None:
+    """Print what the raw-bytes scan of the database files found (counts per file and kind, no values)."""
+    if not files["scanned"]:
+        click.echo("Database files: not readable by the portal on PostgreSQL (see docs/privacy-requests.md).")
+        return
+    for item in files["files"]:
+        hits = ", ".join(f"{kind} {n}" for kind, n in item["hits"].items()) or "none"
+        click.echo(f"  {item['file']} ({item['bytes']} bytes): {hits}")
+    click.echo(f"Residual scan of the database files: {files['failures']} cop{'y' if files['failures'] == 1 else 'ies'}"
+               f" left" + (f", {files['explained']} in rows the law keeps" if files["explained"] else "")
+               + (f", date of birth {files['shared']} (shared with other members)" if files["shared"] else "") + ".")
+
+
+@group.command("checkpoint")
+def checkpoint_command():
+    """Checkpoint and truncate SQLite's WAL (or VACUUM every table on PostgreSQL) now."""
+    tables = {table.name for table in db.metadata.sorted_tables}
+    if storage.cleanup(tables):
+        click.echo("Done: no old page copies remain in the WAL." if storage.database_path() else "VACUUM done.")
+    else:
+        raise click.ClickException("Could not complete: other connections are reading. Try again when the portal is quiet.")
 
 
 @group.command("verify-ledger")

@@ -8,7 +8,7 @@ from app.models.member import Consent, HealthNote, Invoice, Member, StaffNote, S
 from app.models.plan import Plan
 from app.models.privacy import DataRequest, ErasureRecord, LegalHold, RequestEvent
 from app.models.retention import RetentionPolicy
-from app.models.system import Counter, JobLock, RateLimitBucket
+from app.models.system import Counter, JobLock, MaintenanceStatus, RateLimitBucket
 
 __all__ = [
     "ApiClient",
@@ -24,6 +24,7 @@ __all__ = [
     "Invoice",
     "JobLock",
     "LegalHold",
+    "MaintenanceStatus",
     "Member",
     "MemberChange",
     "Plan",

@@ -36,3 +36,19 @@ class JobLock(db.Model):
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class MaintenanceStatus(db.Model):
+    """The state of a storage duty that must not fail silently (the WAL checkpoint after an erasure).
+
+    A row exists while the duty is failing: `failing_since` is the first failure, the dashboard
+    shows it, and the next success removes the row. `detail` holds counts, never personal data.
+    """
+
+    __tablename__ = "maintenance_status"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    failing_since: Mapped[datetime]
+    last_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=1)
+    detail: Mapped[str] = mapped_column(String(200), default="")

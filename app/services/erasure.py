@@ -49,7 +49,7 @@ from app.models import (
     Subscription,
     Visit,
 )
-from app.services import audit, clock, fiscal, ledger
+from app.services import audit, clock, fiscal, ledger, storage
 
 CHUNK = 500
 METHODS = ("delete", "anonymise")
@@ -230,7 +230,10 @@ def erase_members(member_ids, method: str, actor, *, source: str, request_refere
     numbers = [number for _member_id, number in rows]
     for hook in ERASURE_HOOKS:
         hook(member_ids, method, source)
-    _erase_batch(method, now, _kept_invoice_clause(today), request_reference, _other_member_references())
+    others = _other_member_references()
+    _erase_batch(method, now, _kept_invoice_clause(today), request_reference, others)
+    # The commit then checkpoints SQLite's WAL or vacuums these tables on PostgreSQL.
+    storage.touched(HANDLED | {table.name for table, _column, _ondelete in others})
     for hook in AFTER_ERASURE_HOOKS:
         hook(member_ids, method, source)
     db.session.connection().execute(BATCH.delete())
@@ -447,22 +450,25 @@ def identifiers_of(member: Member) -> dict[str, list[str]]:
         if len(value) >= 4:
             ids[kind].add(value)
 
-    add("name", member.full_name)
-    add("name", member.sort_name)
-    add("name", f"{member.first_name} {member.last_name}")
-    if member.infix:  # "ter Quastenbroek" is as telling as the full name
-        add("name", f"{member.infix} {member.last_name}")
+    from app.services.members import fold
+
+    for name in (member.full_name, member.sort_name, f"{member.first_name} {member.last_name}",
+                 f"{member.infix} {member.last_name}" if member.infix else ""):  # "ter Quastenbroek" tells too
+        add("name", name)
+        add("name", fold(name))  # the folded search text ("jorg" for "Jörg")
     add("email", member.email)
     if member.phone:
         add("phone", member.phone)
         compact = re.sub(r"[\s\-()./]", "", member.phone)
         add("phone", compact)
+        add("phone", re.sub(r"\D", "", member.phone))  # digits only: 31612345678
         if compact.startswith("+31"):  # the Dutch national spellings: 0698765432, 06-98765432
             national = "0" + compact[3:]
             add("phone", national)
             add("phone", f"{national[:2]}-{national[2:]}")
     if member.street:
         add("address", f"{member.street} {member.house_number or ''}".strip())
+        add("address", fold(f"{member.street} {member.house_number or ''}".strip()))
     if member.iban:
         compact = member.iban.replace(" ", "")
         add("iban", member.iban)
@@ -510,6 +516,7 @@ def verify(identifiers: dict[str, list[str]], *, request_reference: str | None =
     dob = date.fromisoformat(identifiers["_dob"][0]) if identifiers.get("_dob") else None
     member_id = int(identifiers["_member_id"][0]) if identifiers.get("_member_id") else None
     hits, tables_scanned, columns_scanned = [], 0, 0
+    lawful: dict[str, int] = {}  # value -> copies in lawful rows; in memory only, for the file scan
     for table in db.metadata.sorted_tables:
         if table.info.get("catalogue"):
             continue  # the club's own lists (the plan catalogue): no member data can be typed into them
@@ -550,6 +557,11 @@ def verify(identifiers: dict[str, list[str]], *, request_reference: str | None =
                       and (column_name.startswith("requester_") or column_name == "message")):
                     hit["status"] = "until_letter"
                 hits.append(hit)
+                if hit["status"] != "failure" and isinstance(row.get(column_name), str):
+                    content = row[column_name].lower()
+                    for _kind, value in patterns:
+                        if value in content:
+                            lawful[value] = lawful.get(value, 0) + content.count(value)
     failures = sum(1 for hit in hits if hit["status"] == "failure")
     return {
         "checked_at": clock.utcnow().isoformat(timespec="seconds"),
@@ -561,11 +573,46 @@ def verify(identifiers: dict[str, list[str]], *, request_reference: str | None =
         "kept_by_law": sum(1 for hit in hits if hit["status"] == "kept_by_law"),
         "until_letter": sum(1 for hit in hits if hit["status"] == "until_letter"),
         "ok": failures == 0,
+        "_lawful_values": lawful,
     }
 
 
+# In the files, a kind counts as a failure unless the rows hold a lawful copy of that kind (an
+# invoice kept by law carries the billing name and address). A date of birth is shared with
+# other members born that day, so its hits in the files are reported, never blamed on this member.
+FILE_SHARED_KINDS = {"date_of_birth"}
+
+
+def verify_files(identifiers: dict[str, list[str]], row_report: dict | None = None) -> dict:
+    """Scan the raw bytes of the SQLite files for the identifiers (after the commit and checkpoint).
+
+    On PostgreSQL the portal cannot read the server's files: the result says so (`scanned: False`).
+    """
+    patterns = {kind: values for kind, values in identifiers.items() if not kind.startswith("_")}
+    files = storage.sqlite_files()
+    if storage.database_path() is None:
+        return {"scanned": False, "files": [], "failures": 0, "explained": 0, "shared": 0, "ok": True}
+    lawful = (row_report or {}).get("_lawful_values", {})
+    kinds = {value: kind for kind, values in patterns.items() for value in values}
+    results = storage.scan_files(patterns, files)
+    failures = explained = shared = 0
+    shown = []
+    for result in results:
+        for value, count in result["values"].items():
+            if kinds[value] in FILE_SHARED_KINDS:
+                shared += count
+            elif lawful.get(value):  # the same value in a row the law keeps (its table and indexes)
+                explained += count
+            else:
+                failures += count
+        shown.append({"file": result["file"], "bytes": result["bytes"], "hits": dict(sorted(result["hits"].items()))})
+    return {"scanned": True, "checked_at": clock.utcnow().isoformat(timespec="seconds"), "files": shown,
+            "failures": failures, "explained": explained, "shared": shared, "ok": failures == 0}
+
+
 def report_json(report: dict) -> str:
-    return json.dumps(report, sort_keys=True)
+    """The report as stored: keys starting with '_' hold values and stay in memory."""
+    return json.dumps({key: value for key, value in report.items() if not key.startswith("_")}, sort_keys=True)
 
 
 # --- the ledger applied again after a restore ---------------------------------------------
@@ -577,6 +624,18 @@ class ReapplyResult:
     chain_problems: list = field(default_factory=list)
     found: list = field(default_factory=list)  # (member id, member number, method, reference)
     erased: int = 0
+    identifiers: dict = field(default_factory=dict)  # kind -> values of the members erased again (in memory only)
+
+
+def identifiers_of_many(member_ids) -> dict[str, list[str]]:
+    """The identifiers of many members merged per kind (for one file scan after a reapply or restore)."""
+    merged: dict[str, set[str]] = {}
+    for chunk in _chunks(member_ids):
+        for member in db.session.scalars(select(Member).where(Member.id.in_(chunk))):
+            for kind, values in identifiers_of(member).items():
+                if not kind.startswith("_"):
+                    merged.setdefault(kind, set()).update(values)
+    return {kind: sorted(values) for kind, values in merged.items()}
 
 
 def members_back(entries=None) -> list[tuple[int, int, str, str | None]]:
@@ -619,6 +678,7 @@ def reapply(actor, *, dry_run: bool = False) -> ReapplyResult:
     groups: dict[tuple[str, str | None], list[int]] = {}
     for member_id, _number, method, reference in result.found:
         groups.setdefault((method, reference), []).append(member_id)
+    result.identifiers = identifiers_of_many([member_id for member_id, *_rest in result.found])
     for (method, reference), ids in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1] or "")):
         result.erased += erase_members(ids, method, actor, source="reapply", request_reference=reference,
                                        _ignore_holds=True)

@@ -50,7 +50,9 @@ def place_hold(member: Member, reason: str, actor) -> LegalHold:
         raise HoldError(_l("Give the reason for the hold, e.g. the dispute or claim."))
     if len(reason) > REASON_MAX_LENGTH:
         raise HoldError(_l("The reason is too long."))
-    if member.status == "anonymised":
+    from app.services.members import actions_for
+
+    if actions_for(member, actor).refusals.get("place_hold"):
         raise HoldError(_l("This member has already been anonymised; there is nothing left to hold."))
     hold = LegalHold(member_id=member.id, reason=reason, placed_at=clock.utcnow(), placed_by_id=getattr(actor, "id", None))
     db.session.add(hold)

@@ -104,23 +104,41 @@ def next_counter_value(name: str, start: int = 1) -> int:
 
 
 def take_counter_block(name: str, count: int, start: int = 1) -> range:
-    """Reserve `count` consecutive values of a named counter at once (for bulk loads)."""
+    """Reserve `count` consecutive values of a named counter at once (for bulk loads).
+
+    A restore puts the counters table back to the backup's values, so the last value handed out
+    is also kept outside the database, in a high-water file beside the erasure ledger
+    (`high_water`): the counter never goes below it, so no member number and no request
+    reference is ever handed out twice. The file is written (fsync) before the value is used;
+    a rolled-back transaction then only leaves a gap, the safe side.
+    """
+    from app.services import high_water
+
     counter = db.session.execute(select(Counter).where(Counter.name == name).with_for_update()).scalar_one_or_none()
     if counter is None:
         counter = Counter(name=name, value=start - 1)
         db.session.add(counter)
         db.session.flush()
-    db.session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + count))
-    db.session.flush()
-    db.session.refresh(counter)
+    with high_water.guard() as marks:
+        floor = marks.get(name, 0)
+        db.session.execute(update(Counter).where(Counter.name == name).values(
+            value=func.max(Counter.value, floor) + count if _is_sqlite() else func.greatest(Counter.value, floor) + count))
+        db.session.flush()
+        db.session.refresh(counter)
+        marks[name] = counter.value
     return range(counter.value - count + 1, counter.value + 1)
+
+
+def _is_sqlite() -> bool:
+    return db.session.get_bind().dialect.name == "sqlite"
 
 
 def next_member_number() -> int:
     """A member number never handed out before (numbers of erased members are not reused).
 
-    A restored backup rolls the counter back; numbers whose keyed hash is in the erasure
-    ledger are skipped, so a new member can never take an erased member's number.
+    A restored backup rolls the counter back: the high-water file (see take_counter_block) keeps
+    it above every number given out before the restore, and numbers whose keyed hash is in the
+    erasure ledger are skipped as well (installations older than the high-water file).
     """
     from app.services import ledger
 
@@ -201,6 +219,78 @@ def search_statement(params: SearchParams, *, actor) -> Select:
 MEMBER_STATUS_FILTER = ("active", "ended", "anonymised")
 
 
+# --- what may be done to a member ---------------------------------------------------------------
+
+# action -> the permission the actor needs (the views declare the same code on their routes).
+ACTION_PERMISSIONS = {
+    "edit": "members.edit",
+    "end_membership": "members.edit",
+    "add_note": "members.notes",
+    "add_health_note": "members.health",
+    "record_consent": "members.consents",
+    "withdraw_consent": "members.consents",
+    "add_subscription": "members.subscriptions",
+    "end_subscription": "members.subscriptions",
+    "check_in": "members.checkin",
+    "place_hold": "privacy.legal_hold",
+}
+# What an active membership allows beyond an ended one.
+ACTIVE_ONLY = {"end_membership", "add_subscription", "check_in"}
+
+_REFUSALS = {
+    "anonymised": _l("This member has been anonymised; nothing personal can be added or changed."),
+    "not_active": _l("This membership is not active."),
+}
+
+
+@dataclass(frozen=True)
+class MemberActions:
+    """Which actions may be done to one member by one actor: the one place that says so.
+
+    `refusals` holds, per action the member's state refuses, the message services raise
+    (`require`); the attributes (`actions.add_note`) also need the actor's permission, and are
+    what the member page shows.
+    """
+
+    member_status: str
+    refusals: dict
+    permitted: frozenset
+
+    def __getattr__(self, action: str) -> bool:
+        if action not in ACTION_PERMISSIONS:
+            raise AttributeError(action)
+        return action not in self.refusals and action in self.permitted
+
+    def allows(self, action: str) -> bool:
+        return getattr(self, action)
+
+    def require(self, action: str) -> None:
+        """Raise MemberError when the member's state refuses the action (the views check permissions)."""
+        if action not in ACTION_PERMISSIONS:
+            raise ValueError(f"unknown member action {action!r}")
+        if action in self.refusals:
+            code, message = self.refusals[action]
+            raise MemberError(message, code)
+
+
+def actions_for(member: Member, actor=None) -> MemberActions:
+    """What may be done to this member (and by this actor; None is the system: every permission).
+
+    Anonymised: nothing (erased means closed: no notes, health notes, consents, subscriptions,
+    visits or holds can be attached). Ended: no check-in, no new subscription, not ended again.
+    """
+    refusals = {}
+    if member.status == "anonymised" or member.is_anonymised:
+        refusals = {action: ("anonymised", _REFUSALS["anonymised"]) for action in ACTION_PERMISSIONS}
+    elif member.status != "active":
+        refusals = {action: ("not_active", _REFUSALS["not_active"]) for action in ACTIVE_ONLY}
+    if actor is None:
+        permitted = frozenset(ACTION_PERMISSIONS)
+    else:
+        permitted = frozenset(action for action, code in ACTION_PERMISSIONS.items() if actor.has_permission(code))
+    return MemberActions(member.status, refusals, permitted)
+
+
 # --- creating and changing members ---------------------------------------------------------
 
 
@@ -252,8 +342,7 @@ def update_member(member: Member, data: dict, *, actor, override_reason: str | N
     A member whose processing is restricted (GDPR Art. 18) is only changed with an explicit
     override and a reason; the reason is kept as a staff note, the audit log refers to it.
     """
-    if member.is_anonymised:
-        raise MemberError(_l("This member has been anonymised and can no longer be changed."), "anonymised")
+    actions_for(member, actor).require("edit")
     override_reason = (override_reason or "").strip()
     if member.processing_restricted and not override_reason:
         raise MemberError(
@@ -290,8 +379,9 @@ def update_member(member: Member, data: dict, *, actor, override_reason: str | N
 
 def end_membership(member: Member, ended_on: date, *, actor, source_ip: str | None = None) -> int:
     """End the membership on a date; active subscriptions end then too. Returns how many ended."""
-    if member.status != "active":
+    if member.status != "anonymised" and member.status != "active":
         raise MemberError(_l("Only an active membership can be ended."), "not_active")
+    actions_for(member, actor).require("end_membership")
     if ended_on < member.joined_on:
         raise MemberError(_l("A membership cannot end before the member joined."), "before_join")
     member.ended_on = ended_on
@@ -319,10 +409,9 @@ def check_in(member_number, *, actor, location: str = "", source: str = "desk",
     member = find_by_number(member_number)
     if member is None:
         raise MemberError(_l("No member has this member number."), "unknown")
-    if member.status == "anonymised":
-        raise MemberError(_l("This member has been anonymised; no visits can be registered."), "anonymised")
     if member.status == "ended":
         raise MemberError(_l("This membership has ended; the member cannot check in."), "ended")
+    actions_for(member, actor).require("check_in")
     now = at or clock.utcnow()
     recent = db.session.scalar(
         select(Visit.checked_in_at).where(Visit.member_id == member.id,
@@ -366,11 +455,6 @@ def dashboard_counts() -> dict:
 # --- subscriptions, consents, notes ---------------------------------------------------------------
 
 
-def _require_active(member: Member) -> None:
-    if member.status != "active":
-        raise MemberError(_l("This membership is not active."), "not_active")
-
-
 def add_subscription(member: Member, *, plan: Plan | None, starts_on: date, monthly_fee: Decimal | None = None,
                      ends_on: date | None = None, actor, source_ip: str | None = None) -> Subscription:
     """Subscribe a member to an active plan of the catalogue.
@@ -378,7 +462,7 @@ def add_subscription(member: Member, *, plan: Plan | None, starts_on: date, mont
     Without a fee the plan's price per month is taken (plans paid per month, quarter, half
     year or year); a plan not paid per month (a ten-ride card) needs the fee typed.
     """
-    _require_active(member)
+    actions_for(member, actor).require("add_subscription")
     if plan is None:
         raise MemberError(_l("Choose a plan from the catalogue."), "plan")
     if not plan.active:
@@ -402,6 +486,7 @@ def add_subscription(member: Member, *, plan: Plan | None, starts_on: date, mont
 
 
 def end_subscription(subscription: Subscription, ends_on: date, *, actor, source_ip: str | None = None) -> None:
+    actions_for(subscription.member, actor).require("end_subscription")
     if subscription.status != "active":
         raise MemberError(_l("This subscription has already ended."), "not_active")
     subscription.status = "ended"
@@ -418,8 +503,7 @@ def active_consent(member: Member, purpose: str) -> Consent | None:
 def record_consent(member: Member, purpose: str, *, via: str = "desk", actor, source_ip: str | None = None) -> Consent:
     if purpose not in CONSENT_PURPOSES:
         raise MemberError(_l("Unknown purpose."), "purpose")
-    if member.is_anonymised:
-        raise MemberError(_l("This member has been anonymised and can no longer be changed."), "anonymised")
+    actions_for(member, actor).require("record_consent")
     if active_consent(member, purpose) is not None:
         raise MemberError(_l("This member has already given consent for this purpose."), "exists")
     consent = Consent(member=member, purpose=purpose, given_at=clock.utcnow(), given_via=via,
@@ -432,6 +516,7 @@ def record_consent(member: Member, purpose: str, *, via: str = "desk", actor, so
 
 
 def withdraw_consent(consent: Consent, *, via: str = "desk", actor, source_ip: str | None = None) -> None:
+    actions_for(consent.member, actor).require("withdraw_consent")
     if not consent.is_active:
         raise MemberError(_l("This consent has already been withdrawn."), "withdrawn")
     consent.withdrawn_at = clock.utcnow()
@@ -443,6 +528,7 @@ def withdraw_consent(consent: Consent, *, via: str = "desk", actor, source_ip: s
 
 
 def _add_note(model, action: str, member: Member, body: str, *, actor, source_ip: str | None):
+    actions_for(member, actor).require("add_health_note" if model is HealthNote else "add_note")
     note = model(member=member, body=body.strip(), created_at=clock.utcnow(), author_id=getattr(actor, "id", None))
     db.session.add(note)
     db.session.flush()

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from app.extensions import db
 from app.models import Consent, DataRequest, Member, RequestEvent
 from app.models.privacy import DECISIONS, ERASURE_GROUNDS, ERASURE_METHODS, REQUEST_KINDS
-from app.services import audit, clock, erasure
+from app.services import audit, clock, erasure, storage
 from app.services import members as member_service
 
 MAX_EXTENSION_MONTHS = 2
@@ -180,8 +180,13 @@ def deadline_summary() -> dict:
 
 # --- identity ---------------------------------------------------------------------------
 
-def find_members(query: str, limit: int = 20) -> list[Member]:
-    """Candidates for the identity step: by member number, name, email or date of birth."""
+def find_members(query: str, limit: int = 20, *, actor=None) -> list[Member]:
+    """Candidates for the identity step: by member number, name, email or date of birth.
+
+    The member list's field-level rule holds here too: without members.contact (actor given) a
+    word must occur in the name part of search_text, so an email finds nobody; the page then
+    shows no email column either.
+    """
     # No NUL or control characters in SQL; a search box needs no more than 200 characters.
     query = "".join(ch for ch in (query or "")[:200] if ch.isprintable()).strip()
     if not query:
@@ -195,9 +200,16 @@ def find_members(query: str, limit: int = 20) -> list[Member]:
             break
         except ValueError:
             continue
-    words = member_service.fold(query).split()
+    words = member_service.fold(query).replace(member_service.SEPARATOR, " ").split()
+    may_search_contact = actor is None or actor.has_permission("members.contact")
     if words:
-        conditions.append(and_(*(Member.search_text.contains(word, autoescape=True) for word in words)))
+        if may_search_contact:
+            conditions.append(and_(*(Member.search_text.contains(word, autoescape=True) for word in words)))
+        else:
+            conditions.append(and_(*(
+                Member.search_text.like(f"%{member_service._like_escape(word)}% {member_service.SEPARATOR}%",
+                                        escape="\\")
+                for word in words)))
     return db.session.scalars(
         select(Member).where(or_(*conditions), Member.status != "anonymised")
         .order_by(Member.last_name, Member.first_name).limit(limit)
@@ -241,6 +253,7 @@ def minimise(data_request: DataRequest) -> None:
     data_request.requester_member_number = None
     data_request.message = None
     data_request.minimised_at = clock.utcnow()
+    storage.touched({"data_requests"})  # the old row version must not stay in the WAL or dead tuples
 
 
 def close(data_request: DataRequest, status: str, outcome: str, actor, *, minimise_now: bool = True) -> None:
@@ -473,11 +486,29 @@ def execute(data_request: DataRequest, typed_number: str, actor) -> dict:
         outcome=json.dumps({"result": "erased", "method": method, "count": count, "kept": kept}),
     ), execution_options={"synchronize_session": False})
     db.session.refresh(data_request)
+    # Once committed and checkpointed, the raw bytes of the database files are scanned too.
+    request_id = data_request.id  # read now: after the commit the object is expired
+    storage.after_cleanup(lambda: attach_file_scan(request_id, identifiers, report))
     add_event(data_request, "erased", actor, note=method)
     _audit("privacy.erasure.executed", data_request, actor, method=method, member_number=number,
            failures=report["failures"], kept_by_law=report["kept_by_law"])
     db.session.flush()
     return report
+
+
+def attach_file_scan(request_id: int, identifiers: dict, report: dict) -> dict:
+    """After the erasure's commit and checkpoint: scan the files and add the result to the request's report."""
+    files = erasure.verify_files(identifiers, report)
+    table = DataRequest.__table__
+    engine = db.engine
+    with engine.begin() as conn:
+        stored = conn.execute(select(table.c.verification_report).where(table.c.id == request_id)).scalar()
+        current = json.loads(stored) if stored else dict(report)
+        current["files"] = files
+        conn.execute(table.update().where(table.c.id == request_id)
+                     .values(verification_report=erasure.report_json(current)))
+    storage.cleanup({"data_requests"}, engine=engine)
+    return files
 
 
 def erasure_kept_summary(report: dict) -> list[dict]:

@@ -39,7 +39,7 @@ from app.models import (
     StaffNote,
     Visit,
 )
-from app.services import audit, clock, fiscal, holds, jobs
+from app.services import audit, clock, fiscal, holds, jobs, storage
 
 JOB_NAME = "retention-sweep"
 MAX_PERIOD_MONTHS = 600  # 50 years: anything longer is a typing error, not a policy
@@ -735,14 +735,17 @@ def run_sweep(
     """
     today = today or clock.today()
     lock = jobs.acquire(JOB_NAME)
+    storage.defer_large_tables()  # PostgreSQL: visits and the like are vacuumed once, at the end
     try:
         result = _sweep(actor, lock, commit, via, member_chunk, delete_chunk, today)
         commit()
+        storage.vacuum_deferred()
         return result
     except BaseException:
         db.session.rollback()  # the unfinished chunk: undone, as if it never started
         raise
     finally:
+        db.session.info.pop("clubhouse_storage_deferred", None)
         jobs.release(lock)
 
 
@@ -806,6 +809,7 @@ def _delete_rows(policy, today, actor, run_id, chunk_size, commit, lock) -> int:
         if not deleted:
             return total
         total += deleted
+        storage.touched({model.__tablename__})  # the chunk's commit checkpoints / vacuums after it
         extra = _audit_anchor() if model is AuditEvent else None
         _chunk_done(policy, actor, run_id, deleted, commit, lock, extra)
 

@@ -108,8 +108,10 @@ def test_identity_search_and_verification(client, db, make_user, login_as, make_
     make_member(first_name="Other", last_name="Person", date_of_birth=date(1988, 8, 8))
     reference = register(client)
     for query in (str(member.member_number), "jorg zandvoort", "1977-07-07", "07-07-1977", member.email):
-        page = client.get(f"/privacy/requests/{reference}/identity?q={query}").get_data(as_text=True)
+        page = client.post(f"/privacy/requests/{reference}/identity/search", data={"q": query}).get_data(as_text=True)
         assert "Zandvoort" in page and "Person" not in page, query
+    # the term travels in the body only: a ?q= on the page's address is not a search
+    assert "Zandvoort" not in client.get(f"/privacy/requests/{reference}/identity?q=zandvoort").get_data(as_text=True)
     bad = client.post(f"/privacy/requests/{reference}/identity", data={"member_number": "999999", "method": "x"})
     assert "No member with this number." in bad.get_data(as_text=True)
     verify(client, reference, member)
@@ -118,6 +120,27 @@ def test_identity_search_and_verification(client, db, make_user, login_as, make_
     assert saved.identity_method == "Passport shown at the desk" and saved.status == "in_progress"
     details = [e.details for e in db.session.scalars(select(AuditEvent))]
     assert not any("Zandvoort" in d or "Passport" in d for d in details)
+
+
+def test_identity_search_keeps_the_field_level_rules_of_the_member_list(client, db, make_user, login_as, make_member):
+    """privacy.view + privacy.handle without members.contact: no email shown, and an email finds nobody."""
+    member = make_member(first_name="Hester", last_name="Wolkenkrabber", email="hester.wolk@contact.example",
+                         city="Sneek")
+    login_as(make_user(permissions=["privacy.view", "privacy.handle", "members.view"]))
+    reference = register(client, requester_email="hester.wolk@contact.example")
+    base = f"/privacy/requests/{reference}/identity"
+    for page in (client.get(base), client.post(f"{base}/search", data={"q": "wolkenkrabber"})):
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200
+        assert "hester.wolk@contact.example" not in text.split("What the requester told us")[1].split("</dl>", 1)[1]
+    text = client.post(f"{base}/search", data={"q": "wolkenkrabber"}).get_data(as_text=True)
+    assert str(member.member_number) in text and "Wolkenkrabber" in text
+    for term in ("hester.wolk@contact.example", "sneek"):
+        text = client.post(f"{base}/search", data={"q": term}).get_data(as_text=True)
+        assert "Wolkenkrabber" not in text, term
+    login_as(make_user("privacy_officer"))
+    text = client.post(f"{base}/search", data={"q": "hester.wolk@contact.example"}).get_data(as_text=True)
+    assert "Wolkenkrabber" in text and text.count("hester.wolk@contact.example") >= 2
 
 
 def test_access_request_closes_and_minimises(client, db, make_user, login_as, make_member):

@@ -306,3 +306,18 @@ def test_staff_actions_need_the_csrf_token(make_app, db, make_user, seeded_membe
     assert client.post(url, data={"csrf_token": token}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Member, member.id).processing_restricted
+
+
+def test_the_result_page_reports_the_scan_of_the_database_files(client, db, officer, seeded_member):
+    member = seeded_member()
+    reference = _to_confirm(client, db, member)
+    page = client.post(f"/privacy/requests/{reference}/erasure/confirm",
+                       data={"member_number": str(member.member_number)}, follow_redirects=True).get_data(as_text=True)
+    assert "The database files" in page
+    if db.engine.dialect.name == "sqlite":
+        assert "hold no copy of the member" in page
+        assert "copies belong to the rows the law keeps" in page  # the kept invoice and the request itself
+        assert "clubhouse-test.db-wal" in page or "clubhouse-test.db" in page
+    else:
+        assert "the portal cannot check" in page
+    assert "Quastenbroek" not in page.split("The database files", 1)[1]

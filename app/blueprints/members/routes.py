@@ -137,6 +137,7 @@ def _render_member(member, tab: str = "profile", status: int = 200, **forms):
     db.session.commit()
     return render_template(
         "members/show.html", member=member, tab=tab, tabs=allowed, consent_labels=CONSENT_LABELS,
+        actions=service.actions_for(member, current_user),
         **_tab_context(member, tab), **defaults,
     ), status
 
@@ -326,10 +327,15 @@ def add_note(member_number: int):
     member = _member_or_404(member_number)
     form = NoteForm()
     if form.validate_on_submit():
-        service.add_staff_note(member, form.body.data, actor=current_user, source_ip=client_ip())
-        db.session.commit()
-        flash(_("The note has been added."), "success")
-        return redirect(url_for("members.show", member_number=member.member_number, tab="notes"))
+        try:
+            service.add_staff_note(member, form.body.data, actor=current_user, source_ip=client_ip())
+        except MemberError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("The note has been added."), "success")
+            return redirect(url_for("members.show", member_number=member.member_number, tab="notes"))
     return _render_member(member, "notes", 422, note_form=form)
 
 
@@ -339,8 +345,13 @@ def add_health_note(member_number: int):
     member = _member_or_404(member_number)
     form = NoteForm(prefix="health")
     if form.validate_on_submit():
-        service.add_health_note(member, form.body.data, actor=current_user, source_ip=client_ip())
-        db.session.commit()
-        flash(_("The health note has been added."), "success")
-        return redirect(url_for("members.show", member_number=member.member_number, tab="health"))
+        try:
+            service.add_health_note(member, form.body.data, actor=current_user, source_ip=client_ip())
+        except MemberError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("The health note has been added."), "success")
+            return redirect(url_for("members.show", member_number=member.member_number, tab="health"))
     return _render_member(member, "health", 422, health_form=form)

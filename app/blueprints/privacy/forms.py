@@ -100,10 +100,9 @@ class ExtendForm(BaseForm):
 
 
 class IdentitySearchForm(BaseForm):
-    class Meta:
-        csrf = False
+    """Posted, never in a query string: the term is personal data."""
 
-    q = StringField(_l("Member number, name, email or date of birth"))
+    q = StringField(_l("Member number, name, email or date of birth"), validators=[Length(max=200)])
 
 
 class VerifyIdentityForm(BaseForm):

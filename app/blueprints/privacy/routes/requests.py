@@ -13,7 +13,7 @@ from app.blueprints.privacy import forms as f
 from app.blueprints.web import client_ip, page_arg
 from app.extensions import db
 from app.models.privacy import REQUEST_KINDS, REQUEST_STATUSES
-from app.services import clock, erasure, ledger
+from app.services import clock, erasure, ledger, storage
 from app.services import members as member_service
 from app.services import privacy_requests as svc
 from app.services.export import HANDOVER_METHODS
@@ -119,11 +119,8 @@ def extend(reference):
 @bp.route("/requests/<reference>/identity", methods=["GET", "POST"])
 @permission_required("privacy.handle")
 def identity(reference):
+    """Verify the identity and link a member. The URL never carries a search term (no ?q=): see identity_search."""
     data_request = _load(reference)
-    search = f.IdentitySearchForm(request.args)
-    q = search.q.data or data_request.requester_member_number or data_request.requester_email or ""
-    search.q.data = q
-    candidates = svc.find_members(q)
     form = f.VerifyIdentityForm()
     if form.validate_on_submit():
         member = member_service.find_by_number(form.member_number.data)
@@ -139,8 +136,30 @@ def identity(reference):
                 db.session.commit()
                 flash(_("Identity verified; the request is linked to member %(number)s.", number=member.member_number))
                 return _to(data_request)
+    # The first search uses what the requester told us, server-side: nothing of it goes into a URL.
+    # Without members.contact an email finds nobody (field-level rules), so the name is the first guess.
+    contact = data_request.requester_email if current_user.has_permission("members.contact") else data_request.requester_name
+    q = data_request.requester_member_number or contact or ""
+    return _identity_page(data_request, q, form=form)
+
+
+@bp.post("/requests/<reference>/identity/search")
+@permission_required("privacy.handle")
+def identity_search(reference):
+    """The identity search by POST: the term stays in the body, out of URLs, access logs and the session cookie."""
+    data_request = _load(reference)
+    search = f.IdentitySearchForm()
+    q = (search.q.data or "") if search.validate_on_submit() else ""
+    return _identity_page(data_request, q, search=search)
+
+
+def _identity_page(data_request, q, *, search=None, form=None, status=200):
+    search = search or f.IdentitySearchForm(formdata=None)
+    search.q.data = q
+    candidates = svc.find_members(q, actor=current_user)
     return render_template("privacy/identity.html", data_request=data_request, search=search,
-                           candidates=candidates, form=form)
+                           candidates=candidates, form=form or f.VerifyIdentityForm(formdata=None),
+                           show_contact=current_user.has_permission("members.contact")), status
 
 
 @bp.post("/requests/<reference>/rectification")
@@ -205,9 +224,12 @@ def dashboard_panel(_user):
             ledger_warning = {"missing": missing, "back": len(back)}
     except ledger.LedgerError:
         ledger_warning = {"broken": True}
-    if not (summary["overdue_count"] or summary["due_soon_count"] or summary["open_count"] or ledger_warning):
+    # A WAL checkpoint (or VACUUM) after an erasure that could not complete stays on show until one succeeds.
+    storage_failures = storage.failures()
+    if not (summary["overdue_count"] or summary["due_soon_count"] or summary["open_count"] or ledger_warning
+            or storage_failures):
         return None
-    return {**summary, "ledger_warning": ledger_warning}
+    return {**summary, "ledger_warning": ledger_warning, "storage_failures": storage_failures}
 
 
 EVENT_LABELS = {

@@ -77,6 +77,17 @@ class Config:
     API_TOKEN_OVERLAP_HOURS = int(os.environ.get("API_TOKEN_OVERLAP_HOURS", "24"))
     # Shared counters in Redis (redis://host:6379/0) instead of the database.
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    # The job queue (huey): SQLite in instance/ by default; redis://... or postgresql://... for a chain.
+    JOBS_URL = os.environ.get("JOBS_URL", f"sqlite:///{INSTANCE_DIR / 'jobs.sqlite3'}")
+    # Partner API keys are encrypted with this Fernet key (a file in instance/ unless given).
+    CONNECTOR_SECRET_KEY = os.environ.get("CONNECTOR_SECRET_KEY")
+    CONNECTOR_KEY_PATH = os.environ.get("CONNECTOR_KEY_PATH", str(INSTANCE_DIR / "connector-secret.key"))
+    # Delivery: retries with exponential backoff, then the delivery is parked for staff.
+    CONNECTOR_RETRY_BASE_SECONDS = int(os.environ.get("CONNECTOR_RETRY_BASE_SECONDS", "30"))
+    CONNECTOR_RETRY_MAX_SECONDS = int(os.environ.get("CONNECTOR_RETRY_MAX_SECONDS", "3600"))
+    CONNECTOR_MAX_ATTEMPTS = int(os.environ.get("CONNECTOR_MAX_ATTEMPTS", "10"))
+    CONNECTOR_LEASE_SECONDS = int(os.environ.get("CONNECTOR_LEASE_SECONDS", "300"))
+    CONNECTOR_TIMEOUT_SECONDS = float(os.environ.get("CONNECTOR_TIMEOUT_SECONDS", "10"))
 
 
 class ProductionConfig(Config):

@@ -150,6 +150,8 @@ def make_app(database_url, instance_dir):
             {
                 "SQLALCHEMY_DATABASE_URI": database_url,
                 "ERASURE_LEDGER_PATH": str(instance_dir / "erasure-ledger.jsonl"),
+                "CONNECTOR_KEY_PATH": str(instance_dir / "connector-secret.key"),
+                "JOBS_URL": f"sqlite:///{instance_dir / 'jobs.sqlite3'}",
                 **overrides,
             },
         )

@@ -1,0 +1,87 @@
+"""Erasure through the outbox (one deletion, no personal value left) and the huey queue's storage."""
+
+import os
+import stat
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app.models import ConnectorMember, OutboxEvent
+from app.services import clock, erasure, jobqueue, members
+from app.services.connectors import delivery, runner
+
+
+def _erase(member, db):
+    identifiers = erasure.identifiers_of(member)
+    erasure.erase_member(member, "delete", None)
+    db.session.commit()
+    return identifiers
+
+
+def test_an_erasure_is_delivered_once_and_leaves_no_personal_value(app, configure, egym, egym_member, db, clock_at):
+    configure(fields=["dateOfBirth", "contact.phone", "contact.city"])
+    member = egym_member(email="erase.me@example.nl", first_name="Wilhelmina", last_name="Quastenbroek")
+    delivery.run_pending("egym")
+    account_id = db.session.get(ConnectorMember, ("egym", member.id)).account_id
+    # A change waits in the outbox when the erasure comes: it is dropped, never sent.
+    members.update_member(member, {"city": "Zwolle"}, actor=None)
+    db.session.commit()
+    identifiers = _erase(member, db)
+    [row] = db.session.scalars(select(OutboxEvent)).all()
+    assert (row.kind, row.member_id, row.account_id) == ("erase", None, account_id)
+    assert db.session.scalar(select(func.count()).select_from(ConnectorMember)) == 0
+    # The worker dies after eGym deleted but before it recorded it: the resend is a 404, done.
+    ids = delivery.claim("egym", "dying-worker")
+    from app.services.connectors import settings
+
+    settings.client(settings.connector("egym")).delete(account_id)
+    clock.freeze(clock.utcnow() + timedelta(seconds=61))
+    assert delivery.run_pending("egym").delivered == 1 and ids
+    assert egym.deletions == [account_id] and egym.accounts == {}
+    deletes = egym.calls("DELETE")
+    assert all(call["query"] == {"eraseMemberData": ["true"]} for call in deletes)
+    assert [c["status"] for c in deletes] == [204, 404]
+    assert delivery.run_pending("egym").delivered == 0  # nothing more to send
+    # Nothing of the member in any table (outbox and mapping included) nor in the queue's file.
+    report = erasure.verify(identifiers)
+    assert report["ok"], report["hits"]
+    jobqueue.get(app)
+    queue_file = Path(app.config["JOBS_URL"][len("sqlite:///"):])
+    raw = b"".join(p.read_bytes() for p in queue_file.parent.glob(queue_file.name + "*"))
+    for value in ("erase.me@example.nl", "Quastenbroek", "Wilhelmina"):
+        assert value.encode() not in raw
+
+
+def test_an_erasure_of_a_member_never_sent_calls_nobody(configure, egym, egym_member, db, clock_at):
+    configure()
+    member = egym_member()
+    _erase(member, db)
+    assert db.session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+    delivery.run_pending("egym")
+    assert egym.requests == []
+
+
+def test_the_queue_file_is_private_and_a_committed_change_asks_a_worker(app, configure, egym, egym_member, db, clock_at):
+    configure()
+    huey = jobqueue.get(app)
+    huey.flush()
+    egym_member()  # commits a member: the outbox row, then a job "drain egym"
+    path = Path(app.config["JOBS_URL"][len("sqlite:///"):])
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert huey.pending_count() == 1
+    task = huey.dequeue()
+    assert task.args == ("egym",)  # the connector's name, nothing of the member
+    huey.execute(task)
+    assert len(egym.accounts) == 1
+
+
+def test_the_tick_says_the_worker_is_alive_and_reports_the_backlog(configure, egym, egym_member, db, clock_at):
+    configure()
+    egym.down = True
+    egym_member()
+    runner.tick()
+    status = runner.worker_status()
+    assert status["worker_alive"] and status["outbox_backlog"] == 1 and status["parked"] == 0
+    clock.freeze(clock.utcnow() + timedelta(minutes=10))
+    assert not runner.worker_status()["worker_alive"]

@@ -8,3 +8,4 @@ from flask import Blueprint
 bp = Blueprint("integrations", __name__, url_prefix="/integrations")
 
 from app.blueprints.integrations import api_clients  # noqa: E402,F401 - the API client pages
+from app.blueprints.integrations import connectors  # noqa: E402, F401 - registers the connector pages

@@ -19,7 +19,9 @@ def healthz():
     except Exception:  # noqa: BLE001 - any database failure means unhealthy
         db.session.rollback()
         return jsonify(status="error", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
+    from app.services.connectors import runner
+
+    return jsonify(status="ok", database="ok", jobs=runner.worker_status())
 
 
 @bp.get("/")

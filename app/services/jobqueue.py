@@ -1,4 +1,4 @@
-"""The job queue: huey, with SQLite storage in instance/ (one club) or Redis/PostgreSQL (a chain).
+"""The job queue: huey, with SQLite storage in instance/ (one club) or Redis or PostgreSQL (a chain).
 
 Jobs carry no personal data: a connector's name at most. The outbox in the database is
 the truth about what must be delivered; a job only says "drain now", and the periodic
@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 NAME = "clubhouse"
 HEARTBEAT_ALIVE_SECONDS = 180
+JOBS_SCHEMA = "clubhouse_jobs"
 
 
 class JobQueueError(Exception):
@@ -41,10 +42,22 @@ def make_huey(url: str):
         except ImportError as error:  # the redis client is an optional package
             raise JobQueueError("JOBS_URL names Redis but the 'redis' package is not installed") from error
     if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
-        from app.services.jobqueue_postgres import PostgresHuey
-
-        return PostgresHuey(NAME, url=url)
+        return _postgres_huey("postgresql://" + url.split("://", 1)[1])
     raise JobQueueError("JOBS_URL must start with sqlite:///, redis:// or postgresql://")
+
+
+def _postgres_huey(dsn: str):
+    """huey's PostgreSQL storage (dequeue with SKIP LOCKED), in a schema of its own.
+
+    Its tables live in the schema `clubhouse_jobs`, not beside the application's tables, so
+    the migrations never see them (and never propose to drop them).
+    """
+    import psycopg
+    from huey import PostgresHuey
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {JOBS_SCHEMA}")
+    return PostgresHuey(NAME, dsn=dsn, options=f"-c search_path={JOBS_SCHEMA}")
 
 
 def get(app):

@@ -1,10 +1,16 @@
 """Erasure through the outbox (one deletion, no personal value left) and the huey queue's storage."""
 
 import os
+import shutil
+import socket
 import stat
+import subprocess
+import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+import redis
 from sqlalchemy import func, select
 
 from app.models import ConnectorMember, OutboxEvent
@@ -85,3 +91,60 @@ def test_the_tick_says_the_worker_is_alive_and_reports_the_backlog(configure, eg
     assert status["worker_alive"] and status["outbox_backlog"] == 1 and status["parked"] == 0
     clock.freeze(clock.utcnow() + timedelta(minutes=10))
     assert not runner.worker_status()["worker_alive"]
+
+
+def test_postgresql_storage_for_the_queue_holds_only_the_connector_name(make_app, database_url, configure, egym,
+                                                                        egym_member, db, clock_at):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the PostgreSQL queue storage needs the PostgreSQL run")
+    other = make_app(JOBS_URL=database_url)
+    huey = jobqueue.get(other)
+    huey.flush()
+    configure()
+    with other.app_context():
+        jobqueue.kick(other, "egym")
+        assert huey.pending_count() == 1
+        task = huey.dequeue()
+        assert task.args == ("egym",)
+        egym_member(email="queue.pg@example.nl")
+        huey.execute(task)
+    assert len(egym.accounts) == 1
+    huey.flush()
+
+
+def test_redis_storage_for_the_queue_holds_no_member_value(make_app, configure, egym, egym_member, db, clock_at,
+                                                           tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        client = redis.Redis(host="127.0.0.1", port=port)
+        for _ in range(200):  # until it accepts connections (no timed assertion: it either answers or the test fails)
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                process.poll()
+                assert process.returncode is None, "redis-server did not start"
+                time.sleep(0.05)
+        other = make_app(JOBS_URL=f"redis://127.0.0.1:{port}/0")
+        huey = jobqueue.get(other)
+        configure()
+        with other.app_context():
+            member = egym_member(email="queue.redis@example.nl", last_name="Redisvoorbeeld")
+            assert huey.pending_count() == 1
+            huey.execute(huey.dequeue())
+            assert len(egym.accounts) == 1
+            erasure.erase_member(db.session.merge(member), "delete", None)
+            db.session.commit()
+            huey.execute(huey.dequeue())
+        assert egym.accounts == {}
+        stored = b"".join(client.dump(key) or b"" for key in client.keys("*"))
+        assert b"queue.redis@example.nl" not in stored and b"Redisvoorbeeld" not in stored
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -148,3 +148,21 @@ def test_redis_storage_for_the_queue_holds_no_member_value(make_app, configure, 
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_daily_full_sync_runs_once_a_day_after_its_time(configure, egym, egym_member, db, frozen_clock):
+    from datetime import datetime
+
+    frozen_clock(datetime(2026, 3, 2, 4, 0))  # 05:00 in Amsterdam
+    egym_member()
+    configure(sync_time="05:30")
+    runner.tick()
+    assert egym.calls("POST") == []  # before the time: nothing (the member was made before enabling)
+    frozen_clock(datetime(2026, 3, 2, 4, 31))  # 05:31 local
+    runner.tick()
+    assert len(egym.calls("POST")) == 1
+    runner.tick()
+    assert len(egym.calls("PATCH")) == 0  # not a second full sync the same day
+    frozen_clock(datetime(2026, 3, 3, 4, 31))
+    runner.tick()
+    assert len(egym.calls("PATCH")) == 1  # the next day's full sync

@@ -196,3 +196,16 @@ def test_partner_error_codes_have_texts_for_staff():
     for code in ("userEmailConflict", "userEmailUsedByAnotherAccountConflict", "membershipExists",
                  "forbiddenAccountMerge", "generalConflict"):
         assert str(egym_api.ERROR_TEXTS[code])
+
+
+def test_an_objection_removes_the_account_at_egym(configure, egym, egym_member, db, clock_at):
+    from app.models import DataRequest
+
+    configure()
+    member = egym_member()
+    sync()
+    db.session.add(DataRequest(reference="AVG-2026-0001", kind="objection", channel="desk", member_id=member.id,
+                               due_on=clock.today() + timedelta(days=30)))
+    db.session.commit()
+    sync()
+    assert egym.accounts == {} and len(egym.deletions) == 1

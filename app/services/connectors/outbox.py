@@ -1,9 +1,9 @@
 """The transactional outbox: a change a partner must hear about writes a row in the same transaction.
 
 A session listener (after_flush) sees every flushed change to a member, a subscription, a
-consent or a connector opt-out and writes one row per enabled connector: the member id
-and the kind of event, never a copy of the data. The payload is built from the current
-data when the row is delivered, so a value corrected or erased meanwhile is never sent.
+consent, an objection or a connector opt-out and writes one row per enabled connector: the
+member id and the kind of event, never a copy of the data. The payload is built from the
+current data when the row is delivered, so a value corrected or erased meanwhile is never sent.
 At most one row per member and connector waits at a time (later changes are covered by it).
 
 An erasure (the engine's on_erasure hook, inside its transaction) drops the member's
@@ -19,7 +19,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import delete, event, insert, select
 from sqlalchemy.orm import Session
 
-from app.models import Connector, ConnectorMember, Consent, Member, OutboxEvent, Subscription
+from app.models import Connector, ConnectorMember, Consent, DataRequest, Member, OutboxEvent, Subscription
 from app.services import clock, erasure
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ MEMBER_FIELDS = {
     "first_name", "infix", "last_name", "date_of_birth", "gender", "email", "phone", "street",
     "house_number", "postcode", "city", "country", "joined_on", "ended_on", "status", "processing_restricted",
 }
-KINDS = ("created", "changed", "ended", "restricted", "consent", "plan", "opt_out", "full_sync", "erase")
+KINDS = ("created", "changed", "ended", "restricted", "consent", "plan", "objection", "opt_out", "full_sync", "erase")
 WAITING = ("pending",)
 
 
@@ -67,6 +67,10 @@ def _events_of(session: Session) -> dict[int, str]:
         elif isinstance(obj, Consent):
             if obj in session.new or _changed(obj, {"withdrawn_at"}):
                 note(obj.member_id or (obj.member.id if obj.member else None), "consent")
+        elif isinstance(obj, DataRequest):
+            # An objection stops partner processing (privacy_requests.partner_processing_clause).
+            if obj.kind == "objection" and obj.member_id and (obj in session.new or _changed(obj, {"status", "member_id"})):
+                note(obj.member_id, "objection")
         elif isinstance(obj, ConnectorMember):
             if (obj.opted_out if obj in session.new else _changed(obj, {"opted_out"})):
                 note(obj.member_id, "opt_out")

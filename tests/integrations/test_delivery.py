@@ -209,3 +209,31 @@ def test_an_objection_removes_the_account_at_egym(configure, egym, egym_member, 
     db.session.commit()
     sync()
     assert egym.accounts == {} and len(egym.deletions) == 1
+
+
+def test_two_workers_at_once_never_deliver_the_same_row(app, configure, egym, egym_member, db, clock_at):
+    import threading
+
+    configure()
+    people = [egym_member() for _ in range(8)]
+    results, errors = [], []
+
+    def work(name):
+        with app.app_context():
+            try:
+                results.append(delivery.run_pending("egym", worker=name, batch=1))
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=work, args=(f"worker-{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sum(r.delivered for r in results) == len(people)
+    assert len(egym.calls("POST")) == len(people) == len(egym.accounts)
+    assert {call["body"]["membership"]["membershipId"] for call in egym.calls("POST")} == {
+        str(p.member_number) for p in people}

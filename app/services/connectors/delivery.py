@@ -206,13 +206,13 @@ def _sync_member(row: Connector, client: egym.EgymClient, event: OutboxEvent) ->
     return {"fields": names, "account_id": account_id, "member_id": member.id}
 
 
-def run_pending(name: str, *, worker: str | None = None, max_rows: int | None = None) -> RunResult:
+def run_pending(name: str, *, worker: str | None = None, max_rows: int | None = None, batch: int = 20) -> RunResult:
     """Deliver every due row of one connector (commits per row); stops early when the partner is down."""
     worker = worker or default_holder()
     result = RunResult()
     handled = 0
     while max_rows is None or handled < max_rows:
-        ids = claim(name, worker)
+        ids = claim(name, worker, limit=batch)
         if not ids:
             break
         for position, event_id in enumerate(ids):

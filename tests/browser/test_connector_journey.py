@@ -10,8 +10,9 @@ from tests.integrations.conftest import short_retries as _short_retries  # noqa:
 pytestmark = pytest.mark.browser
 
 
-def test_manager_sets_up_egym_syncs_and_sees_what_was_sent(logged_in_page, base_url, db, make_user, egym,
-                                                             egym_member):
+# The connector fixtures come from tests/integrations/conftest.py (imported above), hence F811.
+def test_manager_sets_up_egym_syncs_and_sees_what_was_sent(logged_in_page, base_url, db, make_user, egym,  # noqa: F811
+                                                             egym_member):  # noqa: F811
     member = egym_member(city="Zwolle")
     page = logged_in_page(make_user("administrator"))
     page.get_by_role("link", name="Integrations").first.click()

@@ -89,11 +89,15 @@ def _register(huey, app) -> dict:
     return {"drain": drain, "tick": tick}
 
 
-def kick(app, connector: str) -> None:
-    """Ask a worker to drain a connector's outbox now. Never raises: the periodic tick is the fallback."""
+def kick(app, connector: str, delay: float | None = None) -> None:
+    """Ask a worker to drain a connector's outbox now (or after `delay` seconds). Never raises: the tick is the fallback."""
     try:
         get(app)
-        app.extensions["huey_tasks"]["drain"](connector)
+        task = app.extensions["huey_tasks"]["drain"]
+        if delay:
+            task.schedule(args=(connector,), delay=delay)
+        else:
+            task(connector)
     except Exception:  # noqa: BLE001 - a queue that is down must not undo a committed change
         log.warning("job queue unavailable; the outbox waits for the next tick")
 

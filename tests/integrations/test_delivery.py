@@ -115,7 +115,13 @@ def test_429_waits_for_the_token_bucket(configure, egym, egym_member, db, clock_
         egym_member()
     egym.tokens = 2  # one lookup and one create
     result = sync()
-    assert result.delivered == 1 and result.stopped == "tooManyRequests"
+    assert result.delivered == 1 and result.stopped == "tooManyRequests" and result.resume_after == 1
+    waiting = db.session.scalars(select(OutboxEvent).where(OutboxEvent.state == "pending")).all()
+    assert len(waiting) == 2 and all(row.attempts == 0 for row in waiting)  # a rate limit is no failed attempt
+    for _ in range(20):  # however often eGym says 429, nothing is parked
+        clock.freeze(clock.utcnow() + timedelta(seconds=2))
+        sync()
+    assert db.session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.state == "parked")) == 0
     egym.refill()
     clock.freeze(clock.utcnow() + timedelta(seconds=30))
     assert sync().delivered == 2

@@ -166,3 +166,16 @@ def test_the_daily_full_sync_runs_once_a_day_after_its_time(configure, egym, egy
     frozen_clock(datetime(2026, 3, 3, 4, 31))
     runner.tick()
     assert len(egym.calls("PATCH")) == 1  # the next day's full sync
+
+
+def test_a_rate_limited_drain_schedules_its_own_resumption(app, configure, egym, egym_member, db, clock_at):
+    configure()
+    huey = jobqueue.get(app)
+    egym_member()
+    huey.flush()
+    egym.tokens = 0
+    result = runner.drain("egym")
+    assert result.stopped == "tooManyRequests"
+    [task] = huey.pending()  # huey moves a task with an eta to its schedule when a worker reads it
+    assert (task.name, task.args) == ("connectors.drain", ("egym",))
+    assert task.eta is not None  # a delayed "drain egym" (what eGym asked), not a busy loop

@@ -38,6 +38,7 @@ class RunResult:
     retrying: int = 0
     parked: int = 0
     stopped: str | None = None  # why the run stopped early (the partner's error code)
+    resume_after: float | None = None  # seconds until the row that stopped it is due again
     codes: dict = field(default_factory=dict)
 
 
@@ -115,6 +116,13 @@ def deliver(event_id: int, worker: str) -> str:
         event = db.session.get(OutboxEvent, event_id)
         if event is None:
             return "lost"
+        if error.status == 429:
+            # The partner asks us to slow down: not a failure of this row, so no attempt is
+            # counted (a big sync must never park rows for it); it waits what eGym asks.
+            wait = timedelta(seconds=min(error.retry_after or 1, 3600))
+            _finish(event, worker, state="pending", next_attempt_at=now + wait, error_code=error.code, http_status=429)
+            db.session.commit()
+            raise _PartnerDownError(error.code, wait.total_seconds()) from None
         attempts = event.attempts + 1
         if error.retryable and attempts < _config("CONNECTOR_MAX_ATTEMPTS", 10):
             wait = backoff(attempts)
@@ -132,7 +140,7 @@ def deliver(event_id: int, worker: str) -> str:
             state = "parked"
         db.session.commit()
         if error.retryable and state == "retry":
-            raise _PartnerDownError(error.code) from None
+            raise _PartnerDownError(error.code, wait.total_seconds()) from None
         return state
     except MissingValueError as missing:
         db.session.rollback()
@@ -170,7 +178,12 @@ def deliver(event_id: int, worker: str) -> str:
 
 
 class _PartnerDownError(Exception):
-    """The partner is down or out of tokens: stop this run, the rest waits."""
+    """The partner is down or out of tokens: stop this run, the rest waits (at least `wait` seconds)."""
+
+    def __init__(self, code: str, wait: float):
+        super().__init__(code)
+        self.code = code
+        self.wait = wait
 
 
 def _sync_member(row: Connector, client: egym.EgymClient, event: OutboxEvent) -> dict:
@@ -220,7 +233,7 @@ def run_pending(name: str, *, worker: str | None = None, max_rows: int | None = 
                 state = deliver(event_id, worker)
             except _PartnerDownError as stop:
                 result.retrying += 1
-                result.stopped = str(stop)
+                result.stopped, result.resume_after = stop.code, stop.wait
                 _release(ids[position + 1:], worker)
                 return result
             handled += 1

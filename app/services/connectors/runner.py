@@ -15,11 +15,23 @@ from app.services.connectors import delivery, outbox, settings
 WORKER = jobs.default_holder()
 
 
+# A run stopped by the partner is resumed by a delayed job when the wait is short (a rate
+# limit); longer waits (an outage's backoff) are left to the minute tick.
+RESUME_WITHIN_SECONDS = 60
+
+
 def drain(name: str) -> delivery.RunResult:
     row = db.session.get(Connector, name)
     if row is None or not row.enabled:
         return delivery.RunResult()
-    return delivery.run_pending(name, worker=WORKER)
+    result = delivery.run_pending(name, worker=WORKER)
+    if result.resume_after is not None and result.resume_after < RESUME_WITHIN_SECONDS:
+        from flask import current_app
+
+        from app.services import jobqueue
+
+        jobqueue.kick(current_app._get_current_object(), name, delay=max(1.0, result.resume_after))
+    return result
 
 
 def heartbeat() -> None:

@@ -243,3 +243,19 @@ def test_two_workers_at_once_never_deliver_the_same_row(app, configure, egym, eg
     assert len(egym.calls("POST")) == len(people) == len(egym.accounts)
     assert {call["body"]["membership"]["membershipId"] for call in egym.calls("POST")} == {
         str(p.member_number) for p in people}
+
+
+def test_a_key_this_installation_cannot_open_parks_the_delivery_with_a_message(app, configure, egym, egym_member,
+                                                                              db, clock_at):
+    from cryptography.fernet import Fernet
+
+    configure()
+    egym_member()
+    app.config["CONNECTOR_SECRET_KEY"] = Fernet.generate_key().decode()  # the key file was lost
+    try:
+        assert sync().parked == 1
+    finally:
+        app.config["CONNECTOR_SECRET_KEY"] = None
+    [row] = db.session.scalars(select(OutboxEvent)).all()
+    assert row.state == "parked" and row.error_code == "keyUnreadable"
+    assert "decrypted" in str(egym_api.ERROR_TEXTS["keyUnreadable"]) and egym.requests == []

@@ -163,4 +163,6 @@ ERROR_TEXTS = {
     "generalConflict": _l("eGym reports a conflict with an existing account."),
     "missingPermission": _l("The API key lacks a permission for this call. Ask eGym to extend the key."),
     "unreachable": _l("eGym could not be reached."),
+    "unauthorized": _l("eGym refused the API key. Enter the key again on the settings page."),
+    "keyUnreadable": _l("The stored API key cannot be decrypted with this installation's key file. Enter the key again."),
 }

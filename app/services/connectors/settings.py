@@ -142,7 +142,12 @@ def readiness_problem(row: Connector):
 
 
 def client(row: Connector) -> egym.EgymClient:
-    return egym.EgymClient(row.base_url, secretbox.open_sealed(row.api_key_encrypted or ""),
+    """The partner's client; PartnerError 'keyUnreadable' (parked, shown) when this installation's key cannot open the API key."""
+    try:
+        api_key = secretbox.open_sealed(row.api_key_encrypted or "")
+    except secretbox.SecretError:
+        raise egym.PartnerError(0, "keyUnreadable", False) from None
+    return egym.EgymClient(row.base_url, api_key,
                            timeout=current_app.config.get("CONNECTOR_TIMEOUT_SECONDS", egym.TIMEOUT_DEFAULT))
 
 
@@ -153,8 +158,6 @@ def test_connection(row: Connector) -> str | None:
         client(row).test()
     except egym.PartnerError as error:
         problem = error.code
-    except secretbox.SecretError:
-        problem = "keyUnreadable"
     row.last_test_at = clock.utcnow()
     row.last_test_ok = problem is None
     db.session.flush()

@@ -32,7 +32,8 @@ def _read_key(path: str) -> str:
 @click.option("--basis", type=click.Choice(settings.BASES),
               help="consent: only members who consented; contract: with a processing agreement.")
 @click.option("--processing-agreement", help="The processing agreement (reference or date); needed for --basis contract.")
-@click.option("--plan", "plans", multiple=True, help="A plan (or plan group) taking part; repeat; none means all.")
+@click.option("--plan", "plans", multiple=True,
+              help="A plan name or plan group (e.g. fitness) taking part; repeat; none means all.")
 @click.option("--all-plans", is_flag=True, help="Every plan takes part (clears --plan choices).")
 @click.option("--field", "fields", multiple=True, help="An optional field to send (e.g. dateOfBirth); repeat.")
 @click.option("--no-fields", is_flag=True, help="Send no optional field.")

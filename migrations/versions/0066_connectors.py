@@ -1,7 +1,7 @@
 """connectors: settings, the per-member mapping, the transactional outbox, worker heartbeats
 
 Revision ID: 0066_connectors
-Revises: 0061_data_transfers
+Revises: 0063_plans
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0066_connectors'
-down_revision = '0061_data_transfers'
+down_revision = '0063_plans'
 branch_labels = None
 depends_on = None
 

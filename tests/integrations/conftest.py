@@ -47,17 +47,18 @@ def configure(db, egym):
 
 
 @pytest.fixture
-def egym_member(make_member, db):
+def egym_member(make_member, make_plan, db):
     """egym_member(consent=True, **fields) -> a member with a subscription and (by default) consent for eGym."""
     from datetime import date
     from decimal import Decimal
 
     from app.models import Consent, Subscription
 
-    def make(consent=True, plan="Fitness onbeperkt", **fields):
+    def make(consent=True, plan="Fitness onbeperkt", group="fitness", egym_type=None, **fields):
         fields.setdefault("gender", "female")
         member = make_member(**fields)
-        db.session.add(Subscription(member_id=member.id, plan=plan, starts_on=date(2024, 1, 1),
+        catalogue_plan = make_plan(plan, plan_group=group, egym_membership_type=egym_type)
+        db.session.add(Subscription(member_id=member.id, plan=catalogue_plan, starts_on=date(2024, 1, 1),
                                     monthly_fee=Decimal("39.50"), status="active"))
         if consent:
             db.session.add(Consent(member_id=member.id, purpose="egym", given_via="desk"))

@@ -259,3 +259,17 @@ def test_a_key_this_installation_cannot_open_parks_the_delivery_with_a_message(a
     [row] = db.session.scalars(select(OutboxEvent)).all()
     assert row.state == "parked" and row.error_code == "keyUnreadable"
     assert "decrypted" in str(egym_api.ERROR_TEXTS["keyUnreadable"]) and egym.requests == []
+
+
+def test_plans_are_chosen_by_group_and_give_the_membership_type(configure, egym, egym_member, db, clock_at):
+    configure(plan_names=["fitness"])
+    premium = egym_member(plan="Fitness Premium", egym_type="PREMIUM")
+    plain = egym_member(plan="Fitness Basis")
+    egym_member(plan="Zwemmen 10-rittenkaart", group="swimming")
+    outbox.enqueue_full_sync(settings.connector("egym"))
+    db.session.commit()
+    sync()
+    sent = {c["body"]["membership"]["membershipId"]: c["body"]["membership"]["membershipType"]
+            for c in egym.calls("POST")}
+    assert sent == {str(premium.member_number): "PREMIUM", str(plain.member_number): "BASIC"}
+    assert egym.invalid == []

@@ -28,7 +28,7 @@ class ConnectorForm(BaseForm):
     legal_basis = SelectField(_l("Legal basis"), choices=choices([("consent", _l("Consent of the member for this partner")),
                                                                     ("contract", _l("Contract, with a processing agreement"))]))
     processing_agreement = StringField(_l("Processing agreement (reference or date)"), validators=[Length(max=300)])
-    plans = SelectMultipleField(_l("Plans taking part (none chosen: all)"), validate_choice=False)
+    plans = SelectMultipleField(_l("Plans or plan groups taking part (none chosen: all)"), validate_choice=False)
     optional_fields = SelectMultipleField(_l("Optional fields to send"), validate_choice=False)
     sync_time = StringField(_l("Daily full sync at (HH:MM, empty: none)"), validators=[Length(max=5)])
     test_connection = BooleanField(_l("Test the connection when saving"), default=True)
@@ -54,7 +54,9 @@ def connector(name):
     spec = _declaration_or_404(name)
     row = settings.connector(name)
     form = ConnectorForm(obj=None if request.method == "POST" else row)
-    form.plans.choices = choices([(p, p) for p in sorted(set(plans.plan_choices()) | set(row.plan_list))])
+    offered = plans.plan_choices()
+    offered += [(p, p) for p in row.plan_list if p not in {value for value, _label in offered}]  # a plan renamed since
+    form.plans.choices = choices(offered)
     form.optional_fields.choices = choices([(f.name, f"{f.label} ({f.name})") for f in spec.fields if f.optional])
     if request.method == "GET":
         form.plans.data = row.plan_list

@@ -62,7 +62,7 @@ def _events_of(session: Session) -> dict[int, str]:
             else:
                 note(obj.id, "changed")
         elif isinstance(obj, Subscription):
-            if obj in session.new or _changed(obj, {"plan", "status", "ends_on", "starts_on"}):
+            if obj in session.new or _changed(obj, {"plan_id", "status", "ends_on", "starts_on"}):
                 note(obj.member_id or (obj.member.id if obj.member else None), "plan")
         elif isinstance(obj, Consent):
             if obj in session.new or _changed(obj, {"withdrawn_at"}):

@@ -1,27 +1,33 @@
-"""Everything the connectors need to know about plans, in one place.
+"""Everything the connectors need to know about plans, in one place: the plan catalogue.
 
-Today a subscription names its plan in free text; the plan catalogue (model Plan with
-plan_group and egym_membership_type) replaces that. Only this module changes then.
+A club chooses the plans taking part by plan name or by plan group (e.g. "fitness");
+eGym's membershipType comes from the plan's partner mapping (`egym_membership_type`).
 """
 
-from sqlalchemy import distinct, exists, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, or_, select
 
 from app.extensions import db
-from app.models import Member, Subscription
+from app.models import Member, Plan, Subscription
 
-DEFAULT_MEMBERSHIP_TYPE = "BASIC"
+DEFAULT_MEMBERSHIP_TYPE = "BASIC"  # a plan without a mapping
 
 
-def plan_choices() -> list[str]:
-    """Plan names (and, with the catalogue, plan groups) staff can choose from."""
-    return sorted(p for p in db.session.scalars(select(distinct(Subscription.plan))) if p)
+def plan_choices() -> list[tuple[str, str]]:
+    """(value, label) of what staff can choose: each plan group, then each plan by name."""
+    groups = sorted({g for g in db.session.scalars(select(Plan.plan_group).distinct()) if g})
+    names = list(db.session.scalars(select(Plan.name).order_by(Plan.name)))
+    from app.services.plans import group_label
+
+    return [(g, _l("Plan group: %(name)s", name=group_label(g))) for g in groups] + [(n, n) for n in names if n not in groups]
 
 
 def in_chosen_plans(chosen: list[str]):
-    """SQL condition on Member: a subscription in one of the chosen plans (running, or the last one of an ended member)."""
+    """SQL condition on Member: a subscription whose plan, or plan group, is chosen (running, or the last of an ended member)."""
     return exists().where(
         Subscription.member_id == Member.id,
-        Subscription.plan.in_(chosen),
+        Subscription.plan_id == Plan.id,
+        or_(Plan.name.in_(chosen), Plan.plan_group.in_(chosen)),
         (Subscription.status == "active") | (Member.status == "ended"),
     )
 
@@ -32,6 +38,7 @@ def current_subscription(member: Member) -> Subscription | None:
 
 
 def membership_type(member: Member) -> str:
-    """eGym's membershipType for the member's plan (the catalogue's partner mapping; BASIC until then)."""
-    return DEFAULT_MEMBERSHIP_TYPE
-
+    """eGym's membershipType: the current plan's partner mapping, BASIC where the plan has none."""
+    subscription = current_subscription(member)
+    plan = subscription.plan if subscription is not None else None
+    return (plan.egym_membership_type if plan is not None else None) or DEFAULT_MEMBERSHIP_TYPE

@@ -1,7 +1,7 @@
 """connectors: settings, the per-member mapping, the transactional outbox, worker heartbeats
 
 Revision ID: 0066_connectors
-Revises: 0063_plans
+Revises: 0064_api_clients
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0066_connectors'
-down_revision = '0063_plans'
+down_revision = '0064_api_clients'
 branch_labels = None
 depends_on = None
 

@@ -32,7 +32,7 @@ def test_enable_sync_outage_erase_through_the_wizard_one_deletion(client, runner
     assert len(egym.accounts) == 2 and len(egym.calls("POST")) == 2
     # The member's export lists eGym with the dates and fields.
     [recipient] = [r for r in export.recipients_for(leaving) if r.name == "eGym"]
-    assert "City" in recipient.categories and recipient.first_at == clock.today()
+    assert "contact.city" in recipient.categories and recipient.first_at == clock.today()
     # The privacy officer erases one member through the wizard.
     login(make_user("privacy_officer", username="olga"))
     reference = register(client)

@@ -25,6 +25,6 @@ def test_the_sweep_prunes_delivered_calls_and_old_transfers(db, make_member, fro
     db.session.commit()
     result = retention.run_sweep(None, commit=db.session.commit, via="cli")
     db.session.commit()
-    assert result.counts["connector_outbox"] == 1 and result.counts["transfer_log"] == 1
+    assert result.counts["connector_outbox"] == 1 and result.counts["data_transfers"] == 1
     assert sorted(db.session.scalars(select(OutboxEvent.state))) == ["parked", "pending"]
     assert list(db.session.scalars(select(DataTransfer.id))) == [recent_id]

@@ -14,7 +14,6 @@ from app.blueprints.main.panels import panel_on
 from app.blueprints.web import client_ip
 from app.extensions import db
 from app.models import Member
-from app.services import export as export_service
 from app.services.connectors import delivery, outbox, plans, report, runner, settings
 
 # Only declared connectors have pages; anything else is no such page.
@@ -154,12 +153,3 @@ def connectors_panel(_user):
     if not settings.enabled_names() and not status["outbox_backlog"] and not status["parked"]:
         return None
     return {"jobs": status}
-
-
-@export_service.register_recipient_source
-def _connector_recipients(member):
-    """The data export lists each connector that received the member's data, with dates and field labels."""
-    return [export_service.Recipient(name=entry["name"], kind="partner_system",
-                                     categories=[str(f) for f in entry["fields"]], first_at=entry["first_at"].date(),
-                                     last_at=entry["last_at"].date(), times=entry["times"])
-            for entry in report.member_connectors(member)]

@@ -38,6 +38,8 @@ run: system-deps $(VENV)/.installed translations
 	mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) bootstrap $(if $(filter 0,$(DEMO)),--no-demo,--demo)
+	@# A job worker beside the server, so syncs happen; it stops with the server.
+	$(FLASK) jobs worker & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: system-deps-test $(VENV)/.installed-dev translations

@@ -91,6 +91,17 @@ class Config:
     MAX_FORM_MEMORY_SIZE = 200_000
     MAX_FORM_PARTS = 1000
     HSTS_ENABLED = False
+    # The job queue (huey): SQLite in instance/ by default; redis://... or postgresql://... for a chain.
+    JOBS_URL = os.environ.get("JOBS_URL", f"sqlite:///{Path(INSTANCE_DIR) / 'jobs.sqlite3'}")
+    # Partner API keys are encrypted with this Fernet key (a file in instance/ unless given).
+    CONNECTOR_SECRET_KEY = os.environ.get("CONNECTOR_SECRET_KEY")
+    CONNECTOR_KEY_PATH = os.environ.get("CONNECTOR_KEY_PATH", str(Path(INSTANCE_DIR) / "connector-secret.key"))
+    # Delivery: retries with exponential backoff, then the delivery is parked for staff.
+    CONNECTOR_RETRY_BASE_SECONDS = int(os.environ.get("CONNECTOR_RETRY_BASE_SECONDS", "30"))
+    CONNECTOR_RETRY_MAX_SECONDS = int(os.environ.get("CONNECTOR_RETRY_MAX_SECONDS", "3600"))
+    CONNECTOR_MAX_ATTEMPTS = int(os.environ.get("CONNECTOR_MAX_ATTEMPTS", "10"))
+    CONNECTOR_LEASE_SECONDS = int(os.environ.get("CONNECTOR_LEASE_SECONDS", "300"))
+    CONNECTOR_TIMEOUT_SECONDS = float(os.environ.get("CONNECTOR_TIMEOUT_SECONDS", "10"))
 
 
 class ProductionConfig(Config):

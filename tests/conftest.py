@@ -152,6 +152,8 @@ def make_app(database_url, instance_dir):
                 "ERASURE_LEDGER_PATH": str(instance_dir / "erasure-ledger.jsonl"),
                 "INSTANCE_DIR": str(instance_dir),
                 "BACKUP_DIR": str(instance_dir.parent / f"{instance_dir.name}-backups"),
+                "CONNECTOR_KEY_PATH": str(instance_dir / "connector-secret.key"),
+                "JOBS_URL": f"sqlite:///{instance_dir / 'jobs.sqlite3'}",
                 **overrides,
             },
         )

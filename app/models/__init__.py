@@ -3,7 +3,7 @@
 from app.models.api import ApiClient, ApiIdempotencyKey, MemberChange
 from app.models.audit import AuditEvent
 from app.models.auth import Role, RolePermission, User, user_roles
-from app.models.integration import DataTransfer, DataTransferMember
+from app.models.integration import Connector, ConnectorMember, DataTransfer, DataTransferMember, OutboxEvent, WorkerHeartbeat
 from app.models.member import Consent, HealthNote, Invoice, Member, StaffNote, Subscription, Visit
 from app.models.plan import Plan
 from app.models.privacy import DataRequest, ErasureRecord, LegalHold, RequestEvent
@@ -14,6 +14,8 @@ __all__ = [
     "ApiClient",
     "ApiIdempotencyKey",
     "AuditEvent",
+    "Connector",
+    "ConnectorMember",
     "Consent",
     "Counter",
     "DataRequest",
@@ -27,6 +29,7 @@ __all__ = [
     "MaintenanceStatus",
     "Member",
     "MemberChange",
+    "OutboxEvent",
     "Plan",
     "RateLimitBucket",
     "RequestEvent",
@@ -37,5 +40,6 @@ __all__ = [
     "Subscription",
     "User",
     "Visit",
+    "WorkerHeartbeat",
     "user_roles",
 ]

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -48,3 +48,98 @@ class DataTransferMember(db.Model):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True)
 
     transfer: Mapped[DataTransfer] = relationship(back_populates="members")
+
+
+# --- equipment connectors (eGym, ...): settings, the per-member mapping, the outbox ----------
+
+OUTBOX_STATES = ("pending", "claimed", "done", "parked")
+
+
+class Connector(db.Model):
+    """One equipment platform's settings for this club. The API key is stored encrypted."""
+
+    __tablename__ = "connectors"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(default=False)
+    base_url: Mapped[str] = mapped_column(String(300), default="")
+    # Fernet token of the partner's API key; the key that opens it lives outside the database.
+    api_key_encrypted: Mapped[str | None] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(String(20), default="consent")
+    processing_agreement: Mapped[str | None] = mapped_column(String(300))
+    # Comma-separated: plan names or plan groups taking part (empty: all), optional fields switched on.
+    plans: Mapped[str] = mapped_column(Text, default="")
+    optional_fields: Mapped[str] = mapped_column(Text, default="")
+    sync_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", local time; None: no daily sync
+    last_sync_at: Mapped[datetime | None]
+    last_full_sync_on: Mapped[str | None] = mapped_column(String(10))
+    last_test_at: Mapped[datetime | None]
+    last_test_ok: Mapped[bool | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @staticmethod
+    def _split(value: str | None) -> list[str]:
+        return [part for part in (value or "").split(",") if part]
+
+    @property
+    def plan_list(self) -> list[str]:
+        return self._split(self.plans)
+
+    @property
+    def optional_field_list(self) -> list[str]:
+        return self._split(self.optional_fields)
+
+
+class ConnectorMember(db.Model):
+    """A member as one connector knows them: the partner's account id, the opt-out, the last result.
+
+    Holds no personal values: ids, field names, an error code and a message built by us.
+    """
+
+    __tablename__ = "connector_members"
+
+    connector: Mapped[str] = mapped_column(String(40), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True)
+    account_id: Mapped[str | None] = mapped_column(String(100))
+    opted_out: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending, synced, failed, excluded, removed
+    synced_at: Mapped[datetime | None]
+    fields: Mapped[str] = mapped_column(Text, default="")
+    error_code: Mapped[str | None] = mapped_column(String(60))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OutboxEvent(db.Model):
+    """A partner must hear about a change: which member (or, for an erasure, only the partner's account id).
+
+    Never a copy of the member's data: the payload is built from the current data at send time.
+    """
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connector: Mapped[str] = mapped_column(String(40))
+    member_id: Mapped[int | None] = mapped_column(index=True)  # no foreign key: the row outlives a deletion
+    account_id: Mapped[str | None] = mapped_column(String(100))  # only on erasure rows
+    kind: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    error_code: Mapped[str | None] = mapped_column(String(60))
+    http_status: Mapped[int | None]
+
+    __table_args__ = (Index("ix_outbox_events_due", "connector", "state", "next_attempt_at"),)
+
+
+class WorkerHeartbeat(db.Model):
+    """A job-queue worker says it is alive (host and process id, no personal data)."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -34,6 +34,7 @@ from app.models import (
     LegalHold,
     Member,
     MemberChange,
+    OutboxEvent,
     RateLimitBucket,
     RetentionPolicy,
     StaffNote,
@@ -247,6 +248,18 @@ CATEGORIES: dict[str, Category] = {
                 "addresses. They are needed for an hour; a month later they go."
             ),
         ),
+        Category(
+            "connector_outbox",
+            _l("Delivered partner calls (outbox)"),
+            ("delivered",),
+            ("delete",),
+            3,
+            _l(
+                "The outbox holds the calls to partner systems such as eGym: a member id and the kind "
+                "of change, never the data. A delivered call is kept a few months to answer questions "
+                "about a sync. Calls still waiting or parked are never removed by the sweep."
+            ),
+        ),
     )
 }
 
@@ -266,6 +279,7 @@ SWEEP_ORDER = (
     "health_notes",
     "closed_requests",
     "invoices",
+    "connector_outbox",
     "audit_events",
 )
 DISPLAY_ORDER = (
@@ -277,6 +291,7 @@ DISPLAY_ORDER = (
     "withdrawn_consents",
     "closed_requests",
     "lifted_holds",
+    "connector_outbox",
     "audit_events",
     "data_transfers",
     "api_changes",
@@ -580,6 +595,11 @@ def _transfer_member_numbers(condition):
         .where(condition)))
 
 
+def _due_outbox(policy, today):
+    boundary = _end_of_day_utc(_months_back(today, policy.period_months))
+    return and_(OutboxEvent.state == "done", OutboxEvent.done_at.is_not(None), OutboxEvent.done_at < boundary)
+
+
 def _exempt_by_member(model):
     return lambda: model.member_id.in_(_held())
 
@@ -629,6 +649,7 @@ RULES: dict[str, Rule] = {
     "api_changes": Rule(MemberChange, _due_by_time(MemberChange.at), None,
                         lambda condition: select(MemberChange.member_number).where(condition)),
     "api_idempotency_keys": Rule(ApiIdempotencyKey, _due_by_time(ApiIdempotencyKey.created_at), None, None),
+    "connector_outbox": Rule(OutboxEvent, _due_outbox, None, None),
 }
 
 

@@ -7,4 +7,5 @@ from flask import Blueprint
 
 bp = Blueprint("integrations", __name__, url_prefix="/integrations")
 
-from app.blueprints.integrations import api_clients  # noqa: E402,F401 - the API client pages
+# The API client pages and the connector pages register their routes on bp.
+from app.blueprints.integrations import api_clients, connectors  # noqa: E402, F401

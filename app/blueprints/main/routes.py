@@ -20,7 +20,14 @@ def healthz():
     except Exception:  # noqa: BLE001 - any database failure means unhealthy
         db.session.rollback()
         return jsonify(status="error", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
+    from app.services.connectors import runner
+
+    try:
+        jobs = runner.worker_status()
+    except Exception:  # noqa: BLE001 - the queue's report must not make the health check fail
+        db.session.rollback()
+        jobs = None
+    return jsonify(status="ok", database="ok", jobs=jobs)
 
 
 @bp.get("/")

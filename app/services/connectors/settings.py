@@ -1,0 +1,220 @@
+"""A club's connector settings and the one eligibility rule (SQL, so lists and single members agree)."""
+
+import ipaddress
+import re
+import urllib.parse
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, false, or_, select, true
+
+from app.extensions import db
+from app.models import Connector, ConnectorMember, Consent, Member
+from app.services import audit, clock
+from app.services.connectors import egym, plans, secretbox
+from app.services.connectors.declaration import Declaration
+from app.services.privacy_requests import partner_processing_clause
+
+DECLARATIONS: dict[str, Declaration] = {egym.DECLARATION.key: egym.DECLARATION}
+BASES = ("consent", "contract")
+SYNC_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class ConnectorError(ValueError):
+    """A setting was refused; the message is for staff (translated lazily)."""
+
+    def __init__(self, message, field_name: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field_name
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+def declaration(name: str) -> Declaration:
+    if name not in DECLARATIONS:
+        raise ConnectorError(_l("There is no connector by this name."), "name")
+    return DECLARATIONS[name]
+
+
+def connector(name: str, *, create: bool = True) -> Connector | None:
+    """The club's settings row for a connector (created disabled the first time)."""
+    declaration(name)
+    row = db.session.get(Connector, name)
+    if row is None and create:
+        row = Connector(name=name, enabled=False, base_url="", legal_basis="consent", plans="", optional_fields="")
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def enabled_names() -> list[str]:
+    return list(db.session.scalars(select(Connector.name).where(Connector.enabled.is_(True)).order_by(Connector.name)))
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def clean_base_url(url: str) -> str:
+    """The partner's address without /api/v2; HTTPS unless it is a loopback address (tests, a local proxy)."""
+    url = (url or "").strip().rstrip("/")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConnectorError(_l("Give the partner's address as https://host (without /api/v2)."), "url")
+    if parts.scheme != "https" and not is_loopback(parts.hostname):
+        raise ConnectorError(
+            _l("The partner's address must use HTTPS (plain http is allowed only for a loopback address)."), "url")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConnectorError(_l("Give the partner's address without a query, fragment or credentials."), "url")
+    if parts.path.rstrip("/").endswith("/api/v2"):
+        url = url[: -len("/api/v2")]
+    return url
+
+
+def configure(name: str, *, actor, url: str | None = None, api_key: str | None = None, basis: str | None = None,
+              processing_agreement: str | None = None, plan_names=None, fields=None, sync_time: str | None = None,
+              enabled: bool | None = None) -> Connector:
+    """Change a connector's settings (None: leave as it is); flushes, the caller commits."""
+    spec = declaration(name)
+    row = connector(name)
+    changed = []
+    if url is not None:
+        row.base_url = clean_base_url(url)
+        changed.append("url")
+    if api_key is not None:
+        api_key = api_key.strip()
+        if not api_key or any(ch.isspace() for ch in api_key) or len(api_key) > 500:
+            raise ConnectorError(_l("The API key is empty or not a single word."), "api_key")
+        row.api_key_encrypted = secretbox.seal(api_key)
+        changed.append("api_key")
+    if basis is not None:
+        if basis not in BASES:
+            raise ConnectorError(_l("Choose consent or contract as the legal basis."), "basis")
+        row.legal_basis = basis
+        changed.append("basis")
+    if processing_agreement is not None:
+        row.processing_agreement = processing_agreement.strip()[:300] or None
+        changed.append("processing_agreement")
+    if plan_names is not None:
+        row.plans = ",".join(sorted({p.strip() for p in plan_names if p and p.strip() and "," not in p}))
+        changed.append("plans")
+    if fields is not None:
+        unknown = sorted(set(fields) - set(spec.optional_names))
+        if unknown:
+            raise ConnectorError(_l("Unknown optional field: %(names)s.", names=", ".join(unknown)), "fields")
+        row.optional_fields = ",".join(n for n in spec.optional_names if n in set(fields))
+        changed.append("fields")
+    if sync_time is not None:
+        sync_time = sync_time.strip()
+        if sync_time and not SYNC_TIME.match(sync_time):
+            raise ConnectorError(_l("Give the daily sync time as HH:MM."), "sync_time")
+        row.sync_time = sync_time or None
+        changed.append("sync_time")
+    if enabled is not None:
+        row.enabled = enabled
+        changed.append("enabled")
+    if row.enabled:
+        problem = readiness_problem(row)
+        if problem:
+            raise ConnectorError(problem, "enabled")
+    db.session.flush()
+    audit.record("integrations.configure", actor, target_type="connector", target_id=None,
+                 details={"connector": name, "changed": changed, "enabled": row.enabled})
+    return row
+
+
+def readiness_problem(row: Connector):
+    """Why this connector cannot be enabled, or None."""
+    if not row.base_url:
+        return _l("Give the partner's address first.")
+    if not row.api_key_encrypted:
+        return _l("Give the API key first.")
+    if row.legal_basis == "contract" and not row.processing_agreement:
+        return _l("The legal basis 'contract' needs the processing agreement recorded (its reference or date).")
+    return None
+
+
+def client(row: Connector) -> egym.EgymClient:
+    """The partner's client; PartnerError 'keyUnreadable' (parked, shown) when this installation's key cannot open the API key."""
+    try:
+        api_key = secretbox.open_sealed(row.api_key_encrypted or "")
+    except secretbox.SecretError:
+        raise egym.PartnerError(0, "keyUnreadable", False) from None
+    return egym.EgymClient(row.base_url, api_key,
+                           timeout=current_app.config.get("CONNECTOR_TIMEOUT_SECONDS", egym.TIMEOUT_DEFAULT))
+
+
+def test_connection(row: Connector) -> str | None:
+    """Call the partner once; None when it answered, else eGym's error code (or 'unreachable'). Records the result."""
+    problem = None
+    try:
+        client(row).test()
+    except egym.PartnerError as error:
+        problem = error.code
+    row.last_test_at = clock.utcnow()
+    row.last_test_ok = problem is None
+    db.session.flush()
+    return problem
+
+
+# --- eligibility ------------------------------------------------------------------------------
+
+def eligible_clause(row: Connector):
+    """SQL condition on Member: may this member's data go to this connector now?
+
+    The partner-processing rule (no restriction, no objection, not anonymised), an active
+    membership (or an ended one the partner already knows: it must hear the end date), no
+    opt-out, the legal basis (consent for this partner, or the processing agreement), the plans.
+    """
+    spec = declaration(row.name)
+    known = exists().where(ConnectorMember.connector == row.name, ConnectorMember.member_id == Member.id,
+                           ConnectorMember.account_id.is_not(None))
+    opted_out = exists().where(ConnectorMember.connector == row.name, ConnectorMember.member_id == Member.id,
+                               ConnectorMember.opted_out.is_(True))
+    if row.legal_basis == "consent":
+        basis = exists().where(Consent.member_id == Member.id, Consent.purpose == spec.consent_purpose,
+                               Consent.withdrawn_at.is_(None))
+    else:
+        basis = true() if row.processing_agreement else false()
+    conditions = [
+        partner_processing_clause(),
+        or_(Member.status == "active", and_(Member.status == "ended", known)),
+        ~opted_out,
+        basis,
+    ]
+    if row.plan_list:
+        conditions.append(plans.in_chosen_plans(row.plan_list))
+    return and_(*conditions)
+
+
+def is_eligible(row: Connector, member_id: int) -> bool:
+    return db.session.scalar(select(Member.id).where(Member.id == member_id, eligible_clause(row))) is not None
+
+
+def member_link(name: str, member_id: int, *, create: bool = False) -> ConnectorMember | None:
+    link = db.session.get(ConnectorMember, (name, member_id))
+    if link is None and create:
+        link = ConnectorMember(connector=name, member_id=member_id, state="pending", fields="", opted_out=False)
+        db.session.add(link)
+        db.session.flush()
+    return link
+
+
+def set_opt_out(member: Member, name: str, opted_out: bool, *, actor, source_ip: str | None = None) -> None:
+    """The member does (not) want their data to go to this partner; always respected. Flushes."""
+    declaration(name)
+    link = member_link(name, member.id, create=True)
+    if link.opted_out == opted_out:
+        return
+    link.opted_out = opted_out
+    db.session.flush()
+    audit.record("integrations.opt_out" if opted_out else "integrations.opt_in", actor, target_type="member",
+                 target_id=member.id, member_number=member.member_number, details={"connector": name},
+                 source_ip=source_ip)

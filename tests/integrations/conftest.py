@@ -1,0 +1,68 @@
+"""Fixtures for the connector tests: a loopback eGym, a configured connector, short retry settings."""
+
+from datetime import datetime
+
+import pytest
+
+from app.services.connectors import settings
+from tests.integrations.egym_server import FakeEgym
+
+KEY = "test-key-123"
+
+
+@pytest.fixture
+def egym():
+    server = FakeEgym(api_key=KEY).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def short_retries(app):
+    saved = {k: app.config.get(k) for k in ("CONNECTOR_RETRY_BASE_SECONDS", "CONNECTOR_MAX_ATTEMPTS",
+                                            "CONNECTOR_LEASE_SECONDS", "CONNECTOR_TIMEOUT_SECONDS")}
+    app.config.update(CONNECTOR_RETRY_BASE_SECONDS=10, CONNECTOR_MAX_ATTEMPTS=4, CONNECTOR_LEASE_SECONDS=60,
+                      CONNECTOR_TIMEOUT_SECONDS=5)
+    yield
+    app.config.update(saved)
+
+
+@pytest.fixture
+def clock_at(frozen_clock):
+    return frozen_clock(datetime(2026, 3, 2, 9, 0, 0))
+
+
+@pytest.fixture
+def configure(db, egym):
+    """configure(**settings) -> the eGym connector enabled against the loopback server (consent basis by default)."""
+
+    def do(**overrides):
+        options = {"url": egym.url, "api_key": KEY, "basis": "consent", "enabled": True}
+        options.update(overrides)
+        row = settings.configure("egym", actor=None, **options)
+        db.session.commit()
+        return row
+
+    return do
+
+
+@pytest.fixture
+def egym_member(make_member, make_plan, db):
+    """egym_member(consent=True, **fields) -> a member with a subscription and (by default) consent for eGym."""
+    from datetime import date
+    from decimal import Decimal
+
+    from app.models import Consent, Subscription
+
+    def make(consent=True, plan="Fitness onbeperkt", group="fitness", egym_type=None, **fields):
+        fields.setdefault("gender", "female")
+        member = make_member(**fields)
+        catalogue_plan = make_plan(plan, plan_group=group, egym_membership_type=egym_type)
+        db.session.add(Subscription(member_id=member.id, plan=catalogue_plan, starts_on=date(2024, 1, 1),
+                                    monthly_fee=Decimal("39.50"), status="active"))
+        if consent:
+            db.session.add(Consent(member_id=member.id, purpose="egym", given_via="desk"))
+        db.session.commit()
+        return member
+
+    return make

@@ -115,7 +115,8 @@ def test_the_cli_sweep_reports_what_it_did_and_a_second_run_finds_nothing(db, ru
     assert second.exit_code == 0, second.output
     assert "0 record(s) processed" in second.output
     assert all(f.due == 0 for f in retention.forecast())
-    sweeps = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "retention.sweep")))
+    sweeps = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "retention.sweep")
+                                     .order_by(AuditEvent.id)))
     assert len(sweeps) == 2
     counts = json.loads(sweeps[0].details)["counts"]
     assert counts["visits"] == 3 and counts["invoices"] == 3 and counts["closed_requests"] == 3

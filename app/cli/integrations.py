@@ -10,6 +10,7 @@ from flask_babel import force_locale
 from app.extensions import db
 from app.services import jobqueue
 from app.services.connectors import delivery, egym, outbox, settings  # noqa: F401 - outbox registers its hooks
+from app.services.connectors import plans as connector_plans
 
 group = AppGroup("integrations", help="Equipment connectors (eGym): settings and syncs.")
 jobs_group = AppGroup("jobs", help="The job queue (huey).")
@@ -65,7 +66,7 @@ def configure_command(name, url, api_key_file, basis, processing_agreement, plan
         db.session.commit()
         spec = settings.declaration(name)
         click.echo(f"{spec.display_name}: {'enabled' if row.enabled else 'disabled'}, basis {row.legal_basis}, "
-                   f"plans {', '.join(row.plan_list) or 'all'}")
+                   f"plans {', '.join(connector_plans.choice_labels(row.plan_list)) or 'all'}")
         click.echo("Fields sent: " + ", ".join(f.name for f in spec.sent_fields(row.optional_field_list)))
 
 

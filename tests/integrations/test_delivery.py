@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.models import ConnectorMember, DataTransfer, OutboxEvent
@@ -59,7 +60,8 @@ def test_a_change_writes_an_outbox_row_in_the_same_transaction_and_no_values(con
     assert row.kind == "changed" and row.member_id == member.id and row.account_id is None
 
 
-def test_members_outside_the_rules_are_never_sent(configure, egym, egym_member, db, clock_at, make_member):
+def test_members_outside_the_rules_are_never_sent(configure, egym, egym_member, db, clock_at, make_member, make_plan):
+    make_plan("Fitness onbeperkt", plan_group="fitness")  # a plan is chosen from the catalogue, so it exists first
     configure(plan_names=["Fitness onbeperkt"])
     sent = egym_member()
     egym_member(consent=False)  # no consent under the consent basis
@@ -261,7 +263,8 @@ def test_a_key_this_installation_cannot_open_parks_the_delivery_with_a_message(a
     assert "decrypted" in str(egym_api.ERROR_TEXTS["keyUnreadable"]) and egym.requests == []
 
 
-def test_plans_are_chosen_by_group_and_give_the_membership_type(configure, egym, egym_member, db, clock_at):
+def test_plans_are_chosen_by_group_and_give_the_membership_type(configure, egym, egym_member, db, clock_at, make_plan):
+    make_plan("Fitness Basis", plan_group="fitness")
     configure(plan_names=["fitness"])
     premium = egym_member(plan="Fitness Premium", egym_type="PREMIUM")
     plain = egym_member(plan="Fitness Basis")
@@ -273,3 +276,28 @@ def test_plans_are_chosen_by_group_and_give_the_membership_type(configure, egym,
             for c in egym.calls("POST")}
     assert sent == {str(premium.member_number): "PREMIUM", str(plain.member_number): "BASIC"}
     assert egym.invalid == []
+
+
+def test_a_renamed_plan_stays_chosen_and_its_members_keep_their_account(configure, egym, egym_member, db, clock_at,
+                                                                         make_plan):
+    """Plans are chosen by key, not name: fixing a typo in the catalogue deletes nobody's partner account."""
+    from app.services import members, plans
+
+    make_plan("Fitness onbeperkt", plan_group="fitness")
+    configure(plan_names=["Fitness onbeperkt"])
+    member = egym_member(plan="Fitness onbeperkt")
+    delivery.run_pending("egym")
+    assert len(egym.accounts) == 1
+    plan = member.subscriptions[0].plan
+    data = {name: getattr(plan, name) for name in plans.FIELDS}
+    plans.update_plan(plan, {**data, "name": "Fitness Onbeperkt 24/7"}, actor=None)
+    members.update_member(db.session.merge(member), {"city": "Zwolle"}, actor=None)
+    db.session.commit()
+    delivery.run_pending("egym")
+    assert len(egym.accounts) == 1 and egym.calls("DELETE") == []
+
+
+def test_an_unknown_plan_name_is_refused_with_its_name(configure, make_plan):
+    make_plan("Fitness onbeperkt")
+    with pytest.raises(settings.ConnectorError, match="Fitnes onbeperkt"):
+        configure(plan_names=["Fitnes onbeperkt"])

@@ -54,7 +54,6 @@ def connector(name):
     row = settings.connector(name)
     form = ConnectorForm(obj=None if request.method == "POST" else row)
     offered = plans.plan_choices()
-    offered += [(p, p) for p in row.plan_list if p not in {value for value, _label in offered}]  # a plan renamed since
     form.plans.choices = choices(offered)
     form.optional_fields.choices = choices([(f.name, f"{f.label} ({f.name})") for f in spec.fields if f.optional])
     if request.method == "GET":

@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import Connector, ConnectorMember, DataTransfer, Member, OutboxEvent
 from app.services import transfers
 from app.services.connectors import egym, settings
+from app.services.connectors import plans as connector_plans
 
 LOG_ROWS = 25
 
@@ -26,6 +27,7 @@ class Overview:
     parked: int
     errors: list  # (member number or None, code, text, when)
     log: list  # DataTransfer rows, newest first
+    plan_labels: list  # the plans and groups taking part, in words (none: all plans)
 
 
 def error_text(code: str | None):
@@ -68,7 +70,7 @@ def overview(name: str) -> Overview:
     log = list(db.session.scalars(select(DataTransfer).where(DataTransfer.recipient_key == name)
                                   .order_by(DataTransfer.at.desc(), DataTransfer.id.desc()).limit(LOG_ROWS)))
     return Overview(row, spec, sent, [f for f in spec.fields if f not in sent], eligible, synced, pending, failed,
-                    parked, errors, log)
+                    parked, errors, log, connector_plans.choice_labels(row.plan_list))
 
 
 def member_connectors(member: Member) -> list[dict]:

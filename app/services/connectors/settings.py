@@ -103,7 +103,11 @@ def configure(name: str, *, actor, url: str | None = None, api_key: str | None =
         row.processing_agreement = processing_agreement.strip()[:300] or None
         changed.append("processing_agreement")
     if plan_names is not None:
-        row.plans = ",".join(sorted({p.strip() for p in plan_names if p and p.strip() and "," not in p}))
+        try:
+            row.plans = ",".join(plans.resolve_choices(plan_names))
+        except ValueError as unknown:
+            raise ConnectorError(_l("No plan or plan group in the catalogue is called: %(names)s.",
+                                    names=str(unknown)), "plans") from None
         changed.append("plans")
     if fields is not None:
         unknown = sorted(set(fields) - set(spec.optional_names))

@@ -58,7 +58,7 @@ def guard():
         code, detail = TOKEN_PROBLEMS.get(checked.status, TOKEN_PROBLEMS["unknown"])
         return problem(401, code, detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     client = checked.client
-    if not api_clients.address_allowed(client, request.remote_addr):
+    if not api_clients.address_allowed(client, client_ip()):
         return problem(403, "address-not-allowed",
                        "Requests for this client are accepted only from the addresses the club registered.")
     budget = api_limits.spend(client.id, limit=current_app.config["API_RATE_LIMIT"],

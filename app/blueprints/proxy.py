@@ -1,7 +1,5 @@
 """X-Forwarded-* believed only from the configured proxies, through werkzeug's ProxyFix."""
 
-import ipaddress
-
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
@@ -16,18 +14,17 @@ class TrustedProxyFix:
     """
 
     def __init__(self, wsgi_app, proxies):
+        from app.blueprints.security import _networks
+
         self.wsgi_app = wsgi_app
         self.fixed = ProxyFix(wsgi_app, x_for=1, x_proto=1, x_host=0, x_port=0, x_prefix=0)
-        self.networks = [ipaddress.ip_network(p, strict=False) for p in proxies]
+        # The same parsing as client_ip(): an entry that is no address is left out (deploy-check names it).
+        self.networks = _networks(proxies)
 
     def _trusted(self, address: str | None) -> bool:
-        try:
-            ip = ipaddress.ip_address((address or "").split("%")[0])
-        except ValueError:
-            return False
-        if ip.version == 6 and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        return any(ip in network for network in self.networks)
+        from app.blueprints.security import _is_trusted
+
+        return _is_trusted(address, self.networks)
 
     def __call__(self, environ, start_response):
         if self._trusted(environ.get("REMOTE_ADDR")):

@@ -37,9 +37,11 @@ def _is_trusted(address: str | None, networks) -> bool:
     if not address:
         return False
     try:
-        ip = ipaddress.ip_address(address.strip())
+        ip = ipaddress.ip_address(address.strip().split("%")[0])
     except ValueError:
         return False
+    if ip.version == 6 and ip.ipv4_mapped:  # a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d
+        ip = ip.ipv4_mapped
     return any(ip in network for network in networks)
 
 

@@ -66,6 +66,27 @@ def check_fields(fields) -> list[str]:
     return [f for f in API_FIELDS if f in wanted and f not in ALWAYS_FIELDS]
 
 
+# What a member field shows, and so what the staff member who shares it must see themselves:
+# nobody hands a partner more of the member administration than their own roles show them.
+CONTACT_FIELDS = frozenset({"email", "phone", "street", "house_number", "postcode", "city", "country"})
+
+
+def assert_may_share(actor, codes, fields) -> None:
+    """Refuse an actor sharing member data they may not see: any scope needs members.view, contact fields members.contact."""
+    if actor is None:  # the server's command line
+        return
+    held = set(actor.permission_codes())
+    needed = set()
+    if codes:
+        needed.add("members.view")
+    if set(fields or ()) & CONTACT_FIELDS:
+        needed |= {"members.view", "members.contact"}
+    missing = needed - held
+    if missing:
+        raise ApiClientError(_l("You cannot share member data you may not see yourself (you lack: %(codes)s).",
+                                codes=", ".join(sorted(missing))), field="fields")
+
+
 def parse_networks(values) -> list[str]:
     """Addresses and CIDR ranges (IPv4 or IPv6) in their normal spelling; nonsense is refused."""
     found = []
@@ -297,6 +318,7 @@ def create_client(actor, *, name: str, roles=(), scopes=(), fields=(), networks=
     extra = check_fields(fields)
     allowed = parse_networks(networks)
     days = check_expiry_days(expires_days)
+    assert_may_share(actor, codes | {c for r in roles for c in r.permission_codes}, extra)
     try:
         accounts.check_roles_for("partner", roles)
     except accounts.AccountError as error:
@@ -329,7 +351,9 @@ def update_client(actor, client: ApiClient, *, scopes=None, roles=None, fields=(
                   expires_at: datetime | None = None, processing_agreement: str = "") -> list[str]:
     """Change a client's scopes, fields, allow-list, expiry or agreement note; returns what changed."""
     changed = []
-    extra = ",".join(check_fields(fields))
+    wanted = check_fields(fields)
+    assert_may_share(actor, set(client.user.permission_codes()) | set(check_scopes(scopes) if scopes else ()), wanted)
+    extra = ",".join(wanted)
     allowed = ",".join(parse_networks(networks))
     if extra != client.extra_fields:
         client.extra_fields = extra

@@ -161,3 +161,19 @@ def test_partner_and_staff_roles_never_mix(db, make_client, make_user, make_role
     with pytest.raises(AccountError):
         role_service.update_role(admin, staff_role, name=staff_role.name, description="",
                                  codes=staff_role.permission_codes | {"api.members.read"}, requires_2fa=False)
+
+
+def test_an_integrations_manager_shares_only_the_member_data_they_may_see(db, make_user):
+    """integrations.manage alone cannot hand a partner every member's contact details."""
+    from app.services import api_clients
+
+    manager_only = make_user(permissions=["integrations.manage"])
+    with pytest.raises(api_clients.ApiClientError, match="members.contact, members.view"):
+        api_clients.create_client(manager_only, name="gate-a", scopes=["api.members.read"], fields=["email", "phone"])
+    names_only = make_user(permissions=["integrations.manage", "members.view"])
+    with pytest.raises(api_clients.ApiClientError, match="members.contact"):
+        api_clients.create_client(names_only, name="gate-b", scopes=["api.members.read"], fields=["email"])
+    client, _token = api_clients.create_client(names_only, name="gate-c", scopes=["api.members.read"])
+    with pytest.raises(api_clients.ApiClientError, match="members.contact"):
+        api_clients.update_client(names_only, client, fields=["street"])
+    assert api_clients.granted_fields(client) == api_clients.ALWAYS_FIELDS

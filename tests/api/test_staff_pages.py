@@ -10,7 +10,7 @@ from app.services import api_clients, transfers
 
 
 def _manager(make_user):
-    return make_user(permissions=["integrations.view", "integrations.manage", "members.view"])
+    return make_user(permissions=["integrations.view", "integrations.manage", "members.view", "members.contact"])
 
 
 def test_the_pages_need_the_integrations_permissions(client, make_user, login, make_client):

@@ -301,3 +301,36 @@ def test_an_unknown_plan_name_is_refused_with_its_name(configure, make_plan):
     make_plan("Fitness onbeperkt")
     with pytest.raises(settings.ConnectorError, match="Fitnes onbeperkt"):
         configure(plan_names=["Fitnes onbeperkt"])
+
+
+@pytest.mark.parametrize(("status", "body", "kind"), [
+    (200, b"<html><body>Welcome to our gym</body></html>", "text/html"),
+    (400, b'["oops"]', "application/json"),
+])
+def test_an_answer_that_is_not_egyms_api_is_a_clear_error_not_a_crash(status, body, kind):
+    """A wrong base URL (a web page) or an odd error body is a PartnerError staff can read."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the standard library's name
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = egym_api.EgymClient(f"http://127.0.0.1:{server.server_port}", "key", timeout=5)
+        with pytest.raises(egym_api.PartnerError) as raised:
+            client.test()
+        assert raised.value.status == status and not raised.value.retryable
+        with pytest.raises(egym_api.PartnerError):
+            client.find_by_membership("1001")
+    finally:
+        server.shutdown()

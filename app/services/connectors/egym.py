@@ -98,12 +98,20 @@ class EgymClient:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310  # nosec B310 - scheme checked above
                 raw = response.read()
-                return response.status, (json.loads(raw) if raw else None)
+                try:
+                    answer = json.loads(raw) if raw else None
+                except ValueError:  # an HTML page or other non-JSON: most likely a wrong base URL
+                    raise PartnerError(response.status, "badResponse", False) from None
+                if answer is not None and not isinstance(answer, dict | list):
+                    raise PartnerError(response.status, "badResponse", False)
+                return response.status, answer
         except urllib.error.HTTPError as error:
             raw = error.read()
             try:
                 problem = json.loads(raw) if raw else {}
             except ValueError:
+                problem = {}
+            if not isinstance(problem, dict):
                 problem = {}
             code = str(problem.get("errorCode") or problem.get("error") or f"http{error.code}")[:60]
             retry_after = error.headers.get("Retry-After")
@@ -123,11 +131,11 @@ class EgymClient:
             if error.status == 404:
                 return None
             raise
-        return (account or {}).get("accountId")
+        return account.get("accountId") if isinstance(account, dict) else None
 
     def create(self, body: dict) -> str:
         _status, account = self._call("POST", "/accounts", body)
-        account_id = (account or {}).get("accountId")
+        account_id = account.get("accountId") if isinstance(account, dict) else None
         if not account_id:
             raise PartnerError(201, "noAccountId", True)
         return account_id
@@ -153,6 +161,7 @@ class EgymClient:
 # What staff read for eGym's error codes (shown on the overview, never eGym's own message,
 # which may quote the member's email address).
 ERROR_TEXTS = {
+    "badResponse": _l("The partner answered with something that is not eGym's API (check the base URL)."),
     "userEmailConflict": _l(
         "eGym already has an account with this email address. Check the email address or merge the accounts in eGym."),
     "userEmailUsedByAnotherAccountConflict": _l(

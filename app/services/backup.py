@@ -154,7 +154,7 @@ class RestoreResult:
 
 def _restore_lock_path() -> Path:
     main = storage.database_path()
-    return Path(f"{main}.restore-lock") if main else Path(config_module.INSTANCE_DIR) / "restore.lock"
+    return Path(f"{main}.restore-lock") if main else storage.instance_dir() / "restore.lock"
 
 
 def restore(path, actor=None) -> RestoreResult:

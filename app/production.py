@@ -104,7 +104,7 @@ def _permission_checks() -> list[Check]:
         checks.append(Check("warn", "instance/", f"{folder} is readable by every user: chmod 700 {folder}"))
     else:
         checks.append(Check("ok", "instance/", f"{folder} is not open to other users"))
-    for name in ("secret_key", "erasure_ledger_key", "clubhouse.db"):
+    for name in ("secret_key", "erasure_ledger_key", "clubhouse.db", "connector-secret.key", "jobs.sqlite3"):
         path = folder / name
         if path.exists() and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             checks.append(Check("fail", name, f"{path} can be read by other users: chmod 600 {path}"))
@@ -156,5 +156,25 @@ def deploy_checks(app, environ=None) -> list[Check]:
     checks += _permission_checks()
     checks += _proxy_checks(app)
     checks += _database_checks(app)
-    checks.append(Check("info", "workers", "this version has no job queue, so there is no worker to check"))
+    checks += _worker_checks(app)
+    return checks
+
+
+def _worker_checks(app) -> list[Check]:
+    """The job queue: a worker alive (deliveries to partners wait without one), and parked deliveries."""
+    from app.services.connectors import runner
+
+    try:
+        with app.app_context():
+            status = runner.worker_status()
+    except Exception as error:  # noqa: BLE001 - reported to the operator, not raised
+        return [Check("fail", "workers", f"cannot read the job queue's state: {type(error).__name__}")]
+    checks = []
+    if status["worker_alive"]:
+        checks.append(Check("ok", "workers", f"a job worker was seen at {status['worker_seen_at']}"))
+    else:
+        checks.append(Check("warn", "workers", "no job worker seen recently: run `flask --app wsgi jobs worker` as a "
+                            "service (deliveries to partners wait until one runs)"))
+    if status["parked"]:
+        checks.append(Check("warn", "deliveries", f"{status['parked']} parked deliveries: see /integrations"))
     return checks

@@ -422,7 +422,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
               for key in ("passed", "failed", "xfailed", "xpassed"))
     terminalreporter.write_line(
         f"Clubhouse: {ran} tests ran on {where} in {workers} process(es); "
-        f"{len(stats.get('skipped', []))} skipped, {len(_skipped_browser_tests)} of them browser tests")
+        f"{len(stats.get('skipped', []))} skipped (browser tests skipped: {len(_skipped_browser_tests)})")
     if _skipped_browser_tests and os.environ.get("REQUIRE_BROWSER_TESTS") == "1":
         terminalreporter.write_line(
             f"Clubhouse: {len(_skipped_browser_tests)} browser test(s) skipped, which CI does not accept: {BROWSER_MISSING}",

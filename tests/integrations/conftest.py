@@ -1,11 +1,23 @@
 """Fixtures for the connector tests: a loopback eGym, a configured connector, short retry settings."""
 
+import os
 from datetime import datetime
 
 import pytest
 
 from app.services.connectors import settings
-from tests.integrations.egym_server import FakeEgym
+from tests.integrations.egym_server import MISSING, FakeEgym
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without eGym's document the contract tests cannot check a body: skipped with the reason, failed in CI."""
+    if MISSING is None:
+        return
+    if os.environ.get("CI") == "true":
+        raise pytest.UsageError(MISSING)
+    for item in items:
+        if "egym" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.skip(reason=MISSING))
 
 KEY = "test-key-123"
 

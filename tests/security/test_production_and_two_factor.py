@@ -71,8 +71,17 @@ def test_deploy_check_prints_every_check_and_exits_1_on_a_failure(runner):
     for name in ("CLUBHOUSE_ENV", "SECRET_KEY", "debug", "cookies", "HSTS", "ledger", "TRUSTED_PROXIES",
                  "database", "workers"):
         assert re.search(rf"^(OK  |FAIL|WARN|INFO) {name}", result.output, re.M), name
-    assert "no job queue" in result.output
+    assert "WARN workers" in result.output and "jobs worker" in result.output  # no worker has run here
     assert "FAIL CLUBHOUSE_ENV" in result.output
+
+
+def test_deploy_check_sees_a_live_job_worker(runner, db):
+    from app.models import WorkerHeartbeat
+
+    db.session.add(WorkerHeartbeat(worker="host-1:4242"))
+    db.session.commit()
+    result = runner.invoke(args=["deploy-check"])
+    assert re.search(r"^OK   workers: a job worker was seen at ", result.output, re.M), result.output
 
 
 def test_deploy_check_passes_a_sound_production_setup(production_app, monkeypatch, tmp_path):

@@ -9,6 +9,7 @@ Every function takes an explicit ``actor``, writes its audit event, flushes; the
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from blinker import Namespace
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select, update
@@ -224,6 +225,20 @@ def create_plan(data: dict, *, actor, source_ip: str | None = None) -> Plan:
     return plan
 
 
+# Sent inside the transaction with the ids of members whose plan data changed in a way the
+# session's own change tracking does not show (a set-based merge, a plan's group or partner
+# mapping edited); the connectors' outbox subscribes, so the partners hear of it.
+signals = Namespace()
+members_changed = signals.signal("plans.members_changed")
+
+# Plan fields a partner receives or chooses members by.
+PARTNER_FIELDS = {"plan_group", "egym_membership_type"}
+
+
+def _members_on(plan_id: int) -> list[int]:
+    return list(db.session.scalars(select(Subscription.member_id).where(Subscription.plan_id == plan_id).distinct()))
+
+
 def update_plan(plan: Plan, data: dict, *, actor, source_ip: str | None = None) -> list[str]:
     """Change a plan; returns the names of the changed fields. Existing subscriptions keep their own fee."""
     cleaned = _clean(data, plan)
@@ -234,6 +249,8 @@ def update_plan(plan: Plan, data: dict, *, actor, source_ip: str | None = None) 
         setattr(plan, name, cleaned[name])
     plan.updated_at = clock.utcnow()
     db.session.flush()
+    if PARTNER_FIELDS & set(changed):
+        members_changed.send(plan, member_ids=_members_on(plan.id))
     audit.record("plan.update", actor, target_type="plan", target_id=plan.id, details={"fields": changed},
                  source_ip=source_ip)
     return changed
@@ -271,6 +288,7 @@ def merge_plan(source: Plan, into: Plan, *, actor, source_ip: str | None = None)
         raise PlanError(_l("Choose another plan to merge into."), "into")
     if not into.active:
         raise PlanError(_l("Reactivate %(name)s first, or merge into a plan that is offered.", name=into.name), "into")
+    affected = _members_on(source.id)
     moved = db.session.execute(
         update(Subscription).where(Subscription.plan_id == source.id).values(plan_id=into.id),
         execution_options={"synchronize_session": False},
@@ -279,6 +297,7 @@ def merge_plan(source: Plan, into: Plan, *, actor, source_ip: str | None = None)
     source.updated_at = clock.utcnow()
     db.session.flush()
     db.session.expire_all()  # subscriptions loaded before now point at the old plan in memory
+    members_changed.send(into, member_ids=affected)
     audit.record("plan.merge", actor, target_type="plan", target_id=into.id,
                  details={"from_plan": source.id, "subscriptions": moved}, source_ip=source_ip)
     return moved

@@ -334,3 +334,26 @@ def test_an_answer_that_is_not_egyms_api_is_a_clear_error_not_a_crash(status, bo
             client.find_by_membership("1001")
     finally:
         server.shutdown()
+
+
+def test_a_plan_merge_or_a_new_partner_mapping_reaches_egym(configure, egym, egym_member, db, clock_at, make_plan):
+    """Set-based plan changes the session cannot see are told to the partner through the outbox."""
+    from app.services import plans
+
+    configure()
+    basic = make_plan("Fitness Basis", plan_group="fitness", egym_membership_type="BASIC")
+    member = egym_member(plan="Fitness Prem.", egym_type="PREMIUM")
+    delivery.run_pending("egym")
+    [account] = egym.accounts.values()
+    assert account["membership"]["membershipType"] == "PREMIUM"
+    plans.merge_plan(member.subscriptions[0].plan, basic, actor=None)
+    db.session.commit()
+    delivery.run_pending("egym")
+    [account] = egym.accounts.values()
+    assert account["membership"]["membershipType"] == "BASIC"
+    data = {name: getattr(basic, name) for name in plans.FIELDS}
+    plans.update_plan(basic, {**data, "egym_membership_type": "CORPORATE_FITNESS"}, actor=None)
+    db.session.commit()
+    delivery.run_pending("egym")
+    [account] = egym.accounts.values()
+    assert account["membership"]["membershipType"] == "CORPORATE_FITNESS"

@@ -19,8 +19,9 @@ from flask import current_app, has_app_context
 from sqlalchemy import delete, event, insert, select
 from sqlalchemy.orm import Session
 
+from app.extensions import db
 from app.models import Connector, ConnectorMember, Consent, DataRequest, Member, OutboxEvent, Subscription
-from app.services import clock, erasure
+from app.services import clock, erasure, plans
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,18 @@ def _after_flush(session: Session, _context) -> None:
     connection = session.connection()
     names = _enabled(connection)
     if names and write(connection, names, kinds):
+        session.info.setdefault("outbox_kick", set()).update(names)
+
+
+@plans.members_changed.connect
+def _plan_members_changed(_plan, member_ids=(), **_kw) -> None:
+    """A plan's merge or partner mapping changed these members' data: the partners are told."""
+    if not member_ids:
+        return
+    session = db.session
+    connection = session.connection()
+    names = _enabled(connection)
+    if names and write(connection, names, dict.fromkeys(member_ids, "changed")):
         session.info.setdefault("outbox_kick", set()).update(names)
 
 

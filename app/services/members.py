@@ -119,12 +119,19 @@ def take_counter_block(name: str, count: int, start: int = 1) -> range:
         counter = Counter(name=name, value=start - 1)
         db.session.add(counter)
         db.session.flush()
+    # The database's own lock first (SQLite's write lock, PostgreSQL's row lock, held until the
+    # commit), then the file's: every process takes them in that order, so none waits for the file
+    # while holding the database another one needs (with the file's lock first, two workers
+    # registering requests at once stalled each other for the whole busy timeout).
+    db.session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + count))
+    db.session.flush()
+    db.session.refresh(counter)
     with high_water.guard() as marks:
         floor = marks.get(name, 0)
-        db.session.execute(update(Counter).where(Counter.name == name).values(
-            value=func.max(Counter.value, floor) + count if _is_sqlite() else func.greatest(Counter.value, floor) + count))
-        db.session.flush()
-        db.session.refresh(counter)
+        if counter.value - count < floor:  # a restore put the counter back below what was handed out
+            db.session.execute(update(Counter).where(Counter.name == name).values(value=floor + count))
+            db.session.flush()
+            db.session.refresh(counter)
         marks[name] = counter.value
     return range(counter.value - count + 1, counter.value + 1)
 

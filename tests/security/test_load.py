@@ -46,8 +46,11 @@ def gunicorn(database_url, tmp_path):
            "SECRET_KEY": "load-test-" + "k" * 32, "ERASURE_LEDGER_KEY": "test-ledger-key",
            "INTAKE_RATE_LIMIT": "1000000", "INTAKE_POST_LIMIT": "1000000", "DEFAULT_LOCALE": "en"}
     env.pop("CLUBHOUSE_ENV", None)
+    # Its output goes to a file: gunicorn.conf.py (read from the working directory) writes an access
+    # line per request, and an unread pipe fills up and stops both workers.
+    output = open(tmp_path / "gunicorn.out", "wb")  # noqa: SIM115 - closed in the finally below
     process = subprocess.Popen([str(GUNICORN), "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level",
-                                "warning", "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                "warning", "wsgi:app"], cwd=ROOT, env=env, stdout=output,
                                stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -57,12 +60,13 @@ def gunicorn(database_url, tmp_path):
                 break
             except OSError:
                 if process.poll() is not None:
-                    raise AssertionError(process.stdout.read().decode()) from None
+                    raise AssertionError((tmp_path / "gunicorn.out").read_text()) from None
                 time.sleep(0.1)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=20)
+        output.close()
 
 
 def _form_values(member) -> dict:

@@ -107,7 +107,8 @@ def test_retire_and_reactivate(db, manager, make_member):
     assert plans.active_plans() == [plan]
     with pytest.raises(PlanError, match="already offered"):
         plans.reactivate_plan(plan, actor=manager)
-    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.target_type == "plan")).all()
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.target_type == "plan")
+                                 .order_by(AuditEvent.id)).all()
     assert actions == ["plan.create", "plan.retire", "plan.reactivate"]
 
 

@@ -63,6 +63,7 @@ def _scratch_dir(tmp_path_factory, name: str):
             yield folder
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(f"{folder}-backups", ignore_errors=True)  # BACKUP_DIR sits beside the instance folder
     else:
         yield tmp_path_factory.mktemp(name)
 

@@ -126,11 +126,23 @@ def list_members(query):
     return {"data": data, "next_cursor": _encode_cursor("m", next_after) if next_after else None}
 
 
+def _not_found() -> ApiProblem:
+    """A member this client may not be served answers exactly as one that does not exist."""
+    return ApiProblem(404, "member-not-found", "Member not found", "No member has this member number.")
+
+
 def _served(member_number: int):
     found = partner_api.member(_client(), member_number)
     if found is None:
-        raise ApiProblem(404, "member-not-found", "Member not found", "No member has this member number.")
+        raise _not_found()
     return found
+
+
+def _served_id(member_number: int) -> int:
+    member_id = partner_api.served_member_id(member_number)
+    if member_id is None:
+        raise _not_found()
+    return member_id
 
 
 @bp.get("/members/<int:member_number>")
@@ -153,9 +165,7 @@ def get_member(member_number: int):
 def member_subscriptions(member_number: int):
     """The member's subscriptions (plan, period, status)."""
     client = _client()
-    member_id = partner_api.served_member_id(member_number)
-    if member_id is None:
-        raise ApiProblem(404, "member-not-found", "Member not found", "No member has this member number.")
+    member_id = _served_id(member_number)
     data = partner_api.subscriptions(member_id)
     partner_api.record(client, "GET /api/v1/members/{member_number}/subscriptions",
                        ("member_number", *partner_api.SUBSCRIPTION_FIELDS), [member_id])
@@ -171,9 +181,7 @@ def member_subscriptions(member_number: int):
 def member_visits(query, member_number: int):
     """The member's visits, oldest first, optionally since a time."""
     client = _client()
-    member_id = partner_api.served_member_id(member_number)
-    if member_id is None:
-        raise ApiProblem(404, "member-not-found", "Member not found", "No member has this member number.")
+    member_id = _served_id(member_number)
     after = _decode_cursor("v", query["cursor"])
     data, next_after = partner_api.visits(member_id, since=_naive_utc(query["since"]), limit=query["limit"],
                                           after_id=after)

@@ -21,17 +21,13 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Counter, Role, RolePermission, User, user_roles
 from app.services import audit, clock, passwords, rate_limits
+from app.services.errors import DomainError
 
 ADMIN_CODES = frozenset({"admin.users", "admin.roles"})
 
 
-class AccountError(Exception):
-    """A change refused by a rule; str() is a sentence for the person who tried it."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class AccountError(DomainError):
+    """A change to a staff account refused by a rule."""
 
     def __str__(self) -> str:
         return str(self.message)

@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import ApiClient, Role, User
 from app.services import accounts, audit, clock
 from app.services import roles as role_service
+from app.services.errors import DomainError
 
 # Member fields as the API names them, in the order responses list them.
 API_FIELDS = (
@@ -36,13 +37,8 @@ MAX_EXPIRY_DAYS = 3650
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-class ApiClientError(ValueError):
-    """A change refused by a rule; str() is a sentence for the person who tried it."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class ApiClientError(DomainError, ValueError):
+    """A change to an API client refused by a rule."""
 
     def __str__(self) -> str:
         return str(self.message)

@@ -27,11 +27,12 @@ from app import config as config_module
 from app.extensions import db
 from app.models import JobLock
 from app.services import clock, erasure, jobs, storage
+from app.services.errors import DomainError
 
 RESTORE_JOB = "backup-restore"
 
 
-class BackupError(Exception):
+class BackupError(DomainError):
     """A backup or restore that cannot be done; the message says why and what to do."""
 
 

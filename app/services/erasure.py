@@ -49,13 +49,14 @@ from app.models import (
     Subscription,
     Visit,
 )
-from app.services import audit, clock, fiscal, ledger, storage
+from app.services import audit, clock, fiscal, ledger, signals, storage
+from app.services.errors import DomainError
 
 CHUNK = 500
 METHODS = ("delete", "anonymise")
 
 
-class ErasureError(Exception):
+class ErasureError(DomainError):
     """An erasure that must not run; the message is safe to show to staff."""
 
 
@@ -128,29 +129,6 @@ def _other_member_references():
             if fk.column.table.name == "members":
                 found.append((table, fk.parent, (fk.ondelete or "").upper()))
     return found
-
-
-# Other areas (the integrations outbox: deletion calls to partners) register a function
-# here; it is called inside the erasure's transaction, before any row changes, with
-# (member_ids, method, source). Raising refuses the erasure and changes nothing.
-ERASURE_HOOKS: list = []
-
-
-def on_erasure(hook):
-    """Register a hook(member_ids, method, source) called before every erasure (decorator-friendly)."""
-    ERASURE_HOOKS.append(hook)
-    return hook
-
-
-# Called after the statements, still inside the transaction: for derived copies of member
-# data the engine does not know (a full-text index, a cache table) that must be rebuilt.
-AFTER_ERASURE_HOOKS: list = []
-
-
-def after_erasure(hook):
-    """Register a hook(member_ids, method, source) called after every erasure's statements."""
-    AFTER_ERASURE_HOOKS.append(hook)
-    return hook
 
 
 # The ids of one erasure batch, in a temporary table of the connection: every statement then
@@ -228,14 +206,12 @@ def erase_members(member_ids, method: str, actor, *, source: str, request_refere
 
     member_ids = [member_id for member_id, _number in rows]
     numbers = [number for _member_id, number in rows]
-    for hook in ERASURE_HOOKS:
-        hook(member_ids, method, source)
+    signals.erasing.send(None, member_ids=member_ids, method=method, source=source)
     others = _other_member_references()
     _erase_batch(method, now, _kept_invoice_clause(today), request_reference, others)
     # The commit then checkpoints SQLite's WAL or vacuums these tables on PostgreSQL.
     storage.touched(HANDLED | {table.name for table, _column, _ondelete in others})
-    for hook in AFTER_ERASURE_HOOKS:
-        hook(member_ids, method, source)
+    signals.erased.send(None, member_ids=member_ids, method=method, source=source)
     db.session.connection().execute(BATCH.delete())
 
     ledger.record(numbers, method, source=source, request_reference=request_reference, erased_at=now)

@@ -6,11 +6,12 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import LegalHold, Member
 from app.services import audit, clock
+from app.services.errors import DomainError
 
 REASON_MAX_LENGTH = 2000
 
 
-class HoldError(ValueError):
+class HoldError(DomainError, ValueError):
     """A hold cannot be placed or lifted; str(error) is the translated message for the user."""
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import DateTime, String, cast, insert, literal, select
 
 from app.extensions import db
 from app.models import ApiClient, DataTransfer, DataTransferMember, Member, MemberChange
-from app.services import clock
+from app.services import clock, signals
 
 CHUNK = 5000
 
@@ -68,8 +68,8 @@ def restricted(member: Member) -> None:
     db.session.flush()
 
 
-def on_erasure(member_ids, _method, _source) -> None:
-    """Erasure hook: written before the engine deletes the members and their transfer links."""
+def on_erasure(_sender, member_ids=(), **_kw) -> None:
+    """Receiver of ``signals.erasing``: written before the engine deletes the members and their transfer links."""
     _write(member_ids, "erased")
 
 
@@ -83,8 +83,5 @@ def feed(client: ApiClient, *, after_id: int = 0, limit: int = 100) -> list[Memb
 
 def register() -> None:
     """Connect the erasure hook (once)."""
-    from app.services import erasure
-
-    if on_erasure not in erasure.ERASURE_HOOKS:
-        erasure.on_erasure(on_erasure)
+    signals.erasing.connect(on_erasure)
 

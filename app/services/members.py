@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import Consent, Counter, HealthNote, Member, Plan, StaffNote, Subscription, Visit
 from app.models.member import CONSENT_PURPOSES
 from app.services import audit, clock, plans
+from app.services.errors import DomainError
 
 SEARCH_FIELDS = ("first_name", "infix", "last_name", "email", "postcode", "city")
 NAME_FIELDS = ("first_name", "infix", "last_name")
@@ -49,13 +50,8 @@ MAX_MEMBER_NUMBER = 2**31 - 1  # members.member_number is a 32-bit integer
 DUPLICATE_CHECKIN_WINDOW = timedelta(minutes=5)
 
 
-class MemberError(ValueError):
-    """A rule refused the action; str(error) is a message for staff (translated lazily)."""
-
-    def __init__(self, message, code: str = "refused"):
-        super().__init__(message)
-        self.message = message
-        self.code = code
+class MemberError(DomainError, ValueError):
+    """A rule refused the action on a member; str(error) is a message for staff (translated lazily)."""
 
     def __str__(self) -> str:
         return str(self.message)

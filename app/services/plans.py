@@ -9,7 +9,6 @@ Every function takes an explicit ``actor``, writes its audit event, flushes; the
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from blinker import Namespace
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select, update
@@ -17,7 +16,8 @@ from sqlalchemy import case, func, or_, select, update
 from app.extensions import db
 from app.models import Plan, Subscription
 from app.models.plan import EGYM_MEMBERSHIP_TYPES, PERIOD_MONTHS, PLAN_GROUPS, PLAN_PERIODS
-from app.services import audit, clock
+from app.services import audit, clock, signals
+from app.services.errors import DomainError
 
 NAME_LENGTH = 80
 GROUP_LENGTH = 40
@@ -45,13 +45,8 @@ GROUP_LABELS = {
 assert set(PERIOD_LABELS) == set(PLAN_PERIODS) and set(GROUP_LABELS) == set(PLAN_GROUPS)  # noqa: S101
 
 
-class PlanError(ValueError):
+class PlanError(DomainError, ValueError):
     """A catalogue rule refused the change; str(error) is a message for staff, field names the form field."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
     def __str__(self) -> str:
         return str(self.message)
@@ -174,43 +169,43 @@ def _clean(data: dict, plan: Plan | None) -> dict:
     """Check and normalise a plan's fields; PlanError names the first field at fault."""
     name = _tidy(data.get("name"))
     if not name:
-        raise PlanError(_l("A plan needs a name."), "name")
+        raise PlanError(_l("A plan needs a name."), field="name")
     if len(name) > NAME_LENGTH:
-        raise PlanError(_l("A name has at most %(max)s characters.", max=NAME_LENGTH), "name")
+        raise PlanError(_l("A name has at most %(max)s characters.", max=NAME_LENGTH), field="name")
     name_en = _tidy(data.get("name_en")) or None
     if name_en and len(name_en) > NAME_LENGTH:
-        raise PlanError(_l("A name has at most %(max)s characters.", max=NAME_LENGTH), "name_en")
+        raise PlanError(_l("A name has at most %(max)s characters.", max=NAME_LENGTH), field="name_en")
     if name_en and fold(name_en) == fold(name):
         name_en = None  # only where the English name differs
     period = data.get("period")
     if period not in PLAN_PERIODS:
-        raise PlanError(_l("Choose a period from the list."), "period")
+        raise PlanError(_l("Choose a period from the list."), field="period")
     try:
         price = Decimal(str(data.get("price"))).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
-        raise PlanError(_l("Enter the price in euros, for example 34.95."), "price") from None
+        raise PlanError(_l("Enter the price in euros, for example 34.95."), field="price") from None
     if not price.is_finite() or not Decimal(0) <= price <= MAX_PRICE:
-        raise PlanError(_l("Enter a price between 0 and 100,000 euros."), "price")
+        raise PlanError(_l("Enter a price between 0 and 100,000 euros."), field="price")
     renews = bool(data.get("renews"))
     if renews and period == "lifetime":
-        raise PlanError(_l("A plan bought once for life cannot renew."), "renews")
+        raise PlanError(_l("A plan bought once for life cannot renew."), field="renews")
     group = _tidy(data.get("plan_group"))
     group = next((key for key in PLAN_GROUPS if fold(key) == fold(group) or fold(GROUP_LABELS[key]) == fold(group)),
                  group)
     if not group:
-        raise PlanError(_l("Choose or type a group, for example fitness."), "plan_group")
+        raise PlanError(_l("Choose or type a group, for example fitness."), field="plan_group")
     if len(group) > GROUP_LENGTH:
-        raise PlanError(_l("A group has at most %(max)s characters.", max=GROUP_LENGTH), "plan_group")
+        raise PlanError(_l("A group has at most %(max)s characters.", max=GROUP_LENGTH), field="plan_group")
     egym = data.get("egym_membership_type") or None
     if egym is not None and egym not in EGYM_MEMBERSHIP_TYPES:
-        raise PlanError(_l("Choose an eGym membership type from the list."), "egym_membership_type")
+        raise PlanError(_l("Choose an eGym membership type from the list."), field="egym_membership_type")
     for other in db.session.scalars(select(Plan).where(Plan.id != (plan.id if plan and plan.id else -1))):
         taken = {fold(other.name), fold(other.name_en or other.name)}
         retired = "" if other.active else " " + str(_l("(retired: reactivate it instead)"))
         for field, typed in (("name", name), ("name_en", name_en or name)):
             if fold(typed) in taken:
                 message = str(_l("The catalogue already has a plan named %(name)s.", name=typed)) + retired
-                raise PlanError(message, field)
+                raise PlanError(message, field=field)
     return {"name": name, "name_en": name_en, "period": period, "price": price, "renews": renews,
             "plan_group": group, "egym_membership_type": egym}
 
@@ -228,8 +223,7 @@ def create_plan(data: dict, *, actor, source_ip: str | None = None) -> Plan:
 # Sent inside the transaction with the ids of members whose plan data changed in a way the
 # session's own change tracking does not show (a set-based merge, a plan's group or partner
 # mapping edited); the connectors' outbox subscribes, so the partners hear of it.
-signals = Namespace()
-members_changed = signals.signal("plans.members_changed")
+members_changed = signals.members_changed
 
 # Plan fields a partner receives or chooses members by.
 PARTNER_FIELDS = {"plan_group", "egym_membership_type"}
@@ -285,9 +279,9 @@ def merge_plan(source: Plan, into: Plan, *, actor, source_ip: str | None = None)
     One set-based UPDATE; the fees agreed with the members stay. Returns how many subscriptions moved.
     """
     if source.id == into.id:
-        raise PlanError(_l("Choose another plan to merge into."), "into")
+        raise PlanError(_l("Choose another plan to merge into."), field="into")
     if not into.active:
-        raise PlanError(_l("Reactivate %(name)s first, or merge into a plan that is offered.", name=into.name), "into")
+        raise PlanError(_l("Reactivate %(name)s first, or merge into a plan that is offered.", name=into.name), field="into")
     affected = _members_on(source.id)
     moved = db.session.execute(
         update(Subscription).where(Subscription.plan_id == source.id).values(plan_id=into.id),

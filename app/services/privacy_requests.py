@@ -16,6 +16,7 @@ from app.models import Consent, DataRequest, Member, RequestEvent
 from app.models.privacy import DECISIONS, ERASURE_GROUNDS, ERASURE_METHODS, REQUEST_KINDS
 from app.services import audit, clock, erasure, storage
 from app.services import members as member_service
+from app.services.errors import DomainError
 
 MAX_EXTENSION_MONTHS = 2
 DUE_SOON_DAYS = 7
@@ -24,7 +25,7 @@ WIZARD_STEPS = ("ground", "decision", "method", "confirm", "result", "letter")
 WIZARD_KINDS = ("erasure", "objection")
 
 
-class RequestError(Exception):
+class RequestError(DomainError):
     """A request action that cannot be done now; the message is meant for staff."""
 
 

@@ -41,6 +41,7 @@ from app.models import (
     Visit,
 )
 from app.services import audit, clock, fiscal, holds, jobs, storage
+from app.services.errors import DomainError
 
 JOB_NAME = "retention-sweep"
 MAX_PERIOD_MONTHS = 600  # 50 years: anything longer is a typing error, not a policy
@@ -300,12 +301,11 @@ DISPLAY_ORDER = (
 )
 
 
-class PolicyError(ValueError):
+class PolicyError(DomainError, ValueError):
     """A policy change was refused; field says which form field, str(error) why (translated)."""
 
-    def __init__(self, field_name: str, message: str):
-        super().__init__(message)
-        self.field = field_name
+    def __init__(self, field_name: str, message):
+        super().__init__(message, field=field_name)
 
 
 # ---------------------------------------------------------------------------- policies

@@ -19,7 +19,7 @@ from app.models import (
     Subscription,
     Visit,
 )
-from app.services import erasure, ledger
+from app.services import erasure, ledger, signals
 from app.services import members as member_service
 from tests.privacy.conftest import FULL_NAME
 
@@ -277,41 +277,37 @@ def test_ledger_key_is_generated_once_into_the_instance_folder(app, monkeypatch,
     assert ledger.member_key(1234) != first  # without the key, the hashes cannot be matched
 
 
-def test_erasure_hooks_see_the_members_first_and_can_refuse(db, make_member, monkeypatch):
+def test_erasure_signals_see_the_members_first_and_can_refuse(db, make_member):
     first, second = make_member(), make_member()
     first_number = first.member_number
     seen = []
-    monkeypatch.setattr(erasure, "ERASURE_HOOKS", [])
 
-    @erasure.on_erasure
-    def queue_partner_deletions(member_ids, method, source):
-        # the rows still exist when the hook runs, so it can read what partners hold
+    def queue_partner_deletions(_sender, member_ids, method, source):
+        # the rows still exist when the signal is sent, so a receiver can read what partners hold
         seen.append((sorted(db.session.scalars(select(Member.member_number).where(Member.id.in_(member_ids)))),
                      method, source))
 
-    erasure.erase_members([first.id], "delete", None, source="wizard")
+    with signals.erasing.connected_to(queue_partner_deletions):
+        erasure.erase_members([first.id], "delete", None, source="wizard")
     db.session.commit()
     assert seen == [([first_number], "delete", "wizard")]
 
-    @erasure.on_erasure
-    def partner_down(member_ids, method, source):
+    def partner_down(_sender, **_kw):
         raise RuntimeError("outbox unavailable")
 
-    with pytest.raises(RuntimeError):
+    with signals.erasing.connected_to(partner_down), pytest.raises(RuntimeError):
         erasure.erase_members([second.id], "anonymise", None, source="retention")
     db.session.rollback()
     assert db.session.get(Member, second.id).status == "active"
 
-    monkeypatch.setattr(erasure, "ERASURE_HOOKS", [])
     after = []
-    monkeypatch.setattr(erasure, "AFTER_ERASURE_HOOKS", [])
 
-    @erasure.after_erasure
-    def rebuild_search_index(member_ids, method, source):
-        # runs after the statements: the row is already anonymised
+    def rebuild_search_index(_sender, member_ids, **_kw):
+        # sent after the statements: the row is already anonymised
         after.append(db.session.scalar(select(Member.status).where(Member.id == member_ids[0])))
 
-    erasure.erase_members([second.id], "anonymise", None, source="retention")
+    with signals.erased.connected_to(rebuild_search_index):
+        erasure.erase_members([second.id], "anonymise", None, source="retention")
     db.session.commit()
     assert after == ["anonymised"]
 

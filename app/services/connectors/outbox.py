@@ -6,7 +6,7 @@ member id and the kind of event, never a copy of the data. The payload is built 
 current data when the row is delivered, so a value corrected or erased meanwhile is never sent.
 At most one row per member and connector waits at a time (later changes are covered by it).
 
-An erasure (the engine's on_erasure hook, inside its transaction) drops the member's
+An erasure (the engine's `signals.erasing`, inside its transaction) drops the member's
 waiting rows and mapping and leaves, per partner that knows the member, one row holding
 only the partner's account id, for the deletion call.
 
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import Connector, ConnectorMember, Consent, DataRequest, Member, OutboxEvent, Subscription
-from app.services import clock, erasure, plans
+from app.services import clock, erasure, signals
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def _after_flush(session: Session, _context) -> None:
         session.info.setdefault("outbox_kick", set()).update(names)
 
 
-@plans.members_changed.connect
+@signals.members_changed.connect
 def _plan_members_changed(_plan, member_ids=(), **_kw) -> None:
     """A plan's merge or partner mapping changed these members' data: the partners are told."""
     if not member_ids:
@@ -145,8 +145,8 @@ def _after_rollback(session: Session) -> None:
     session.info.pop("outbox_kick", None)
 
 
-@erasure.on_erasure
-def _erasure_hook(member_ids, method, source) -> None:
+@signals.erasing.connect
+def _erasure_hook(_sender, **_kw) -> None:
     """Inside the erasure's transaction: waiting rows and the mapping go; a deletion row per known account stays."""
     from app.extensions import db
 

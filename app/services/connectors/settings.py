@@ -13,6 +13,7 @@ from app.models import Connector, ConnectorMember, Consent, Member
 from app.services import audit, clock
 from app.services.connectors import egym, plans, secretbox
 from app.services.connectors.declaration import Declaration
+from app.services.errors import DomainError
 from app.services.privacy_requests import partner_processing_clause
 
 DECLARATIONS: dict[str, Declaration] = {egym.DECLARATION.key: egym.DECLARATION}
@@ -20,13 +21,8 @@ BASES = ("consent", "contract")
 SYNC_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
-class ConnectorError(ValueError):
-    """A setting was refused; the message is for staff (translated lazily)."""
-
-    def __init__(self, message, field_name: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field_name
+class ConnectorError(DomainError, ValueError):
+    """A connector setting was refused; the message is for staff (translated lazily)."""
 
     def __str__(self) -> str:
         return str(self.message)
@@ -34,7 +30,7 @@ class ConnectorError(ValueError):
 
 def declaration(name: str) -> Declaration:
     if name not in DECLARATIONS:
-        raise ConnectorError(_l("There is no connector by this name."), "name")
+        raise ConnectorError(_l("There is no connector by this name."), field="name")
     return DECLARATIONS[name]
 
 
@@ -67,12 +63,12 @@ def clean_base_url(url: str) -> str:
     url = (url or "").strip().rstrip("/")
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConnectorError(_l("Give the partner's address as https://host (without /api/v2)."), "url")
+        raise ConnectorError(_l("Give the partner's address as https://host (without /api/v2)."), field="url")
     if parts.scheme != "https" and not is_loopback(parts.hostname):
         raise ConnectorError(
-            _l("The partner's address must use HTTPS (plain http is allowed only for a loopback address)."), "url")
+            _l("The partner's address must use HTTPS (plain http is allowed only for a loopback address)."), field="url")
     if parts.query or parts.fragment or parts.username or parts.password:
-        raise ConnectorError(_l("Give the partner's address without a query, fragment or credentials."), "url")
+        raise ConnectorError(_l("Give the partner's address without a query, fragment or credentials."), field="url")
     if parts.path.rstrip("/").endswith("/api/v2"):
         url = url[: -len("/api/v2")]
     return url
@@ -91,12 +87,12 @@ def configure(name: str, *, actor, url: str | None = None, api_key: str | None =
     if api_key is not None:
         api_key = api_key.strip()
         if not api_key or any(ch.isspace() for ch in api_key) or len(api_key) > 500:
-            raise ConnectorError(_l("The API key is empty or not a single word."), "api_key")
+            raise ConnectorError(_l("The API key is empty or not a single word."), field="api_key")
         row.api_key_encrypted = secretbox.seal(api_key)
         changed.append("api_key")
     if basis is not None:
         if basis not in BASES:
-            raise ConnectorError(_l("Choose consent or contract as the legal basis."), "basis")
+            raise ConnectorError(_l("Choose consent or contract as the legal basis."), field="basis")
         row.legal_basis = basis
         changed.append("basis")
     if processing_agreement is not None:
@@ -107,18 +103,18 @@ def configure(name: str, *, actor, url: str | None = None, api_key: str | None =
             row.plans = ",".join(plans.resolve_choices(plan_names))
         except ValueError as unknown:
             raise ConnectorError(_l("No plan or plan group in the catalogue is called: %(names)s.",
-                                    names=str(unknown)), "plans") from None
+                                    names=str(unknown)), field="plans") from None
         changed.append("plans")
     if fields is not None:
         unknown = sorted(set(fields) - set(spec.optional_names))
         if unknown:
-            raise ConnectorError(_l("Unknown optional field: %(names)s.", names=", ".join(unknown)), "fields")
+            raise ConnectorError(_l("Unknown optional field: %(names)s.", names=", ".join(unknown)), field="fields")
         row.optional_fields = ",".join(n for n in spec.optional_names if n in set(fields))
         changed.append("fields")
     if sync_time is not None:
         sync_time = sync_time.strip()
         if sync_time and not SYNC_TIME.match(sync_time):
-            raise ConnectorError(_l("Give the daily sync time as HH:MM."), "sync_time")
+            raise ConnectorError(_l("Give the daily sync time as HH:MM."), field="sync_time")
         row.sync_time = sync_time or None
         changed.append("sync_time")
     if enabled is not None:
@@ -127,7 +123,7 @@ def configure(name: str, *, actor, url: str | None = None, api_key: str | None =
     if row.enabled:
         problem = readiness_problem(row)
         if problem:
-            raise ConnectorError(problem, "enabled")
+            raise ConnectorError(problem, field="enabled")
     db.session.flush()
     audit.record("integrations.configure", actor, target_type="connector", target_id=None,
                  details={"connector": name, "changed": changed, "enabled": row.enabled})

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from app.extensions import db
 from app.models import DataRequest, Member, RequestEvent
 from app.services import audit, clock
+from app.services.errors import DomainError
 from app.services.export.document import render_export_pdf
 from app.services.export.gather import gather
 from app.services.export.package import build_zip
@@ -24,12 +25,8 @@ HANDOVER_METHODS = {
 }
 
 
-class ExportRefusedError(Exception):
+class ExportRefusedError(DomainError):
     """The export cannot be produced (yet); the message says why, in words for staff."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

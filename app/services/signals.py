@@ -1,0 +1,19 @@
+"""Signals that other areas subscribe to, so a service does not need to know who listens.
+
+- ``erasing``: sent inside an erasure's transaction, before any row changes, with
+  ``member_ids``, ``method`` and ``source``. The rows can still be read (the integrations
+  outbox queues partner deletions, the changes feed writes its entries). A receiver that
+  raises refuses the erasure: the transaction is rolled back and nothing changes.
+- ``erased``: sent after the statements, still inside the transaction, with the same
+  arguments: for derived copies of member data the engine does not know (a search index).
+- ``members_changed``: a plan's members changed (sender: the plan), with ``member_ids``.
+
+Receivers run in the order they connected; blinker (a Flask dependency) delivers them.
+"""
+from blinker import Namespace
+
+_signals = Namespace()
+
+erasing = _signals.signal("erasure.erasing")
+erased = _signals.signal("erasure.erased")
+members_changed = _signals.signal("plans.members_changed")

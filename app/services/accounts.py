@@ -13,6 +13,7 @@ from functools import cache
 
 import pyotp
 import pyotp.utils
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -171,9 +172,13 @@ def authenticate(username: str, password: str, *, max_failures: int = 5, lockout
     return result
 
 
-@cache
 def _dummy_hash() -> str:
     """A hash to check against when no real one may be checked, so every answer takes as long."""
+    return _dummy_hash_for(current_app.config.get("PASSWORD_HASH_METHOD", passwords.DEFAULT_METHOD))
+
+
+@cache
+def _dummy_hash_for(_method: str) -> str:
     return passwords.hash_password("x" * 12)
 
 

@@ -52,3 +52,17 @@ def test_no_template_carries_inline_script():
         text = path.read_text()
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), path
         assert not re.search(r"\son[a-z]+=", text), path
+
+
+def test_an_installation_hashes_passwords_with_full_cost_scrypt(make_app, db):
+    """The suite's cheaper scrypt is the test configuration's alone; every other config hashes at full cost."""
+    from app.config import Config
+    from app.services import accounts, passwords
+
+    assert Config.PASSWORD_HASH_METHOD == ProductionConfig.PASSWORD_HASH_METHOD == "scrypt"
+    app = make_app(PASSWORD_HASH_METHOD=Config.PASSWORD_HASH_METHOD)
+    with app.app_context():
+        stored = accounts.create_user("fullcost", TEST_PASSWORD).password_hash
+        assert stored.startswith("scrypt:32768:8:1$")  # werkzeug's default: N=2**15, r=8, p=1
+        assert accounts._dummy_hash().startswith("scrypt:32768:8:1$")  # unknown users cost as much
+        assert passwords.verify_password(stored, TEST_PASSWORD)

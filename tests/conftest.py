@@ -203,9 +203,10 @@ def runner(app):
 
 
 @pytest.fixture(scope="session")
-def password_hash():
-    """Hashing is slow on purpose; tests share one hash of TEST_PASSWORD."""
-    return passwords.hash_password(TEST_PASSWORD)
+def password_hash(app):
+    """Hashing is slow on purpose; tests share one hash of TEST_PASSWORD (with the test config's cost)."""
+    with app.app_context():
+        return passwords.hash_password(TEST_PASSWORD)
 
 
 _numbers = itertools.count(1)

@@ -1,7 +1,7 @@
 """Roles: the default set and changes to roles."""
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from app.auth.permissions import CODES, DEFAULT_ROLES
 from app.extensions import db
@@ -24,13 +24,20 @@ __all__ = ["assert_may_grant"]  # API clients' roles are checked with the same r
 def ensure_default_roles() -> list[Role]:
     """Create the default roles that are missing (idempotent; edited roles are left alone)."""
     created = []
+    names = [spec["name"] for spec in DEFAULT_ROLES.values()]
+    # One read for all of them (a query per role would flush the roles added so far each time).
+    present = db.session.scalars(
+        select(Role).where(or_(Role.system_key.in_(list(DEFAULT_ROLES)), Role.name.in_(names)))
+    ).all()
+    by_key = {role.system_key: role for role in present if role.system_key}
+    by_name = {role.name: role for role in present}
     for key, spec in DEFAULT_ROLES.items():
-        role = db.session.scalar(select(Role).where(Role.system_key == key))
-        if role is not None:
+        if key in by_key:
             continue
-        role = db.session.scalar(select(Role).where(Role.name == spec["name"]))
-        if role is not None:
+        role = by_name.get(spec["name"])
+        if role is not None:  # a role of that name from before system keys: it becomes the default
             role.system_key = key
+            by_key[key] = role
             continue
         role = Role(name=spec["name"], description=spec["description"], system_key=key,
                     requires_2fa=spec.get("requires_2fa", False))

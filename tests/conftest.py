@@ -388,13 +388,18 @@ def pytest_xdist_auto_num_workers(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every test that drives a page is a browser test; without Chromium it is skipped, saying why."""
+    """Every test that drives a page is a browser test; without Chromium it is skipped, saying why.
+
+    Slow tests (marked ``slow``, and every browser test) run first: the workers take tests in
+    order, so a long one left for the end would keep one worker busy while the others wait.
+    """
     have_chromium = shutil.which(CHROMIUM) is not None
     for item in items:
         if "page" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
         if not have_chromium and item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.skip(reason=BROWSER_MISSING))
+    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") or item.get_closest_marker("browser") else 1)
 
 
 _skipped_browser_tests: list[str] = []

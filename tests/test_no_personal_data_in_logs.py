@@ -89,6 +89,7 @@ def _audit_rows_text(db) -> list[tuple[int, str]]:
     return rows
 
 
+@pytest.mark.slow
 def test_a_members_whole_life_leaves_no_personal_data_in_logs_or_the_audit_log(
         app, client, db, make_user, login, everything_logged):
     clock.freeze(datetime(2026, 6, 15, 10, 0))
@@ -260,6 +261,7 @@ def _assert_clean_access_log(text: str) -> None:
     assert [line for line in lines if "?" in line] == []
 
 
+@pytest.mark.slow
 def test_gunicorn_access_log_holds_no_personal_data_or_query_string(database_url, tmp_path):
     """gunicorn with the shipped gunicorn.conf.py, a real process on a free loopback port.
 

@@ -98,6 +98,7 @@ ROLE_CODES["contact_only"] = frozenset({"members.view", "members.contact"})
 
 
 @pytest.mark.parametrize("role", sorted(ROLE_CODES))
+@pytest.mark.slow
 def test_guarded_values_only_with_their_permission(app, client, member, make_user, login_as, role):
     codes = ROLE_CODES[role]
     user = make_user(role) if role in DEFAULT_ROLES else make_user(permissions=sorted(codes))

@@ -49,6 +49,7 @@ def gunicorn_api(database_url, server_cert, tmp_path):
         process.wait(timeout=20)
 
 
+@pytest.mark.slow
 def test_gunicorn_serves_the_api_over_tls_with_its_own_certificate(gunicorn_api, ca_file, make_client, make_member):
     member = make_member()
     _client, token = make_client()

@@ -4,6 +4,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select, text
 
 from app.extensions import db as _db
@@ -190,6 +191,7 @@ def _append_from_another_process(database_url: str, ledger_path: str, count: int
         _db.engine.dispose()
 
 
+@pytest.mark.slow
 def test_two_worker_processes_appending_keep_one_chain(db, database_url, instance_dir):
     import multiprocessing
 

@@ -4,6 +4,7 @@ import re
 from datetime import datetime, timedelta
 from io import BytesIO
 
+import pytest
 from flask_babel import force_locale
 from markupsafe import escape
 from pypdf import PdfReader
@@ -21,6 +22,7 @@ def _pdf_text(member, actor, language="en", fetcher=None):
     return [" ".join(page.extract_text().split()) for page in reader.pages]
 
 
+@pytest.mark.slow
 def test_pdf_holds_letter_sections_and_page_numbers(seeded_member, full_staff):
     pages = _pdf_text(seeded_member, full_staff)
     text = "\n".join(pages)
@@ -48,6 +50,7 @@ def test_pdf_in_dutch_numbers_pages_in_dutch(seeded_member, full_staff):
     assert "Jaar Jan Feb Mrt Apr Mei Jun Jul Aug Sep Okt Nov Dec Totaal" in "\n".join(pages)
 
 
+@pytest.mark.slow
 def test_visits_show_a_month_summary_and_only_the_recent_ones(db, make_member, full_staff):
     member = make_member()
     start = datetime(2025, 1, 1, 9, 0)
@@ -81,6 +84,7 @@ def test_front_desk_letter_says_what_was_left_out(seeded_member, make_user):
     assert "Your invoices and bank account number (IBAN) are not included" in text
 
 
+@pytest.mark.slow
 def test_markup_in_a_note_is_printed_as_text_and_fetches_nothing(db, seeded_member, full_staff, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOPSECRET-4711")

@@ -219,6 +219,7 @@ def test_an_objection_removes_the_account_at_egym(configure, egym, egym_member, 
     assert egym.accounts == {} and len(egym.deletions) == 1
 
 
+@pytest.mark.slow
 def test_two_workers_at_once_never_deliver_the_same_row(app, configure, egym, egym_member, db, clock_at):
     import threading
 

@@ -226,6 +226,7 @@ def test_database_files_are_the_owners_only(db):
         assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
 
 
+@pytest.mark.slow
 def test_backup_restore_erases_again_by_itself_and_leaves_no_copy(db, canary, runner, app):
     """backup create, erase (both methods), backup restore: the erased are erased again, nothing left on disk."""
     _sqlite_only(db)

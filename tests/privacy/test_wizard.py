@@ -41,6 +41,7 @@ def pdf_text(body):
 
 
 @pytest.mark.parametrize("method", ["anonymise", "delete"])
+@pytest.mark.slow
 def test_the_whole_wizard(client, db, officer, seeded_member, method):
     member = seeded_member()
     member_id, number = member.id, member.member_number

@@ -97,6 +97,7 @@ class Browser:
             return error.code, error.read().decode()
 
 
+@pytest.mark.slow
 def test_two_workers_under_load_lose_nothing(gunicorn, make_user, make_member, db, runner):
     users = [make_user("front_desk").username for _ in range(3)]
     members = [_form_values(make_member(city="Start")) for _ in range(3)]

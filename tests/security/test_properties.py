@@ -7,6 +7,7 @@ of examples is bounded so the file takes seconds.
 
 import html
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -35,6 +36,7 @@ def _escaped_only(page: str, value: str) -> bool:
 @SETTINGS
 @given(name=hostile_text, message=hostile_text, email=st.sampled_from(["a@example.nl", "bad", "<b>@x.nl"]),
        number=st.one_of(st.just(""), hostile_text, st.integers(min_value=-2**40, max_value=2**40).map(str)))
+@pytest.mark.slow
 def test_the_public_form_never_fails_on_what_is_typed(make_app, db, name, message, email, number):
     client = make_app(INTAKE_RATE_LIMIT=10**6, INTAKE_POST_LIMIT=10**6).test_client()
     response = client.post("/request", data={"name": name, "email": email, "member_number": number,
@@ -47,6 +49,7 @@ def test_the_public_form_never_fails_on_what_is_typed(make_app, db, name, messag
 
 @SETTINGS
 @given(first=hostile_text, last=hostile_text, city=hostile_text, phone=hostile_text, iban=hostile_text)
+@pytest.mark.slow
 def test_the_member_form_never_fails_and_stored_text_is_escaped(app, db, make_user, first, last, city, phone, iban):
     client = app.test_client()
     user = make_user(permissions=sorted(c for c in CODES if not c.startswith("api.")))
@@ -69,6 +72,7 @@ def test_the_member_form_never_fails_and_stored_text_is_escaped(app, db, make_us
 
 @SETTINGS
 @given(first=hostile_text, last=hostile_text, city=hostile_text)
+@pytest.mark.slow
 def test_the_export_escapes_typed_text_in_its_pdf_source_and_csv(app, db, make_user, make_member, first, last, city):
     import csv
     import io

@@ -67,6 +67,7 @@ def test_a_saved_cookie_is_worthless_after_logout(app, client, make_user, make_m
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
 
 
+@pytest.mark.slow
 def test_a_password_change_logs_out_the_other_browsers_on_every_worker(make_app, app, client, make_user, login):
     user = make_user("front_desk")
     login(user)

@@ -18,6 +18,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from app.models import AuditEvent, HealthNote, Member, StaffNote, Visit
@@ -82,6 +83,7 @@ def _number(db, number):
     return db.session.scalar(select(Member).where(Member.member_number == number))
 
 
+@pytest.mark.slow
 def test_the_restore_drill_erases_again_refuses_a_second_restore_and_leaves_a_sound_audit_log(
         app, db, client, runner, make_member, make_user, login_as):
     sqlite = db.engine.dialect.name == "sqlite"

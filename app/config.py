@@ -63,7 +63,7 @@ class Config:
     # The folder whose SQLite files the residual scan reads (secret key, ledger and database live here).
     INSTANCE_DIR = str(INSTANCE_DIR)
     # Not an environment setting: the test configuration alone lowers the cost (see docs/benchmarks.md).
-    PASSWORD_HASH_METHOD = "scrypt"
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a hashing method's name, not a password
     IDLE_TIMEOUT_MINUTES = int(os.environ.get("IDLE_TIMEOUT_MINUTES", "30"))
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
@@ -125,7 +125,7 @@ class TestConfig(Config):
     BABEL_DEFAULT_LOCALE = "en"
     # scrypt with N=2**10 instead of 2**15: about 2 ms per check instead of 60-170 ms. Every rule
     # about passwords (one check per attempt, the same work for unknown users) is unchanged.
-    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
+    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # noqa: S105 - a hashing method's name, not a password
 
 
 def secret_key() -> str:

@@ -179,8 +179,15 @@ def _clean_state(app, instance_dir):
         _db.session.rollback()
         _db.session.remove()
         with _db.engine.begin() as conn:
-            for table in reversed(_db.metadata.sorted_tables):
-                conn.execute(table.delete())
+            tables = list(reversed(_db.metadata.sorted_tables))
+            if conn.dialect.name == "postgresql":  # one round trip instead of one per table
+                cursor = conn.connection.driver_connection.cursor()
+                # The model's own table names, nothing typed by anyone.
+                cursor.execute("; ".join(f'DELETE FROM "{table.name}"' for table in tables))  # noqa: S608
+                cursor.close()
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
     clock.freeze(None)
     for path in instance_dir.glob("*"):
         if path.is_file():

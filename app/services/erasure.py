@@ -8,8 +8,8 @@ is committed here: the caller commits once, so a failure anywhere leaves every r
 What happens per table (the preview shows the same rules to staff before anything runs):
 - consents, health notes, staff notes, lifted legal holds: deleted (both methods);
 - visits and subscriptions: deleted, or kept as statistics on the anonymised row;
-- invoices: kept by law (fiscal retention, 7 years from the end of the book year, and open
-  ones) detached from the member with their billing copy; older ones deleted;
+- invoices: what services/fiscal.py says the law keeps (the retention period after the end of
+  the book year, and open ones) is detached from the member with its billing copy; the rest goes;
 - data requests: the register row stays (reference, kind, dates), requester details removed;
 - the member row: deleted, or every personal field cleared and search_text emptied.
 """
@@ -72,13 +72,6 @@ def _chunks(values, size: int = CHUNK):
     values = list(values)
     for start in range(0, len(values), size):
         yield values[start:start + size]
-
-
-# --- fiscal retention ------------------------------------------------------------------
-
-def _kept_invoice_clause(today: date):
-    """Invoices the law keeps: under fiscal retention, or still open (a claim)."""
-    return or_(Invoice.issued_on >= fiscal.oldest_kept_issue_date(today), Invoice.status == "open")
 
 
 # --- legal holds --------------------------------------------------------------------------
@@ -208,7 +201,7 @@ def erase_members(member_ids, method: str, actor, *, source: str, request_refere
     numbers = [number for _member_id, number in rows]
     signals.erasing.send(None, member_ids=member_ids, method=method, source=source)
     others = _other_member_references()
-    _erase_batch(method, now, _kept_invoice_clause(today), request_reference, others)
+    _erase_batch(method, now, fiscal.kept_clause(today), request_reference, others)
     # The commit then checkpoints SQLite's WAL or vacuums these tables on PostgreSQL.
     storage.touched(HANDLED | {table.name for table, _column, _ondelete in others})
     signals.erased.send(None, member_ids=member_ids, method=method, source=source)
@@ -302,7 +295,8 @@ def erase_member(member: Member, method: str, actor, *, request_reference: str |
 
 EXCEPTION_LABELS = {
     "open_invoices": _l("Open invoices: the club still has a claim."),
-    "fiscal_retention": _l("Invoices under the fiscal retention period (7 years after the end of the book year)."),
+    "fiscal_retention": _l("Invoices under the fiscal retention period (%(years)s years after the end of the book year).",
+                           years=fiscal.RETENTION_YEARS),
     "active_subscription": _l("An active subscription: the contract still runs."),
     "legal_hold": _l("A recorded legal hold or dispute."),
 }
@@ -312,14 +306,13 @@ def find_exceptions(member: Member) -> list[dict]:
     """What argues against erasing now: [{code, count, until}] (until: date or None)."""
     today = clock.today()
     found = []
-    open_count = db.session.scalar(select(func.count()).select_from(Invoice).where(
-        Invoice.member_id == member.id, Invoice.status == "open"))
+    invoices = db.session.execute(select(Invoice.issued_on, Invoice.status).where(Invoice.member_id == member.id)).all()
+    open_count = sum(1 for inv in invoices if fiscal.is_open(inv.status))
     if open_count:
         found.append({"code": "open_invoices", "count": open_count, "until": None})
-    retained = db.session.execute(select(func.count(), func.max(Invoice.issued_on)).where(
-        Invoice.member_id == member.id, Invoice.issued_on >= fiscal.oldest_kept_issue_date(today))).one()
-    if retained[0]:
-        found.append({"code": "fiscal_retention", "count": retained[0], "until": fiscal.kept_until(retained[1])})
+    retained = [inv.issued_on for inv in invoices if fiscal.kept_until(inv.issued_on) >= today]
+    if retained:
+        found.append({"code": "fiscal_retention", "count": len(retained), "until": fiscal.kept_until(max(retained))})
     active = db.session.scalar(select(func.count()).select_from(Subscription).where(
         Subscription.member_id == member.id, Subscription.status == "active",
         or_(Subscription.ends_on.is_(None), Subscription.ends_on >= today)))
@@ -381,15 +374,14 @@ def preview(member: Member, method: str) -> list[PreviewRow]:
 
     invoices = db.session.execute(select(Invoice.id, Invoice.number, Invoice.issued_on, Invoice.status)
                                   .where(Invoice.member_id == member.id).order_by(Invoice.issued_on)).all()
-    cutoff = fiscal.oldest_kept_issue_date(today)
-    kept = [inv for inv in invoices if inv.issued_on >= cutoff or inv.status == "open"]
+    kept = [inv for inv in invoices if fiscal.is_kept(inv.issued_on, inv.status, today)]
     gone = len(invoices) - len(kept)
     row = PreviewRow("invoices", _l("Invoices"), delete=gone, keep=len(kept))
     if kept:
         row.why = _l("Kept under the fiscal retention obligation, detached from the member, with the "
                          "billing name and address printed on them.")
         row.until = max(fiscal.kept_until(inv.issued_on) for inv in kept)
-        row.details = [{"number": inv.number, "until": fiscal.kept_until(inv.issued_on), "open": inv.status == "open"}
+        row.details = [{"number": inv.number, "until": fiscal.kept_until(inv.issued_on), "open": fiscal.is_open(inv.status)}
                        for inv in kept]
     rows.append(row)
     n = _count(DataRequest, DataRequest.member_id == member.id)
@@ -508,7 +500,9 @@ def verify(identifiers: dict[str, list[str]], *, request_reference: str | None =
                 conditions.extend(and_(col == dob, table.c.id == member_id) for col in birth_columns)
         if not conditions:
             continue
-        extra = [table.c[c] for c in ("member_id", "issued_on", "reference") if c in table.c]
+        selected = {col.name for col in (*text_columns, *birth_columns)}
+        extra = [table.c[c] for c in ("member_id", "issued_on", "status", "reference")
+                 if c in table.c and c not in selected]
         query = select(pk, *text_columns, *birth_columns, *extra).where(or_(*conditions))
         for row in db.session.execute(query).mappings():
             row_hits = []
@@ -524,10 +518,9 @@ def verify(identifiers: dict[str, list[str]], *, request_reference: str | None =
             for column_name, kind in sorted(set(row_hits)):
                 hit = {"table": table.name, "column": column_name, "row_id": str(row[pk.name]), "kind": kind,
                        "status": "failure", "until": None}
-                if table.name == "invoices" and row.get("member_id") is None and row.get("issued_on"):
-                    expiry = fiscal.kept_until(row["issued_on"])
-                    if expiry >= today:
-                        hit["status"], hit["until"] = "kept_by_law", expiry.isoformat()
+                if (table.name == "invoices" and row.get("member_id") is None and row.get("issued_on")
+                        and fiscal.is_kept(row["issued_on"], row.get("status"), today)):
+                    hit["status"], hit["until"] = "kept_by_law", fiscal.kept_until(row["issued_on"]).isoformat()
                 elif (table.name == "data_requests" and request_reference
                       and row.get("reference") == request_reference
                       and (column_name.startswith("requester_") or column_name == "message")):

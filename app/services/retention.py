@@ -46,7 +46,7 @@ from app.services.errors import DomainError
 JOB_NAME = "retention-sweep"
 MAX_PERIOD_MONTHS = 600  # 50 years: anything longer is a typing error, not a policy
 BASIS_MAX_LENGTH = 4000
-# Dutch tax law (art. 52 AWR) obliges 7 years after the end of the book year.
+# Dutch tax law (art. 52 AWR): services/fiscal.py holds the rule.
 FISCAL_MINIMUM_MONTHS = fiscal.RETENTION_MONTHS
 SAMPLE_SIZE = 10
 HORIZON_DAYS = 30
@@ -128,8 +128,9 @@ CATEGORIES: dict[str, Category] = {
             FISCAL_MINIMUM_MONTHS,
             _l(
                 "Dutch tax law (art. 52 of the Algemene wet inzake rijksbelastingen) obliges the "
-                "club to keep its books, invoices included, for 7 years after the end of the book "
-                "year. A shorter period is not allowed. Unpaid invoices are kept."
+                "club to keep its books, invoices included, for %(years)s years after the end of the book "
+                "year. A shorter period is not allowed. Unpaid invoices are kept.",
+                years=fiscal.RETENTION_YEARS,
             ),
             minimum_period=FISCAL_MINIMUM_MONTHS,
         ),
@@ -398,9 +399,10 @@ def update_policy(
             raise PolicyError(
                 "period_months",
                 _(
-                    "Invoices must be kept at least %(minimum)s months (7 years after the end of the "
+                    "Invoices must be kept at least %(minimum)s months (%(years)s years after the end of the "
                     "book year): Dutch tax law requires it.",
                     minimum=category.minimum_period,
+                    years=fiscal.RETENTION_YEARS,
                 ),
             )
         raise PolicyError(
@@ -466,20 +468,6 @@ def _end_of_day_utc(day: date) -> datetime:
     return local_midnight.astimezone(UTC).replace(tzinfo=None)
 
 
-def last_expired_book_year_end(today: date, months: int) -> date:
-    """The latest book-year end (31 December) whose retention period ended before today."""
-    months = max(months, FISCAL_MINIMUM_MONTHS)
-    year = today.year
-    while clock.add_months(date(year, 12, 31), months) >= today:
-        year -= 1
-    return date(year, 12, 31)
-
-
-def invoice_kept_until(issued_on: date, months: int = FISCAL_MINIMUM_MONTHS) -> date:
-    """The last day an invoice must be kept: N months after the end of its book year."""
-    return fiscal.kept_until(issued_on, months)
-
-
 def _held():
     return holds.held_member_ids()
 
@@ -509,7 +497,7 @@ def _due_ended_memberships(policy, today):
 def _exempt_members():
     return or_(
         Member.id.in_(_held()),
-        exists().where(Invoice.member_id == Member.id, Invoice.status == "open"),
+        fiscal.has_open_invoice(Member.id),
         exists().where(DataRequest.member_id == Member.id, DataRequest.closed_at.is_(None)),
     )
 
@@ -519,8 +507,7 @@ def _due_visits(policy, today):
 
 
 def _due_invoices(policy, today):
-    last_year_end = last_expired_book_year_end(today, policy.period_months)
-    return and_(Invoice.issued_on <= last_year_end, Invoice.status != "open")
+    return fiscal.expired_clause(today, policy.period_months)
 
 
 def _due_by_membership_end(model):

@@ -17,7 +17,7 @@ from app.models import (
     StaffNote,
     Visit,
 )
-from app.services import audit, clock, retention
+from app.services import audit, clock, fiscal, retention
 from tests.retention.conftest import at
 
 TODAY = date(2026, 6, 15)
@@ -96,7 +96,7 @@ def test_invoices_stay_until_seven_years_after_the_end_of_their_book_year(db, ma
     result = sweep()
     assert result.counts["invoices"] == 1
     assert set(db.session.scalars(select(Invoice.number))) == {"2019-0001", "2010-0001"}
-    assert retention.invoice_kept_until(date(2019, 1, 1)) == date(2026, 12, 31)
+    assert fiscal.kept_until(date(2019, 1, 1)) == date(2026, 12, 31)
 
 
 def test_invoice_policy_cannot_be_shortened_below_the_fiscal_minimum(db, policies, make_user, sweep, frozen_clock,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.auth.permissions import DEFAULT_ROLES, PermissionNeed
 from app.models import AuditEvent, LegalHold, RetentionPolicy, Visit
-from app.services import holds, jobs, retention
+from app.services import fiscal, holds, jobs, retention
 from tests.conftest import TEST_PASSWORD
 from tests.retention.conftest import at
 
@@ -303,9 +303,9 @@ def test_unknown_policy_and_member_give_404(client, login_as, make_user):
 
 
 def test_date_helpers_for_invoices():
-    assert retention.last_expired_book_year_end(date(2026, 1, 1), 84) == date(2018, 12, 31)
-    assert retention.last_expired_book_year_end(date(2025, 12, 31), 84) == date(2017, 12, 31)
-    assert retention.last_expired_book_year_end(date(2025, 12, 31), 12) == date(2017, 12, 31)
+    assert fiscal.last_expired_book_year_end(date(2026, 1, 1), 84) == date(2018, 12, 31)
+    assert fiscal.last_expired_book_year_end(date(2025, 12, 31), 84) == date(2017, 12, 31)
+    assert fiscal.last_expired_book_year_end(date(2025, 12, 31), 12) == date(2017, 12, 31)
 
 
 def test_the_member_page_shows_the_hold_once_it_includes_the_partial(app, client, login_as, make_user, make_member, db):

@@ -14,7 +14,7 @@ from app.blueprints.main.panels import panel_on
 from app.blueprints.privacy import bp
 from app.extensions import db
 from app.models import LegalHold, Member
-from app.services import holds, jobs
+from app.services import fiscal, holds, jobs
 from app.services import retention as retention_service
 
 
@@ -113,7 +113,8 @@ def retention_edit(category: str):
                 flash(_("Nothing was changed."))
             return redirect(url_for(".retention"))
     return render_template("privacy/retention_edit.html", form=form, policy=policy, category=spec,
-                           fiscal_minimum=retention_service.FISCAL_MINIMUM_MONTHS, describe=retention_service.describe)
+                           fiscal_minimum=retention_service.FISCAL_MINIMUM_MONTHS, fiscal_years=fiscal.RETENTION_YEARS,
+                           describe=retention_service.describe)
 
 
 @bp.get("/retention/preview")

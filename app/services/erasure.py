@@ -49,7 +49,8 @@ from app.models import (
     Subscription,
     Visit,
 )
-from app.services import audit, clock, fiscal, ledger, signals, storage
+from app.models.privacy import REQUESTER_FIELDS
+from app.services import audit, clock, fiscal, holds, ledger, signals, storage
 from app.services.errors import DomainError
 
 CHUNK = 500
@@ -72,18 +73,6 @@ def _chunks(values, size: int = CHUNK):
     values = list(values)
     for start in range(0, len(values), size):
         yield values[start:start + size]
-
-
-# --- legal holds --------------------------------------------------------------------------
-
-def held_member_ids(member_ids) -> set[int]:
-    """The ids among member_ids that have an active legal hold (for callers that filter first)."""
-    held: set[int] = set()
-    for chunk in _chunks(member_ids):
-        held.update(db.session.scalars(
-            select(LegalHold.member_id).where(LegalHold.member_id.in_(chunk), LegalHold.lifted_at.is_(None))
-        ))
-    return held
 
 
 # --- the core ------------------------------------------------------------------------------
@@ -190,10 +179,7 @@ def erase_members(member_ids, method: str, actor, *, source: str, request_refere
     if len(rows) != len(ids):
         _stage([member_id for member_id, _number in rows])
     if not _ignore_holds:
-        held = list(db.session.scalars(
-            select(Member.member_number).join(LegalHold, LegalHold.member_id == Member.id)
-            .where(Member.id.in_(_batch_ids()), LegalHold.lifted_at.is_(None))
-        ))
+        held = holds.held_member_numbers(_batch_ids())
         if held:
             raise LegalHoldError(set(held))
 
@@ -230,10 +216,7 @@ def _erase_batch(method, now, kept_invoices, request_reference, others) -> None:
     execute(update(Invoice).where(Invoice.member_id.in_(batch), kept_invoices).values(member_id=None))
     execute(delete(Invoice).where(Invoice.member_id.in_(batch)))
     # Data requests: the register keeps the request, without the requester's details.
-    minimise = {
-        "requester_name": None, "requester_email": None, "requester_date_of_birth": None,
-        "requester_member_number": None, "message": None, "member_id": None,
-    }
+    minimise = {**dict.fromkeys(REQUESTER_FIELDS), "member_id": None}
     others_filter = DataRequest.member_id.in_(batch)
     if request_reference:
         others_filter = and_(others_filter, DataRequest.reference != request_reference)
@@ -284,9 +267,7 @@ def erase_member(member: Member, method: str, actor, *, request_reference: str |
     if count and stray:
         now = clock.utcnow()
         db.session.execute(update(DataRequest).where(DataRequest.id.in_(stray)).values(
-            requester_name=None, requester_email=None, requester_date_of_birth=None,
-            requester_member_number=None, message=None,
-            minimised_at=func.coalesce(DataRequest.minimised_at, now),
+            **dict.fromkeys(REQUESTER_FIELDS), minimised_at=func.coalesce(DataRequest.minimised_at, now),
         ))
     return count
 
@@ -318,10 +299,9 @@ def find_exceptions(member: Member) -> list[dict]:
         or_(Subscription.ends_on.is_(None), Subscription.ends_on >= today)))
     if active:
         found.append({"code": "active_subscription", "count": active, "until": None})
-    holds = db.session.scalar(select(func.count()).select_from(LegalHold).where(
-        LegalHold.member_id == member.id, LegalHold.lifted_at.is_(None)))
-    if holds:
-        found.append({"code": "legal_hold", "count": holds, "until": None})
+    held = holds.count_active(member)
+    if held:
+        found.append({"code": "legal_hold", "count": held, "until": None})
     return found
 
 
@@ -523,7 +503,7 @@ def verify(identifiers: dict[str, list[str]], *, request_reference: str | None =
                     hit["status"], hit["until"] = "kept_by_law", fiscal.kept_until(row["issued_on"]).isoformat()
                 elif (table.name == "data_requests" and request_reference
                       and row.get("reference") == request_reference
-                      and (column_name.startswith("requester_") or column_name == "message")):
+                      and column_name in REQUESTER_FIELDS):
                     hit["status"] = "until_letter"
                 hits.append(hit)
                 if hit["status"] != "failure" and isinstance(row.get(column_name), str):

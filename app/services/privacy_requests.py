@@ -13,7 +13,15 @@ from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.models import Consent, DataRequest, Member, RequestEvent
-from app.models.privacy import DECISIONS, ERASURE_GROUNDS, ERASURE_METHODS, REQUEST_KINDS
+from app.models.privacy import (
+    DECISIONS,
+    ERASURE_GROUNDS,
+    ERASURE_METHODS,
+    REQUEST_KINDS,
+    REQUESTER_FIELDS,
+    WIZARD_KINDS,  # noqa: F401  (the model holds the wizard's vocabulary; importable from here as before)
+    WIZARD_STEPS,  # noqa: F401
+)
 from app.services import audit, clock, erasure, storage
 from app.services import members as member_service
 from app.services.errors import DomainError
@@ -21,8 +29,6 @@ from app.services.errors import DomainError
 MAX_EXTENSION_MONTHS = 2
 DUE_SOON_DAYS = 7
 OPEN_STATUSES = ("received", "in_progress")
-WIZARD_STEPS = ("ground", "decision", "method", "confirm", "result", "letter")
-WIZARD_KINDS = ("erasure", "objection")
 
 
 class RequestError(DomainError):
@@ -248,11 +254,8 @@ def _require_member(data_request: DataRequest) -> Member:
 
 def minimise(data_request: DataRequest) -> None:
     """Remove the requester's contact details; the register keeps reference, kind and dates."""
-    data_request.requester_name = None
-    data_request.requester_email = None
-    data_request.requester_date_of_birth = None
-    data_request.requester_member_number = None
-    data_request.message = None
+    for name in REQUESTER_FIELDS:
+        setattr(data_request, name, None)
     data_request.minimised_at = clock.utcnow()
     storage.touched({"data_requests"})  # the old row version must not stay in the WAL or dead tuples
 
@@ -261,6 +264,8 @@ def close(data_request: DataRequest, status: str, outcome: str, actor, *, minimi
     """Close the request with an outcome (completed, refused or withdrawn)."""
     if not data_request.is_open:
         raise RequestError(_l("This request is closed."))
+    if status == "completed" and data_request.wizard_unfinished:
+        raise RequestError(_l("Finish the erasure wizard first."))
     if status not in ("completed", "refused", "withdrawn"):
         raise RequestError(_l("Unknown status."))
     if status != "completed" and not (outcome or "").strip():
@@ -353,7 +358,7 @@ def withdraw_consents(data_request: DataRequest, consent_ids, actor) -> int:
 
 def wizard_start(data_request: DataRequest, actor) -> str:
     """Open the wizard (erasure, or an objection continued into erasure); returns the current step."""
-    if data_request.kind not in WIZARD_KINDS:
+    if not data_request.uses_wizard:
         raise RequestError(_l("Only erasure and objection requests go through the erasure wizard."))
     if data_request.wizard_step:
         return data_request.wizard_step
@@ -463,7 +468,7 @@ def _claim(data_request: DataRequest) -> None:
 def execute(data_request: DataRequest, typed_number: str, actor) -> dict:
     """Step 4: run the erasure after the member number was typed; returns the verification report."""
     if data_request.wizard_step != "confirm":
-        if data_request.wizard_step in ("executing", "result", "letter", "closed"):
+        if data_request.erasure_executed:
             raise AlreadyExecutedError(_l("This erasure has already been carried out by someone else."))
         raise RequestError(_l("This step is not the current one; the request has moved on."))
     if not data_request.is_open:

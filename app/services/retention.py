@@ -885,7 +885,7 @@ def _erase_members(policy, today, actor, run_id, chunk_size, commit, lock) -> in
             done = erasure.erase_members(ids, policy.action, actor, source="retention")
         except erasure.LegalHoldError:
             # A hold placed between our selection and the erasure: leave those members alone.
-            free = sorted(set(ids) - erasure.held_member_ids(ids))
+            free = sorted(set(ids) - holds.held_among(ids))
             done = erasure.erase_members(free, policy.action, actor, source="retention") if free else 0
         total += done
         last_id = ids[-1]

@@ -19,7 +19,7 @@ from app.models import (
     Subscription,
     Visit,
 )
-from app.services import erasure, ledger, signals
+from app.services import erasure, holds, ledger, signals
 from app.services import members as member_service
 from tests.privacy.conftest import FULL_NAME
 
@@ -139,7 +139,7 @@ def test_an_active_legal_hold_refuses_the_whole_batch(db, seeded_member):
     db.session.rollback()
     assert info.value.member_numbers == [60001]
     assert snapshot(db) == before
-    assert erasure.held_member_ids([held.id, free.id]) == {held.id}
+    assert holds.held_among([held.id, free.id]) == {held.id}
 
 
 def test_a_failure_halfway_leaves_everything_as_before(app, db, seeded_member, monkeypatch):

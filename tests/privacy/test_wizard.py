@@ -321,3 +321,18 @@ def test_the_result_page_reports_the_scan_of_the_database_files(client, db, offi
     else:
         assert "the portal cannot check" in page
     assert "Quastenbroek" not in page.split("The database files", 1)[1]
+
+
+def test_a_started_wizard_must_be_finished_before_completing_the_request(client, db, officer, seeded_member):
+    member = seeded_member()
+    reference = start(client, db, member)
+    response = client.post(f"/privacy/requests/{reference}/close", data={"status": "completed", "outcome": ""},
+                           follow_redirects=True)
+    assert "Finish the erasure wizard first." in response.get_data(as_text=True)
+    data_request = get_request(db, reference)
+    assert data_request.is_open and data_request.requester_name is not None
+    # The rule is the service's: the API and the CLI meet the same refusal.
+    with pytest.raises(svc.RequestError, match="Finish the erasure wizard first"):
+        svc.close(data_request, "completed", "", officer)
+    svc.close(data_request, "withdrawn", "Changed their mind", officer)  # withdrawing stays possible
+    assert not data_request.is_open

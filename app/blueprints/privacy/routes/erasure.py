@@ -163,7 +163,7 @@ def erasure_confirm(reference):
 def erasure_execute(reference):
     data_request = _load(reference)
     form = f.ConfirmForm()
-    if data_request.wizard_step in ("executing", "result", "letter", "closed"):
+    if data_request.erasure_executed:
         flash(_("This erasure has already been carried out by someone else."), "error")
         return redirect(_step_url(data_request))
     blocked = _guard(data_request, "confirm")

@@ -16,7 +16,7 @@ from app.models.privacy import REQUEST_KINDS, REQUEST_STATUSES
 from app.services import clock, erasure, ledger, storage
 from app.services import members as member_service
 from app.services import privacy_requests as svc
-from app.services.export import HANDOVER_METHODS
+from app.services.export import HANDOVER_METHODS, request_export_state
 
 
 def _load(reference: str):
@@ -79,6 +79,7 @@ def show_request(reference):
         today=clock.today(), extend_form=f.ExtendForm(), close_form=f.CloseForm(), note_form=f.NoteForm(),
         button=f.EmptyForm(), objection_form=_objection_form(member),
         report=svc.report_of(data_request), outcome=svc.outcome_of(data_request),
+        export_state=request_export_state(data_request, current_user) if data_request.has_export else None,
     )
 
 
@@ -200,10 +201,6 @@ def close(reference):
     form = f.CloseForm()
     if not form.validate_on_submit():
         abort(400)
-    if data_request.kind in svc.WIZARD_KINDS and data_request.wizard_step not in (None, "closed") \
-            and form.status.data == "completed":
-        flash(_("Finish the erasure wizard first."), "error")
-        return _to(data_request)
     return _act(data_request, lambda: svc.close(data_request, form.status.data, form.outcome.data, current_user),
                 _("The request has been closed and the requester's details removed."))
 

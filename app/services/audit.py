@@ -12,15 +12,13 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditEvent, Counter
-from app.services import clock
+from app.models import AuditEvent
+from app.services import clock, locks
 
 GENESIS = "0" * 64
-CHAIN_COUNTER = "audit_chain"
 PRUNED_ACTION = "audit.pruned"
 
 
@@ -53,15 +51,7 @@ def _lock_chain() -> None:
     row first takes SQLite's single write lock (waiting up to busy_timeout) before the
     head is read, so the read inside the transaction is the true head.
     """
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(7301)"))
-    else:
-        statement = sqlite_insert(Counter).values(name=CHAIN_COUNTER, value=1)
-        statement = statement.on_conflict_do_update(
-            index_elements=[Counter.name], set_={"value": Counter.value + 1}
-        )
-        db.session.execute(statement)
+    locks.hold("audit_chain")
 
 
 def record(

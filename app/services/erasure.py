@@ -52,6 +52,7 @@ from app.models import (
 from app.models.privacy import REQUESTER_FIELDS
 from app.services import audit, clock, fiscal, holds, ledger, signals, storage
 from app.services.errors import DomainError
+from app.services.ledger import members_back  # noqa: F401  (its home is the ledger; importable here as before)
 
 CHUNK = 500
 METHODS = ("delete", "anonymise")
@@ -587,39 +588,14 @@ def identifiers_of_many(member_ids) -> dict[str, list[str]]:
     return {kind: sorted(values) for kind, values in merged.items()}
 
 
-def members_back(entries=None) -> list[tuple[int, int, str, str | None]]:
-    """Members whose keyed number is in the ledger file but who are present again.
-
-    A member anonymised and found anonymised is not back; one deleted (or anonymised and now
-    carrying personal data again) is. Returns (member id, member number, method, request reference).
-    """
-    entries = ledger.read_file() if entries is None else entries
-    if not entries:
-        return []
-    methods: dict[str, tuple[str, str | None]] = {}
-    for entry in entries:
-        if methods.get(entry.member_key, ("",))[0] != "delete":
-            methods[entry.member_key] = (entry.method, entry.request_reference)
-    members = db.session.execute(select(Member.id, Member.member_number, Member.status)).all()
-    keys = ledger.member_keys([number for _member_id, number, _status in members], ledger.ledger_key())
-    found = []
-    for (member_id, number, status), member_key in zip(members, keys, strict=True):
-        method, reference = methods.get(member_key, (None, None))
-        if method is None or (method == "anonymise" and status == "anonymised"):
-            continue
-        found.append((member_id, number, method, reference))
-    return found
-
-
 def reapply(actor, *, dry_run: bool = False) -> ReapplyResult:
     """After a restore: put lost ledger rows back and erase the members that came back, the same way."""
     if not dry_run:
         ledger.lock()  # two hosts re-applying at once would only queue behind each other
-    entries = ledger.read_file()
-    result = ReapplyResult(file_entries=len(entries), chain_problems=ledger.verify_chain(entries))
-    missing = ledger.missing_table_rows(entries)
-    result.table_rows_restored = len(missing)
-    result.found = members_back(entries)
+    health = ledger.check(ledger.read_file())
+    missing = health.missing
+    result = ReapplyResult(file_entries=len(health.entries), chain_problems=health.chain_problems,
+                           table_rows_restored=len(missing), found=health.back)
     if dry_run:
         return result
     if missing:

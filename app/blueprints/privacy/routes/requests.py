@@ -13,7 +13,7 @@ from app.blueprints.privacy import forms as f
 from app.blueprints.web import client_ip, page_arg
 from app.extensions import db
 from app.models.privacy import REQUEST_KINDS, REQUEST_STATUSES
-from app.services import clock, erasure, ledger, storage
+from app.services import clock, ledger, storage
 from app.services import members as member_service
 from app.services import privacy_requests as svc
 from app.services.export import HANDOVER_METHODS, request_export_state
@@ -209,18 +209,7 @@ def close(reference):
 def dashboard_panel(_user):
     """Overdue and nearly due requests, and a warning when erased members are back after a restore."""
     summary = svc.deadline_summary()
-    ledger_warning = None
-    try:
-        # Cheap first: a restore leaves the table with fewer rows than the file has lines.
-        entries = ledger.read_file() if ledger.file_line_count() > ledger.table_count() else []
-        missing = len(ledger.missing_table_rows(entries)) if entries else 0
-        # Only a restore makes members come back, and a restore loses ledger rows: so the
-        # costlier search for returned members runs only when rows are missing.
-        back = erasure.members_back(entries) if missing else []
-        if missing or back:
-            ledger_warning = {"missing": missing, "back": len(back)}
-    except ledger.LedgerError:
-        ledger_warning = {"broken": True}
+    ledger_warning = ledger.health().warning
     # A WAL checkpoint (or VACUUM) after an erasure that could not complete stays on show until one succeeds.
     storage_failures = storage.failures()
     if not (summary["overdue_count"] or summary["due_soon_count"] or summary["open_count"] or ledger_warning

@@ -312,46 +312,32 @@ class PolicyError(DomainError, ValueError):
 # ---------------------------------------------------------------------------- policies
 
 
-def ensure_default_policies() -> list[RetentionPolicy]:
-    """Create the policies that do not exist yet with their defaults (idempotent; flushed)."""
-    present = set(db.session.scalars(select(RetentionPolicy.category)))
-    created = []
-    for key in DISPLAY_ORDER:
-        if key in present:
-            continue
-        category = CATEGORIES[key]
-        policy = RetentionPolicy(
-            category=key,
-            period_months=category.default_period,
-            counted_from=category.counted_from[0],
-            action=category.actions[0],
-            basis="",  # empty: the default basis, shown in the reader's language
-            enabled=True,
-        )
-        db.session.add(policy)
-        created.append(policy)
-    db.session.flush()
-    return created
+# The defaults live in CATEGORIES, in code: a category without a saved row follows them, and
+# a row is written only when someone edits the policy (update_policy). Reading never writes.
+
+
+def _default_policy(category: str) -> RetentionPolicy:
+    """An unsaved policy holding the category's defaults."""
+    spec = CATEGORIES[category]
+    return RetentionPolicy(category=category, period_months=spec.default_period, counted_from=spec.counted_from[0],
+                           action=spec.actions[0], basis="",  # empty: the default basis, in the reader's language
+                           enabled=True)
 
 
 def policies() -> list[RetentionPolicy]:
-    """Every known policy, in display order."""
+    """Every category's effective policy (saved, or its defaults), in display order."""
     found = {p.category: p for p in db.session.scalars(select(RetentionPolicy))}
-    return [found[key] for key in DISPLAY_ORDER if key in found]
+    return [found.get(key) or _default_policy(key) for key in DISPLAY_ORDER]
 
 
 def policy_for(category: str) -> RetentionPolicy | None:
+    """The saved policy row, or None while the category follows its defaults."""
     return db.session.scalar(select(RetentionPolicy).where(RetentionPolicy.category == category))
 
 
 def effective_policy(category: str) -> RetentionPolicy:
-    """The club's policy for a category; before the defaults are saved, an unsaved one holding them."""
-    policy = policy_for(category)
-    if policy is None:
-        spec = CATEGORIES[category]
-        policy = RetentionPolicy(category=category, period_months=spec.default_period,
-                                 counted_from=spec.counted_from[0], action=spec.actions[0], basis="", enabled=True)
-    return policy
+    """The club's policy for a category: the saved one, or an unsaved one holding the defaults."""
+    return policy_for(category) or _default_policy(category)
 
 
 def basis_text(policy: RetentionPolicy) -> str:
@@ -388,7 +374,12 @@ def update_policy(
     basis: str,
     enabled: bool,
 ) -> bool:
-    """Change a policy after checking it (PolicyError); audited; returns whether anything changed."""
+    """Change a policy after checking it (PolicyError); audited; returns whether anything changed.
+
+    The policy may be an unsaved default (effective_policy): it is saved only when it changes.
+    A basis equal to the category's default (in the editor's language) is stored empty, so the
+    default keeps showing in each reader's language.
+    """
     category = CATEGORIES[policy.category]
     try:
         period = int(period_months)
@@ -417,6 +408,8 @@ def update_policy(
     basis = (basis or "").strip()
     if len(basis) > BASIS_MAX_LENGTH:
         raise PolicyError("basis", _("The basis can be at most %(maximum)s characters.", maximum=BASIS_MAX_LENGTH))
+    if basis == str(category.default_basis).strip():
+        basis = ""
 
     old = _policy_terms(policy)
     old_basis = policy.basis
@@ -428,6 +421,8 @@ def update_policy(
     new = _policy_terms(policy)
     if old == new and old_basis == basis:
         return False
+    if policy.id is None and policy not in db.session:
+        db.session.add(policy)  # the first edit of a category that followed its defaults
     policy.updated_by_id = getattr(actor, "id", None)
     policy.updated_at = clock.utcnow()
     db.session.flush()

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, or_, select, update
 
 from app.extensions import db
-from app.models import Consent, Counter, HealthNote, Member, Plan, StaffNote, Subscription, Visit
+from app.models import Consent, Counter, HealthNote, Invoice, Member, Plan, StaffNote, Subscription, Visit
 from app.models.member import CONSENT_PURPOSES
 from app.services import audit, clock, plans
 from app.services.errors import DomainError
@@ -443,6 +443,13 @@ def local_day_bounds(day: date) -> tuple[datetime, datetime]:
 
 def visits_statement(member: Member) -> Select:
     return select(Visit).where(Visit.member_id == member.id).order_by(Visit.checked_in_at.desc(), Visit.id.desc())
+
+
+def invoices_of(member: Member) -> list[Invoice]:
+    """The member's invoices, newest first (the member page's invoices tab)."""
+    return list(db.session.scalars(
+        select(Invoice).where(Invoice.member_id == member.id).order_by(Invoice.issued_on.desc(), Invoice.id.desc())
+    ))
 
 
 def dashboard_counts() -> dict:

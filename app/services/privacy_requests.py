@@ -22,7 +22,7 @@ from app.models.privacy import (
     WIZARD_KINDS,  # noqa: F401  (the model holds the wizard's vocabulary; importable from here as before)
     WIZARD_STEPS,  # noqa: F401
 )
-from app.services import audit, clock, erasure, storage
+from app.services import audit, clock, erasure, rate_limits, storage
 from app.services import members as member_service
 from app.services.errors import DomainError
 
@@ -51,6 +51,26 @@ def next_reference(year: int | None = None) -> str:
 def spend_reference() -> str:
     """Take the next reference without a request (the honeypot's answer): a gap, as a real withdrawal leaves."""
     return next_reference()
+
+
+def intake_allowed(address_key: str, limit: int) -> bool:
+    """Count one submission of the public form from this address (a keyed hash, never the address).
+
+    False when the address has sent `limit` in the last hour: nothing is counted or stored then.
+    Every other submission counts, valid or not, so guessing at the form costs attempts too.
+    """
+    return rate_limits.take(f"intake:{address_key}", limit)
+
+
+def intake(kind: str, *, honeypot: bool, source_ip: str | None = None, **requester) -> str:
+    """A request from the public form; returns the reference to show the requester.
+
+    A bot that fills in the hidden field is answered like a person but nothing is stored: the
+    reference it is shown is the next real one, spent, so it cannot be told from a confirmation.
+    """
+    if honeypot:
+        return spend_reference()
+    return register(kind, channel="intake", source_ip=source_ip, **requester).reference
 
 
 def add_event(data_request: DataRequest, action: str, actor=None, note: str | None = None) -> RequestEvent:

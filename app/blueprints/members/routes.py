@@ -3,7 +3,6 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.decorators import permission_required
@@ -22,7 +21,7 @@ from app.blueprints.members.forms import (
 from app.blueprints.security import safe_next
 from app.blueprints.web import client_ip, page_arg
 from app.extensions import db
-from app.models import Consent, Invoice, Subscription
+from app.models import Consent, Subscription
 from app.services import clock, plans
 from app.services import members as service
 from app.services.members import CONSENT_LABELS, CONTACT_FIELDS, FINANCE_FIELDS, MemberError, SearchParams
@@ -108,10 +107,7 @@ def _tab_context(member, tab: str) -> dict:
         return {"visits": db.paginate(service.visits_statement(member), page=page_arg(),
                                       per_page=current_app.config["VISITS_PER_PAGE"], error_out=False)}
     if tab == "invoices":
-        invoices = db.session.scalars(
-            select(Invoice).where(Invoice.member_id == member.id).order_by(Invoice.issued_on.desc(), Invoice.id.desc())
-        ).all()
-        return {"invoices": invoices}
+        return {"invoices": service.invoices_of(member)}
     if tab == "profile":
         last_visit = db.session.scalar(service.visits_statement(member).limit(1))
         return {"last_visit": last_visit}

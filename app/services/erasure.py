@@ -49,6 +49,7 @@ from app.models import (
     Subscription,
     Visit,
 )
+from app.models.member import ANONYMISED
 from app.models.privacy import REQUESTER_FIELDS
 from app.services import audit, clock, fiscal, holds, ledger, signals, storage
 from app.services.errors import DomainError
@@ -248,7 +249,7 @@ def _erase_batch(method, now, kept_invoices, request_reference, others) -> None:
                          (Subscription.starts_on > today, Subscription.starts_on), else_=today),
         ))
         execute(update(Member).where(Member.id.in_(batch)).values(
-            **ANONYMISED_VALUES, status="anonymised", anonymised_at=now, updated_at=now,
+            **ANONYMISED_VALUES, status=ANONYMISED, anonymised_at=now, updated_at=now,
         ))
 
 

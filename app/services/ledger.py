@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from app import config as config_module
 from app.extensions import db
 from app.models import ErasureRecord, Member
+from app.models.member import ANONYMISED
 from app.services import locks
 
 GENESIS = "0" * 64
@@ -370,7 +371,7 @@ def members_back(entries: list[Entry] | None = None) -> list[tuple[int, int, str
     found = []
     for (member_id, number, status), key in zip(members, keys, strict=True):
         method, reference = methods.get(key, (None, None))
-        if method is None or (method == "anonymise" and status == "anonymised"):
+        if method is None or (method == "anonymise" and status == ANONYMISED):
             continue
         found.append((member_id, number, method, reference))
     return found

@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, func, or_, select, update
 
 from app.extensions import db
 from app.models import Consent, Counter, HealthNote, Invoice, Member, Plan, StaffNote, Subscription, Visit
-from app.models.member import CONSENT_PURPOSES
+from app.models.member import ACTIVE, CONSENT_PURPOSES, MEMBER_STATUSES
 from app.services import audit, clock, plans
 from app.services.errors import DomainError
 
@@ -42,7 +42,7 @@ SORTS = {
     "name": (Member.last_name, Member.first_name, Member.member_number),
     "number": (Member.member_number,),
 }
-STATUS_FILTERS = ("active", "ended", "anonymised", "all")
+STATUS_FILTERS = (*MEMBER_STATUSES, "all")  # the member list's filter: a status, or everyone
 
 MAX_MEMBER_NUMBER = 2**31 - 1  # members.member_number is a 32-bit integer
 
@@ -188,7 +188,7 @@ def search_statement(params: SearchParams, *, actor) -> Select:
     postcode or city never reveals who matches it.
     """
     stmt = select(Member)
-    if params.status in MEMBER_STATUS_FILTER:
+    if params.status in MEMBER_STATUSES:
         stmt = stmt.where(Member.status == params.status)
     if params.plan_id is not None:
         # Active members: on the plan now (an active subscription, as the dashboard counts them);
@@ -217,9 +217,6 @@ def search_statement(params: SearchParams, *, actor) -> Select:
     columns = SORTS.get(params.sort, SORTS["name"])
     stmt = stmt.order_by(*(c.desc() if params.descending else c.asc() for c in columns))
     return stmt
-
-
-MEMBER_STATUS_FILTER = ("active", "ended", "anonymised")
 
 
 # --- what may be done to a member ---------------------------------------------------------------
@@ -283,9 +280,9 @@ def actions_for(member: Member, actor=None) -> MemberActions:
     visits or holds can be attached). Ended: no check-in, no new subscription, not ended again.
     """
     refusals = {}
-    if member.status == "anonymised" or member.is_anonymised:
+    if member.is_anonymised:
         refusals = {action: ("anonymised", _REFUSALS["anonymised"]) for action in ACTION_PERMISSIONS}
-    elif member.status != "active":
+    elif member.status != ACTIVE:
         refusals = {action: ("not_active", _REFUSALS["not_active"]) for action in ACTIVE_ONLY}
     if actor is None:
         permitted = frozenset(ACTION_PERMISSIONS)
@@ -311,7 +308,7 @@ def create_member(data: dict, *, actor, source_ip: str | None = None) -> Member:
     if fields.get("joined_on") is None:  # left empty in the form: a member joins the day they are registered
         fields["joined_on"] = clock.today()
     fields.setdefault("country", "NL")
-    member = Member(member_number=next_member_number(), status="active", **fields)
+    member = Member(member_number=next_member_number(), status=ACTIVE, **fields)
     refresh_search_text(member)
     db.session.add(member)
     db.session.flush()
@@ -334,7 +331,7 @@ def possible_duplicates(data: dict, *, limit: int = 5) -> list[Member]:
     if not conditions:
         return []
     return list(db.session.scalars(
-        select(Member).where(or_(*conditions), Member.status != "anonymised").order_by(Member.member_number).limit(limit)
+        select(Member).where(or_(*conditions), ~Member.is_anonymised).order_by(Member.member_number).limit(limit)
     ))
 
 
@@ -382,7 +379,7 @@ def update_member(member: Member, data: dict, *, actor, override_reason: str | N
 
 def end_membership(member: Member, ended_on: date, *, actor, source_ip: str | None = None) -> int:
     """End the membership on a date; active subscriptions end then too. Returns how many ended."""
-    if member.status != "anonymised" and member.status != "active":
+    if not member.is_anonymised and member.status != ACTIVE:
         raise MemberError(_l("Only an active membership can be ended."), "not_active")
     actions_for(member, actor).require("end_membership")
     if ended_on < member.joined_on:

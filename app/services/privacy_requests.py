@@ -238,7 +238,7 @@ def find_members(query: str, limit: int = 20, *, actor=None) -> list[Member]:
                                         escape="\\")
                 for word in words)))
     return db.session.scalars(
-        select(Member).where(or_(*conditions), Member.status != "anonymised")
+        select(Member).where(or_(*conditions), ~Member.is_anonymised)
         .order_by(Member.last_name, Member.first_name).limit(limit)
     ).all()
 
@@ -341,7 +341,7 @@ def partner_processing_clause():
         DataRequest.member_id == Member.id, DataRequest.kind == "objection",
         DataRequest.status.in_(("received", "in_progress", "completed")),
     )
-    return and_(Member.processing_restricted.is_(False), Member.status != "anonymised", ~objected)
+    return and_(Member.processing_restricted.is_(False), ~Member.is_anonymised, ~objected)
 
 
 def may_share_with_partners(member: Member) -> bool:

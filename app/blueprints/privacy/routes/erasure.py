@@ -14,6 +14,7 @@ from flask_login import current_user
 from app.auth.decorators import permission_required
 from app.blueprints.privacy import bp
 from app.blueprints.privacy import forms as f
+from app.blueprints.web import request_or_404
 from app.extensions import db
 from app.services import clock, erasure, pdf
 from app.services import privacy_requests as svc
@@ -26,13 +27,6 @@ STEPS = [
     ("result", _l("Result")),
     ("letter", _l("Letter")),
 ]
-
-
-def _load(reference):
-    data_request = svc.get_by_reference(reference)
-    if data_request is None:
-        abort(404)
-    return data_request
 
 
 def _step_url(data_request):
@@ -68,7 +62,7 @@ def _render(template, data_request, step, **context):
 @bp.post("/requests/<reference>/erasure/start")
 @permission_required("privacy.erase")
 def erasure_start(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     if not f.EmptyForm().validate_on_submit():
         abort(400)
     try:
@@ -84,14 +78,14 @@ def erasure_start(reference):
 @bp.get("/requests/<reference>/erasure")
 @permission_required("privacy.erase")
 def erasure_current(reference):
-    return redirect(_step_url(_load(reference)))
+    return redirect(_step_url(request_or_404(reference)))
 
 
 def _step_view(step, form_class, template, on_valid, context=lambda r: {}):
     """The shared shape of a wizard step: guard, form, service call, commit, on to the next step."""
 
     def view(reference):
-        data_request = _load(reference)
+        data_request = request_or_404(reference)
         blocked = _guard(data_request, step)
         if blocked:
             return blocked
@@ -149,7 +143,7 @@ for _step, _form, _handler, _context in (
 @bp.get("/requests/<reference>/erasure/confirm")
 @permission_required("privacy.erase")
 def erasure_confirm(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     blocked = _guard(data_request, "confirm")
     if blocked:
         return blocked
@@ -161,7 +155,7 @@ def erasure_confirm(reference):
 @bp.post("/requests/<reference>/erasure/confirm")
 @permission_required("privacy.erase")
 def erasure_execute(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     form = f.ConfirmForm()
     if data_request.erasure_executed:
         flash(_("This erasure has already been carried out by someone else."), "error")
@@ -193,7 +187,7 @@ def erasure_execute(reference):
 @bp.post("/requests/<reference>/erasure/back")
 @permission_required("privacy.erase")
 def erasure_back(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     if not f.EmptyForm().validate_on_submit():
         abort(400)
     try:
@@ -209,7 +203,7 @@ def erasure_back(reference):
 @bp.route("/requests/<reference>/erasure/result", methods=["GET", "POST"])
 @permission_required("privacy.erase")
 def erasure_result(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     blocked = _guard(data_request, "result")
     if blocked:
         return blocked
@@ -233,7 +227,7 @@ def _letter_html(data_request):
 @permission_required("privacy.erase")
 def erasure_letter(reference):
     """Make the confirmation letter (PDF); making it closes and minimises the request."""
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     blocked = _guard(data_request, "letter")
     if blocked:
         return blocked

@@ -10,20 +10,13 @@ from app.blueprints.form_helpers import choices
 from app.blueprints.main.panels import panel_on
 from app.blueprints.privacy import bp
 from app.blueprints.privacy import forms as f
-from app.blueprints.web import client_ip, page_arg
+from app.blueprints.web import attempt, client_ip, page_arg, request_or_404
 from app.extensions import db
 from app.models.privacy import REQUEST_KINDS, REQUEST_STATUSES
 from app.services import clock, ledger, storage
 from app.services import members as member_service
 from app.services import privacy_requests as svc
 from app.services.export import HANDOVER_METHODS, request_export_state
-
-
-def _load(reference: str):
-    data_request = svc.get_by_reference(reference)
-    if data_request is None:
-        abort(404)
-    return data_request
 
 
 def _to(data_request):
@@ -72,7 +65,7 @@ def register_request():
 @bp.get("/requests/<reference>", endpoint="request")
 @permission_required("privacy.view")
 def show_request(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     member = data_request.member
     return render_template(
         "privacy/request.html", data_request=data_request, member=member, svc=svc, f=f,
@@ -92,21 +85,14 @@ def _objection_form(member):
 
 def _act(data_request, action, success_message):
     """Run a service call; commit and flash on success, flash the error otherwise."""
-    try:
-        action()
-    except svc.RequestError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(success_message)
+    attempt(action, success_message, category="message")
     return _to(data_request)
 
 
 @bp.post("/requests/<reference>/extend")
 @permission_required("privacy.handle")
 def extend(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     form = f.ExtendForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():
@@ -121,7 +107,7 @@ def extend(reference):
 @permission_required("privacy.handle")
 def identity(reference):
     """Verify the identity and link a member. The URL never carries a search term (no ?q=): see identity_search."""
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     form = f.VerifyIdentityForm()
     if form.validate_on_submit():
         member = member_service.find_by_number(form.member_number.data)
@@ -148,7 +134,7 @@ def identity(reference):
 @permission_required("privacy.handle")
 def identity_search(reference):
     """The identity search by POST: the term stays in the body, out of URLs, access logs and the session cookie."""
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     search = f.IdentitySearchForm()
     q = (search.q.data or "") if search.validate_on_submit() else ""
     return _identity_page(data_request, q, search=search)
@@ -166,7 +152,7 @@ def _identity_page(data_request, q, *, search=None, form=None, status=200):
 @bp.post("/requests/<reference>/rectification")
 @permission_required("privacy.handle")
 def rectification(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     form = f.NoteForm()
     note = form.note.data if form.validate_on_submit() else ""
     return _act(data_request, lambda: svc.record_rectification(data_request, note, current_user),
@@ -176,7 +162,7 @@ def rectification(reference):
 @bp.post("/requests/<reference>/restriction/<action>")
 @permission_required("privacy.handle")
 def restriction(reference, action):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     if action not in ("set", "lift") or not f.EmptyForm().validate_on_submit():
         abort(400)
     restricted = action == "set"
@@ -187,7 +173,7 @@ def restriction(reference, action):
 @bp.post("/requests/<reference>/objection")
 @permission_required("privacy.handle")
 def objection(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     form = _objection_form(data_request.member)
     ids = form.consents.data if form.validate_on_submit() else []
     return _act(data_request, lambda: svc.withdraw_consents(data_request, ids or [], current_user),
@@ -197,7 +183,7 @@ def objection(reference):
 @bp.post("/requests/<reference>/close")
 @permission_required("privacy.handle")
 def close(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     form = f.CloseForm()
     if not form.validate_on_submit():
         abort(400)

@@ -4,7 +4,6 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -12,6 +11,7 @@ from app.auth.decorators import permission_required
 from app.blueprints.form_helpers import BaseForm, choices
 from app.blueprints.main.panels import panel_on
 from app.blueprints.privacy import bp
+from app.blueprints.web import member_or_404
 from app.extensions import db
 from app.models import LegalHold, Member
 from app.services import fiscal, holds, jobs
@@ -142,17 +142,10 @@ def retention_sweep():
     return redirect(url_for(".retention", _anchor="last-sweep"))
 
 
-def _member_or_404(member_number: int) -> Member:
-    member = db.session.scalar(select(Member).where(Member.member_number == member_number))
-    if member is None:
-        abort(404)
-    return member
-
-
 @bp.route("/members/<int:member_number>/legal-hold", methods=["GET", "POST"])
 @permission_required("privacy.legal_hold")
 def legal_hold_place(member_number: int):
-    member = _member_or_404(member_number)
+    member = member_or_404(member_number)
     form = LegalHoldForm()
     if form.validate_on_submit():
         try:

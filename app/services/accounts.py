@@ -374,10 +374,6 @@ def active_administrator_ids(*, role_codes_override: dict[int, set[str]] | None 
     return result
 
 
-def is_administrator(user: User) -> bool:
-    return user.active and ADMIN_CODES <= set(user.permission_codes())
-
-
 _LAST_ADMIN = _l(
     "This would leave no active administrator (a user with both the users and the roles permissions). "
     "Give another user the administrator role first."

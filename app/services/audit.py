@@ -19,7 +19,6 @@ from app.models import AuditEvent
 from app.services import clock, locks
 
 GENESIS = "0" * 64
-PRUNED_ACTION = "audit.pruned"
 
 
 def _canonical(event: AuditEvent) -> bytes:
@@ -103,7 +102,7 @@ class VerifyResult:
 def _pruning_anchors() -> set[str]:
     """Hashes at which pruning legitimately cut the chain.
 
-    Whoever removes the oldest rows (prune_before, the retention sweep) records an event whose
+    Whoever removes the oldest rows (the retention sweep, its audit_events policy) records an event whose
     details hold "anchor_hash": the prev_hash of the first row it kept. Those events are part
     of the chain themselves, so an anchor cannot be added or changed unnoticed.
     """
@@ -142,25 +141,6 @@ def verify(batch_size: int = 2000) -> VerifyResult:
             checked += 1
             last_id = event.id
     return VerifyResult(checked, expected_prev)
-
-
-def prune_before(cutoff: datetime, actor=None) -> int:
-    """Delete events older than cutoff (retention), keeping the rest verifiable.
-
-    The hash of the last removed row is recorded in a new event, so verify() accepts the
-    first remaining row's link to it; removing any other row is still reported.
-    """
-    last = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.occurred_at < cutoff).order_by(AuditEvent.id.desc()).limit(1)
-    ).first()
-    if last is None:
-        return 0
-    anchor_hash, last_id = last.hash, last.id
-    removed = db.session.execute(
-        AuditEvent.__table__.delete().where(AuditEvent.id <= last_id)
-    ).rowcount
-    record(PRUNED_ACTION, actor, details={"anchor_hash": anchor_hash, "up_to_id": last_id, "removed": removed})
-    return removed
 
 
 @dataclass

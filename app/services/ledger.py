@@ -26,11 +26,10 @@ from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from app import config as config_module
 from app.extensions import db
 from app.models import ErasureRecord, Member
 from app.models.member import ANONYMISED
-from app.services import locks
+from app.services import locks, storage
 
 GENESIS = "0" * 64
 PENDING = "clubhouse_ledger_pending"
@@ -58,7 +57,7 @@ class Entry:
 # --- the key and the keyed hash -------------------------------------------------------
 
 def _key_file() -> Path:
-    return Path(config_module.INSTANCE_DIR) / "erasure_ledger_key"
+    return storage.instance_dir() / "erasure_ledger_key"
 
 
 def ledger_key() -> bytes:

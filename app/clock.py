@@ -4,7 +4,7 @@ All stored times are naive UTC; dates a person sees (due dates, book years) are
 local dates in the club's time zone.
 """
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 LOCAL_ZONE = ZoneInfo("Europe/Amsterdam")
@@ -52,3 +52,10 @@ def add_months(day: date, months: int) -> date:
             except ValueError:
                 continue
     return date(year, month, 28)
+
+
+def local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The naive-UTC start of the club's local calendar day and the start of the next one."""
+    start = datetime.combine(day, time.min, tzinfo=LOCAL_ZONE).astimezone(UTC).replace(tzinfo=None)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=LOCAL_ZONE).astimezone(UTC).replace(tzinfo=None)
+    return start, end

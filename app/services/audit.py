@@ -10,7 +10,7 @@ untouched, so the chain stays intact.
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -154,8 +154,7 @@ class AuditFilters:
 
 def _local_midnight_utc(day: date) -> datetime:
     """Midnight at the start of a local (club) day, as naive UTC."""
-    local = datetime.combine(day, time(0), tzinfo=clock.LOCAL_ZONE)
-    return local.astimezone(UTC).replace(tzinfo=None)
+    return clock.local_day_bounds(day)[0]
 
 
 def search(filters: AuditFilters):

@@ -54,6 +54,7 @@ from app.models.privacy import REQUESTER_FIELDS
 from app.services import audit, clock, fiscal, holds, ledger, signals, storage
 from app.services.errors import DomainError
 from app.services.ledger import members_back  # noqa: F401  (its home is the ledger; importable here as before)
+from app.services.members import like_escape
 
 CHUNK = 500
 METHODS = ("delete", "anonymise")
@@ -451,7 +452,7 @@ def _scannable_columns(table):
 
 
 def _like(value: str) -> str:
-    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return f"%{like_escape(value)}%"
 
 
 def verify(identifiers: dict[str, list[str]], *, request_reference: str | None = None) -> dict:

@@ -7,7 +7,7 @@ its audit event, flushes and leaves the commit to the caller.
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -158,18 +158,34 @@ def member_numbers_block(count: int) -> range:
 # --- finding members ---------------------------------------------------------------------
 
 
+def parse_member_number(value) -> int | None:
+    """A member number from what someone typed ("1042", "#1042") or a URL; None when it cannot be one.
+
+    Beyond the column's range is no member either (not a database error).
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        text = str(value if value is not None else "").strip().lstrip("#")
+        if not (text.isdecimal() and len(text) <= 10):
+            return None
+        number = int(text)
+    return number if 0 < number <= MAX_MEMBER_NUMBER else None
+
+
 def find_by_number(member_number) -> Member | None:
-    try:
-        number = int(str(member_number).strip().lstrip("#"))
-    except (TypeError, ValueError):
-        return None
-    if not 0 < number <= MAX_MEMBER_NUMBER:  # beyond the column's range: no such member, not a database error
+    number = parse_member_number(member_number)
+    if number is None:
         return None
     return db.session.scalar(select(Member).where(Member.member_number == number))
 
 
-def _like_escape(term: str) -> str:
+def like_escape(term: str) -> str:
+    """A term for LIKE ... ESCAPE '\\': its own %, _ and backslashes match themselves."""
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_like_escape = like_escape
 
 
 @dataclass(frozen=True)
@@ -429,13 +445,7 @@ def check_in(member_number, *, actor, location: str = "", source: str = "desk",
     return visit
 
 
-def local_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The naive-UTC start and end of a local calendar day."""
-    from datetime import UTC
-
-    start = datetime.combine(day, time.min, tzinfo=clock.LOCAL_ZONE).astimezone(UTC).replace(tzinfo=None)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=clock.LOCAL_ZONE).astimezone(UTC)
-    return start, end.replace(tzinfo=None)
+local_day_bounds = clock.local_day_bounds  # the clock's; importable from here as before
 
 
 def visits_statement(member: Member) -> Select:

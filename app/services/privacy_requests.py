@@ -219,8 +219,9 @@ def find_members(query: str, limit: int = 20, *, actor=None) -> list[Member]:
     if not query:
         return []
     conditions = []
-    if query.isdecimal() and len(query) <= 10 and 0 < int(query) <= member_service.MAX_MEMBER_NUMBER:
-        conditions.append(Member.member_number == int(query))
+    number = member_service.parse_member_number(query)
+    if number is not None:
+        conditions.append(Member.member_number == number)
     for fmt in ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"):
         try:
             conditions.append(Member.date_of_birth == datetime.strptime(query, fmt).date())
@@ -234,7 +235,7 @@ def find_members(query: str, limit: int = 20, *, actor=None) -> list[Member]:
             conditions.append(and_(*(Member.search_text.contains(word, autoescape=True) for word in words)))
         else:
             conditions.append(and_(*(
-                Member.search_text.like(f"%{member_service._like_escape(word)}% {member_service.SEPARATOR}%",
+                Member.search_text.like(f"%{member_service.like_escape(word)}% {member_service.SEPARATOR}%",
                                         escape="\\")
                 for word in words)))
     return db.session.scalars(

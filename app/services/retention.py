@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -459,8 +459,7 @@ def _months_back(today: date, months: int) -> date:
 
 def _end_of_day_utc(day: date) -> datetime:
     """The first moment after the club's local day `day`, as the naive UTC stored times use."""
-    local_midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=clock.LOCAL_ZONE)
-    return local_midnight.astimezone(UTC).replace(tzinfo=None)
+    return clock.local_day_bounds(day)[1]
 
 
 def _held():

@@ -16,6 +16,7 @@ What happens per table (the preview shows the same rules to staff before anythin
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -389,7 +390,34 @@ SKIP_COLUMNS = {"password_hash", "totp_secret", "member_key", "prev_hash", "entr
 MIN_LENGTH = 8
 
 
-def identifiers_of(member: Member) -> dict[str, list[str]]:
+class Identifiers(Mapping):
+    """A member's identifiers per kind (lower-case spellings), plus what the scan needs beside them.
+
+    It reads as the mapping kind -> values (the file scan and the reports use only that); the
+    date of birth and the member's id (the date is matched in the member's own row only) are
+    fields, never values of the mapping. Held in memory only: it is personal data.
+    """
+
+    def __init__(self, values: dict[str, list[str]], *, date_of_birth: date | None = None,
+                 member_id: int | None = None):
+        self.values_by_kind = values
+        self.date_of_birth = date_of_birth
+        self.member_id = member_id
+
+    def __getitem__(self, kind: str) -> list[str]:
+        return self.values_by_kind[kind]
+
+    def __iter__(self):
+        return iter(self.values_by_kind)
+
+    def __len__(self) -> int:
+        return len(self.values_by_kind)
+
+    def __repr__(self) -> str:  # never the values: a repr can reach a log
+        return f"<Identifiers kinds={sorted(self.values_by_kind)} member_id={self.member_id}>"
+
+
+def identifiers_of(member: Member) -> Identifiers:
     """The member's identifiers, lower-case, in the spellings they are likely stored in.
 
     Capture these BEFORE erasing: afterwards there is nothing left to read them from.
@@ -430,11 +458,8 @@ def identifiers_of(member: Member) -> dict[str, list[str]]:
         add("date_of_birth", dob.isoformat())
         add("date_of_birth", dob.strftime("%d-%m-%Y"))
         add("date_of_birth", dob.strftime("%d/%m/%Y"))
-    result = {kind: sorted(values) for kind, values in ids.items() if values}
-    if member.date_of_birth:
-        result["_dob"] = [member.date_of_birth.isoformat()]
-    result["_member_id"] = [str(member.id)]
-    return result
+    return Identifiers({kind: sorted(values) for kind, values in ids.items() if values},
+                       date_of_birth=member.date_of_birth, member_id=member.id)
 
 
 def _scannable_columns(table):
@@ -455,19 +480,76 @@ def _like(value: str) -> str:
     return f"%{like_escape(value)}%"
 
 
-def verify(identifiers: dict[str, list[str]], *, request_reference: str | None = None) -> dict:
+@dataclass
+class _Scan:
+    """One residual scan: what it looks for, and what it found so far."""
+
+    patterns: list[tuple[str, str]]  # (kind, value)
+    dob: date | None
+    member_id: int | None
+    request_reference: str | None
+    today: date
+    hits: list = field(default_factory=list)
+    lawful: dict = field(default_factory=dict)  # value -> copies in lawful rows (in memory, for the file scan)
+
+    def query(self, table, text_columns, birth_columns):
+        """The SELECT of the table's rows that may hold an identifier, or None when nothing can match."""
+        conditions = [func.lower(col).like(_like(value), escape="\\") for col in text_columns for _, value in self.patterns]
+        if self.dob is not None and self.member_id is not None and table.name == "members":
+            # A date of birth is shared with others born that day: only the member's own row counts.
+            conditions.extend(and_(col == self.dob, table.c.id == self.member_id) for col in birth_columns)
+        if not conditions:
+            return None
+        selected = {col.name for col in (*text_columns, *birth_columns)}
+        extra = [table.c[c] for c in ("member_id", "issued_on", "status", "reference") if c in table.c and c not in selected]
+        pk = list(table.primary_key.columns)[0]
+        return select(pk, *text_columns, *birth_columns, *extra).where(or_(*conditions))
+
+    def row_hits(self, table, row, pk_name, text_columns, birth_columns) -> set[tuple[str, str]]:
+        """(column, kind) for each identifier found in the row."""
+        found = set()
+        for col in text_columns:
+            content = row[col.name].lower() if isinstance(row[col.name], str) else ""
+            found.update((col.name, kind) for kind, value in self.patterns if value in content)
+        own_row = table.name == "members" and self.member_id is not None and row[pk_name] == self.member_id
+        for col in birth_columns:
+            if self.dob is not None and row[col.name] == self.dob and (found or own_row):
+                found.add((col.name, "date_of_birth"))
+        return found
+
+    def status_of(self, table, row, column_name) -> tuple[str, str | None]:
+        """failure, kept_by_law (a detached invoice the law keeps, with its date) or until_letter."""
+        if (table.name == "invoices" and row.get("member_id") is None and row.get("issued_on")
+                and fiscal.is_kept(row["issued_on"], row.get("status"), self.today)):
+            return "kept_by_law", fiscal.kept_until(row["issued_on"]).isoformat()
+        if (table.name == "data_requests" and self.request_reference
+                and row.get("reference") == self.request_reference and column_name in REQUESTER_FIELDS):
+            return "until_letter", None
+        return "failure", None
+
+    def add(self, table, row, pk_name, column_name, kind) -> None:
+        status, until = self.status_of(table, row, column_name)
+        self.hits.append({"table": table.name, "column": column_name, "row_id": str(row[pk_name]), "kind": kind,
+                          "status": status, "until": until})
+        if status != "failure" and isinstance(row.get(column_name), str):
+            content = row[column_name].lower()
+            for _kind, value in self.patterns:
+                if value in content:
+                    self.lawful[value] = self.lawful.get(value, 0) + content.count(value)
+
+
+def verify(identifiers: Mapping, *, request_reference: str | None = None) -> dict:
     """Scan every text column of every table for the identifiers; the report names no value.
 
-    Hits in invoices detached and under fiscal retention are 'kept_by_law' (with the date
-    they expire); hits in the handled request's own requester fields are 'until_letter'
-    (removed when the confirmation letter is made); any other hit is a 'failure'.
+    Hits in invoices detached and kept by law (services/fiscal.py: under the retention period,
+    or open) are 'kept_by_law' (with the date they expire); hits in the handled request's own
+    requester fields are 'until_letter' (removed when the confirmation letter is made); any
+    other hit is a 'failure'.
     """
-    today = clock.today()
-    patterns = [(kind, value) for kind in IDENTIFIER_KINDS for value in identifiers.get(kind, [])]
-    dob = date.fromisoformat(identifiers["_dob"][0]) if identifiers.get("_dob") else None
-    member_id = int(identifiers["_member_id"][0]) if identifiers.get("_member_id") else None
-    hits, tables_scanned, columns_scanned = [], 0, 0
-    lawful: dict[str, int] = {}  # value -> copies in lawful rows; in memory only, for the file scan
+    scan = _Scan(patterns=[(kind, value) for kind in IDENTIFIER_KINDS for value in identifiers.get(kind, [])],
+                 dob=getattr(identifiers, "date_of_birth", None), member_id=getattr(identifiers, "member_id", None),
+                 request_reference=request_reference, today=clock.today())
+    tables_scanned = columns_scanned = 0
     for table in db.metadata.sorted_tables:
         if table.info.get("catalogue"):
             continue  # the club's own lists (the plan catalogue): no member data can be typed into them
@@ -476,44 +558,14 @@ def verify(identifiers: dict[str, list[str]], *, request_reference: str | None =
             continue
         tables_scanned += 1
         columns_scanned += len(text_columns) + len(birth_columns)
-        pk = list(table.primary_key.columns)[0]
-        conditions = [func.lower(col).like(_like(value), escape="\\") for col in text_columns for _, value in patterns]
-        if dob is not None and birth_columns:
-            if table.name == "members" and member_id is not None:
-                conditions.extend(and_(col == dob, table.c.id == member_id) for col in birth_columns)
-        if not conditions:
+        query = scan.query(table, text_columns, birth_columns)
+        if query is None:
             continue
-        selected = {col.name for col in (*text_columns, *birth_columns)}
-        extra = [table.c[c] for c in ("member_id", "issued_on", "status", "reference")
-                 if c in table.c and c not in selected]
-        query = select(pk, *text_columns, *birth_columns, *extra).where(or_(*conditions))
+        pk_name = list(table.primary_key.columns)[0].name
         for row in db.session.execute(query).mappings():
-            row_hits = []
-            for col in text_columns:
-                content = (row[col.name] or "").lower() if isinstance(row[col.name], str) else ""
-                for kind, value in patterns:
-                    if value in content:
-                        row_hits.append((col.name, kind))
-            for col in birth_columns:
-                if dob is not None and row[col.name] == dob and (row_hits or (
-                        table.name == "members" and member_id is not None and row[pk.name] == member_id)):
-                    row_hits.append((col.name, "date_of_birth"))
-            for column_name, kind in sorted(set(row_hits)):
-                hit = {"table": table.name, "column": column_name, "row_id": str(row[pk.name]), "kind": kind,
-                       "status": "failure", "until": None}
-                if (table.name == "invoices" and row.get("member_id") is None and row.get("issued_on")
-                        and fiscal.is_kept(row["issued_on"], row.get("status"), today)):
-                    hit["status"], hit["until"] = "kept_by_law", fiscal.kept_until(row["issued_on"]).isoformat()
-                elif (table.name == "data_requests" and request_reference
-                      and row.get("reference") == request_reference
-                      and column_name in REQUESTER_FIELDS):
-                    hit["status"] = "until_letter"
-                hits.append(hit)
-                if hit["status"] != "failure" and isinstance(row.get(column_name), str):
-                    content = row[column_name].lower()
-                    for _kind, value in patterns:
-                        if value in content:
-                            lawful[value] = lawful.get(value, 0) + content.count(value)
+            for column_name, kind in sorted(scan.row_hits(table, row, pk_name, text_columns, birth_columns)):
+                scan.add(table, row, pk_name, column_name, kind)
+    hits = scan.hits
     failures = sum(1 for hit in hits if hit["status"] == "failure")
     return {
         "checked_at": clock.utcnow().isoformat(timespec="seconds"),
@@ -525,7 +577,7 @@ def verify(identifiers: dict[str, list[str]], *, request_reference: str | None =
         "kept_by_law": sum(1 for hit in hits if hit["status"] == "kept_by_law"),
         "until_letter": sum(1 for hit in hits if hit["status"] == "until_letter"),
         "ok": failures == 0,
-        "_lawful_values": lawful,
+        "_lawful_values": scan.lawful,
     }
 
 

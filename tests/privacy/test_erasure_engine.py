@@ -349,3 +349,15 @@ def test_a_mixed_batch_erases_only_the_members_not_yet_anonymised(app, db, seede
     assert [(r.member_key, r.prev_hash, r.entry_hash) for r in rows] == [
         (e.member_key, e.prev_hash, e.entry_hash) for e in entries]
     assert count(db, Member, Member.status == "anonymised") == 3
+
+
+def test_identifiers_carry_the_date_of_birth_and_id_as_fields_and_show_no_values(db, seeded_member):
+    member = seeded_member()
+    identifiers = erasure.identifiers_of(member)
+    assert identifiers.date_of_birth == member.date_of_birth and identifiers.member_id == member.id
+    assert not any(kind.startswith("_") for kind in identifiers)  # no smuggled keys among the kinds
+    assert "quastenbroek" in " ".join(identifiers["name"])
+    assert "uastenbroek" not in repr(identifiers).lower()  # a repr can reach a log: kinds only
+    # The date of birth still counts in the member's own row (and only there).
+    assert any(hit["kind"] == "date_of_birth" and hit["table"] == "members"
+               for hit in erasure.verify(identifiers)["hits"])

@@ -146,14 +146,16 @@ def test_a_failure_halfway_leaves_everything_as_before(app, db, seeded_member, m
     member = seeded_member()
     before = snapshot(db)
     statements = []
-    original = erasure._erase_batch
+    from app.services.erasure import engine  # the engine module holds the batch statements
+
+    original = engine._erase_batch
 
     def chunk_then_fail(*args, **kwargs):
         original(*args, **kwargs)
         statements.append("ran")
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(erasure, "_erase_batch", chunk_then_fail)
+    monkeypatch.setattr(engine, "_erase_batch", chunk_then_fail)
     with pytest.raises(RuntimeError):
         erasure.erase_member(member, "delete", None)
     db.session.rollback()

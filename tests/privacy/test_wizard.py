@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.auth.permissions import DEFAULT_ROLES
 from app.extensions import db as _db
 from app.models import DataRequest, Invoice, Member
-from app.services import erasure
+from app.services import erasure, ledger
 from app.services import privacy_requests as svc
 from tests.privacy.conftest import FULL_NAME
 from tests.privacy.helpers import get_request, register, verify
@@ -209,7 +209,7 @@ def test_two_staff_executing_at_once_exactly_one_succeeds(app, client, db, offic
     saved = get_request(db, reference)
     assert saved.wizard_step == "result"
     assert [e.action for e in saved.events].count("erased") == 1
-    assert len(erasure.ledger.read_file()) == 1
+    assert len(ledger.read_file()) == 1
 
 
 def test_the_pages_speak_dutch(make_app, db, make_user, seeded_member):
@@ -257,7 +257,7 @@ def test_a_legal_hold_stops_the_execution_with_a_message(client, db, officer, se
     assert response.status_code == 200 and "active legal hold" in response.get_data(as_text=True)
     assert db.session.get(Member, member.id) is not None
     assert get_request(db, reference).wizard_step == "confirm"
-    assert erasure.ledger.read_file() == []
+    assert ledger.read_file() == []
 
 
 def test_a_member_erased_meanwhile_ends_the_wizard_cleanly(client, db, officer, seeded_member):

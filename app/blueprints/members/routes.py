@@ -52,6 +52,14 @@ def _subscription_form(**kwargs) -> SubscriptionForm:
     return form
 
 
+def _owned_or_404(model, row_id: int, member):
+    """A row of the member's (a subscription, a consent) by id; another member's is no such page."""
+    row = db.session.get(model, row_id)
+    if row is None or row.member_id != member.id:
+        abort(404)
+    return row
+
+
 def _limit_fields(form) -> None:
     """Fields the user may not see are not in the form at all (so they are neither shown nor changed)."""
     if not can("members.contact"):
@@ -240,9 +248,7 @@ def add_subscription(member_number: int):
 @permission_required("members.subscriptions")
 def end_subscription(member_number: int, subscription_id: int):
     member = member_or_404(member_number)
-    subscription = db.session.get(Subscription, subscription_id)
-    if subscription is None or subscription.member_id != member.id:
-        abort(404)
+    subscription = _owned_or_404(Subscription, subscription_id, member)
     form = EndMembershipForm()
     if form.validate_on_submit():
         attempt(lambda: service.end_subscription(subscription, form.ended_on.data, actor=current_user,
@@ -270,9 +276,7 @@ def add_consent(member_number: int):
 @permission_required("members.consents")
 def withdraw_consent(member_number: int, consent_id: int):
     member = member_or_404(member_number)
-    consent = db.session.get(Consent, consent_id)
-    if consent is None or consent.member_id != member.id:
-        abort(404)
+    consent = _owned_or_404(Consent, consent_id, member)
     form = WithdrawConsentForm()
     if form.validate_on_submit():
         attempt(lambda: service.withdraw_consent(consent, via=form.via.data, actor=current_user, source_ip=client_ip()),

@@ -14,7 +14,7 @@ from flask_login import current_user
 from app.auth.decorators import permission_required
 from app.blueprints.privacy import bp
 from app.blueprints.privacy import forms as f
-from app.blueprints.web import request_or_404
+from app.blueprints.web import attempt, request_or_404
 from app.extensions import db
 from app.services import clock, erasure, pdf
 from app.services import privacy_requests as svc
@@ -56,7 +56,7 @@ def _guard(data_request, step):
 
 def _render(template, data_request, step, **context):
     return render_template(f"privacy/erasure/{template}.html", data_request=data_request,
-                           member=data_request.member, steps=STEPS, current=step, f=f, svc=svc, **context)
+                           member=data_request.member, steps=STEPS, current=step, **context)
 
 
 @bp.post("/requests/<reference>/erasure/start")
@@ -65,13 +65,8 @@ def erasure_start(reference):
     data_request = request_or_404(reference)
     if not f.EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        svc.wizard_start(data_request, current_user)
-    except svc.RequestError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if not attempt(lambda: svc.wizard_start(data_request, current_user)).ok:
         return redirect(url_for("privacy.request", reference=reference))
-    db.session.commit()
     return redirect(_step_url(data_request))
 
 
@@ -91,13 +86,7 @@ def _step_view(step, form_class, template, on_valid, context=lambda r: {}):
             return blocked
         form = form_class()
         if form.validate_on_submit():
-            try:
-                on_valid(data_request, form)
-            except svc.RequestError as exc:
-                db.session.rollback()
-                flash(str(exc), "error")
-            else:
-                db.session.commit()
+            if attempt(lambda: on_valid(data_request, form)).ok:
                 return redirect(_step_url(data_request))
         return _render(template, data_request, step, form=form, **context(data_request))
 
@@ -190,13 +179,7 @@ def erasure_back(reference):
     data_request = request_or_404(reference)
     if not f.EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        svc.back_to_method(data_request, current_user)
-    except svc.RequestError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
+    attempt(lambda: svc.back_to_method(data_request, current_user))
     return redirect(_step_url(data_request))
 
 
@@ -220,7 +203,7 @@ def _letter_html(data_request):
     outcome = svc.outcome_of(data_request)
     kept = [{**row, "until": date.fromisoformat(row["until"])} for row in outcome.get("kept", [])]
     return render_template("pdf/privacy_letter.html", data_request=data_request, outcome=outcome,
-                           report=svc.report_of(data_request), f=f, svc=svc, today=clock.today(), kept=kept)
+                           report=svc.report_of(data_request), today=clock.today(), kept=kept)
 
 
 @bp.route("/requests/<reference>/erasure/letter", methods=["GET", "POST"])

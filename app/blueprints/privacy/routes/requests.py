@@ -1,5 +1,7 @@
 """The register of data requests: list, register at the desk, a request's page and its actions."""
 
+from types import SimpleNamespace
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,6 +20,12 @@ from app.services import members as member_service
 from app.services import privacy_requests as svc
 from app.services.export import HANDOVER_METHODS, request_export_state
 
+# What the register's pages read: deadlines and labels. Explicit values, never the service
+# module, so no template can reach a function that changes data. (The names stay `svc` and `f`.)
+DEADLINES = SimpleNamespace(is_overdue=svc.is_overdue, is_due_soon=svc.is_due_soon,
+                            latest_extension=svc.latest_extension)
+LABELS = SimpleNamespace(KIND_SHORT=f.KIND_SHORT, STATUS_LABELS=f.STATUS_LABELS, CHANNEL_LABELS=f.CHANNEL_LABELS)
+
 
 def _to(data_request):
     return redirect(url_for("privacy.request", reference=data_request.reference))
@@ -34,7 +42,7 @@ def requests():
     pagination = db.paginate(svc.register_query(filter_, kind, status), page=page_arg(), per_page=25,
                              error_out=False)
     return render_template("privacy/requests.html", pagination=pagination, filter=filter_, kind=kind,
-                           status=status, svc=svc, f=f, today=clock.today())
+                           status=status, svc=DEADLINES, f=LABELS, today=clock.today())
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
@@ -68,7 +76,7 @@ def show_request(reference):
     data_request = request_or_404(reference)
     member = data_request.member
     return render_template(
-        "privacy/request.html", data_request=data_request, member=member, svc=svc, f=f,
+        "privacy/request.html", data_request=data_request, member=member, svc=DEADLINES, f=LABELS,
         today=clock.today(), extend_form=f.ExtendForm(), close_form=f.CloseForm(), note_form=f.NoteForm(),
         button=f.EmptyForm(), objection_form=_objection_form(member),
         report=svc.report_of(data_request), outcome=svc.outcome_of(data_request),

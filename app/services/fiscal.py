@@ -21,11 +21,12 @@ from datetime import date
 from sqlalchemy import and_, exists, or_
 
 from app.models import Invoice
+from app.models.member import INVOICE_STATUSES
 from app.services import clock
 
 RETENTION_MONTHS = 84
 RETENTION_YEARS = RETENTION_MONTHS // 12
-OPEN = "open"  # the invoice status that means "the club still has a claim"
+OPEN = INVOICE_STATUSES[0]  # "open": the invoice status that means "the club still has a claim"
 
 
 def _months(months: int) -> int:

@@ -17,6 +17,7 @@ from app.models.privacy import (
     DECISIONS,
     ERASURE_GROUNDS,
     ERASURE_METHODS,
+    REQUEST_CHANNELS,
     REQUEST_KINDS,
     REQUESTER_FIELDS,
     WIZARD_KINDS,  # noqa: F401  (the model holds the wizard's vocabulary; importable from here as before)
@@ -93,6 +94,8 @@ def register(kind: str, *, channel: str, actor=None, requester_name: str | None 
     """Register a request: a reference and a due date one month after receipt."""
     if kind not in REQUEST_KINDS:
         raise RequestError(_l("Unknown kind of request."))
+    if channel not in REQUEST_CHANNELS:
+        raise RequestError(_l("Unknown channel: choose how the request was received."), field="channel")
     now = clock.utcnow()
     if received_on and received_on > clock.today():
         raise RequestError(_l("The date received cannot be in the future."))

@@ -95,8 +95,6 @@ def seed(url: str, workdir: Path, members: int) -> None:
     app = create_app(bench_config(url, workdir))
     with app.app_context():
         upgrade()
-        retention.ensure_default_policies()
-        db.session.commit()
         started = time.perf_counter()
         batch = 10_000
         for start in range(0, members, batch):

@@ -30,7 +30,6 @@ from app.extensions import db as _db
 from app.models import Consent, DataRequest, HealthNote, Invoice, LegalHold, Role, StaffNote, Subscription, Visit
 from app.models.privacy import REQUEST_KINDS
 from app.services import clock
-from app.services import retention as retention_service
 from app.services.privacy_requests import WIZARD_STEPS
 
 PLANTED = "planted.person@example.nl"
@@ -200,7 +199,6 @@ def _build_world(db, make_member, make_user, make_role, make_plan):
         if step == "decision":
             extra["ground"] = "no_longer_needed"
         add_request("erasure", f"step:{step}", wizard_step=step, **extra)
-    retention_service.ensure_default_policies()
     from app.services import api_clients
 
     partner, _token = api_clients.create_client(None, name="Walk partner", scopes=["api.members.read"])

@@ -1,9 +1,13 @@
 """Small helpers shared by the views (request parsing only; rules live in app/services)."""
 
-from flask import request
+from dataclasses import dataclass
+
+from flask import abort, flash, request
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from app.blueprints.security import client_ip  # noqa: F401 - the one client address, re-exported for the views
+from app.extensions import db
+from app.services.errors import DomainError
 
 # The largest id a database integer column holds (PostgreSQL integer, and so SQLite's too here).
 MAX_DATABASE_INT = 2**31 - 1
@@ -30,3 +34,55 @@ def page_arg(name: str = "page") -> int:
     value = request.args.get(name, "1")
     # isdecimal, not isdigit: "²" is a digit that int() refuses
     return int(value) if value.isdecimal() and len(value) < 7 and int(value) > 0 else 1
+
+
+@dataclass
+class Outcome:
+    """What attempt() did: whether the service call went through, its return value, or the refusal."""
+
+    ok: bool
+    value: object = None
+    error: DomainError | None = None
+
+
+def attempt(action, success=None, *, category: str = "success", on_error=None) -> Outcome:
+    """Run one service call as the request's transaction, the way every form post does.
+
+    It went through: commit, then flash `success` (a message, or a function of the call's
+    return value giving one). A rule refused it (a DomainError): roll back, then hand the
+    error to `on_error` (to put it next to a form field) or flash it.
+    """
+    try:
+        value = action()
+    except DomainError as error:
+        db.session.rollback()
+        if on_error is None:
+            flash(str(error), "error")
+        else:
+            on_error(error)
+        return Outcome(False, error=error)
+    db.session.commit()
+    message = success(value) if callable(success) else success
+    if message:
+        flash(message, category)
+    return Outcome(True, value)
+
+
+def member_or_404(member_number):
+    """The member with this number, or the 404 page (a number out of range is no such member too)."""
+    from app.services.members import find_by_number
+
+    member = find_by_number(member_number)
+    if member is None:
+        abort(404)
+    return member
+
+
+def request_or_404(reference: str):
+    """The data request with this reference, or the 404 page."""
+    from app.services.privacy_requests import get_by_reference
+
+    data_request = get_by_reference(reference)
+    if data_request is None:
+        abort(404)
+    return data_request

@@ -64,12 +64,11 @@ def checkpoint_command():
 def verify_ledger():
     """Check the ledger file's hash chain and compare it with the database table."""
     try:
-        entries = ledger.read_file()
+        health = ledger.check(ledger.read_file(), members=False)
     except ledger.LedgerError as exc:
         raise click.ClickException(str(exc)) from exc
-    problems = ledger.verify_chain(entries)
-    missing = ledger.missing_table_rows(entries)
-    click.echo(f"Ledger file: {len(entries)} entries; database table: {ledger.table_count()} rows.")
+    problems, missing = health.chain_problems, health.missing
+    click.echo(f"Ledger file: {len(health.entries)} entries; database table: {ledger.table_count()} rows.")
     if missing:
         click.echo(f"{len(missing)} file entries are missing from the database: run `privacy reapply-erasures`.")
     if problems:

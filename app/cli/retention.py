@@ -10,11 +10,6 @@ from app.services import jobs, retention
 group = AppGroup("retention", help="Retention policies and the sweep that applies them.")
 
 
-def _ensure_policies() -> None:
-    if retention.ensure_default_policies():
-        db.session.commit()
-
-
 @group.command("sweep")
 @click.option("--dry-run", is_flag=True, help="Only show what is due; change nothing.")
 @click.option("--chunk-size", type=click.IntRange(1, 100_000), default=None,
@@ -24,7 +19,6 @@ def _ensure_policies() -> None:
 def sweep_command(dry_run: bool, chunk_size: int | None, lang: str):
     """Apply the retention policies (for a nightly cron job); --dry-run shows what is due."""
     with force_locale(lang):
-        _ensure_policies()
         if dry_run:
             _print_forecast()
             return
@@ -67,7 +61,6 @@ def _print_forecast() -> None:
 def policies_command(lang: str):
     """List the retention policies in plain words, with their basis."""
     with force_locale(lang):
-        _ensure_policies()
         for policy in retention.policies():
             suffix = "" if policy.enabled else "  [switched off]"
             click.echo(f"- {retention.describe(policy)}{suffix}")

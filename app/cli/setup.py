@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Member, User
-from app.services import accounts, demo, passwords, retention, roles
+from app.services import accounts, demo, passwords, roles
 
 
 @click.command("seed-roles")
@@ -79,7 +79,6 @@ def seed_demo_command(members: int, years: int, visits_per_year: int, seed: int 
 def bootstrap_command(demo: bool):
     """First-run setup for `make run`: default roles, an administrator, demo data (idempotent)."""
     roles.ensure_default_roles()
-    retention.ensure_default_policies()
     first_run = (
         db.session.scalar(select(func.count()).select_from(User)) == 0
         and db.session.scalar(select(func.count()).select_from(Member)) == 0

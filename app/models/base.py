@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from app.services import clock
+from app import clock
 
 
 def utcnow() -> datetime:

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -11,6 +12,7 @@ from app.models.base import utcnow
 from app.models.plan import Plan
 
 MEMBER_STATUSES = ("active", "ended", "anonymised")
+ACTIVE, ENDED, ANONYMISED = MEMBER_STATUSES
 SUBSCRIPTION_STATUSES = ("active", "ended", "cancelled")
 INVOICE_STATUSES = ("open", "paid", "cancelled")
 VISIT_SOURCES = ("desk", "gate", "app", "import")
@@ -83,9 +85,10 @@ class Member(db.Model):
         given = " ".join(part for part in (self.first_name, self.infix) if part)
         return f"{self.last_name}, {given}" if given else self.last_name
 
-    @property
+    @hybrid_property
     def is_anonymised(self) -> bool:
-        return self.status == "anonymised"
+        """Erased by anonymisation; in SQL too (``Member.is_anonymised``, ``~Member.is_anonymised``)."""
+        return self.status == ANONYMISED
 
     def __repr__(self) -> str:  # member number only: names never reach logs
         return f"<Member {self.member_number}>"

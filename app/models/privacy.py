@@ -14,6 +14,16 @@ REQUEST_STATUSES = ("received", "in_progress", "completed", "refused", "withdraw
 ERASURE_GROUNDS = ("no_longer_needed", "consent_withdrawn", "objection", "unlawful", "legal_obligation")
 ERASURE_METHODS = ("delete", "anonymise")
 DECISIONS = ("grant", "partial", "refuse")
+# Which kinds come with a data export, and which go through the erasure wizard.
+EXPORT_KINDS = ("access", "portability")
+WIZARD_KINDS = ("erasure", "objection")
+# The wizard's steps in order; "executing" (the erasure runs) and "closed" (the letter is made,
+# the request closed) lie outside the pages a person is sent to.
+WIZARD_STEPS = ("ground", "decision", "method", "confirm", "result", "letter")
+WIZARD_EXECUTED_STEPS = ("executing", "result", "letter", "closed")  # the erasure has run or is running
+# What minimising a request clears: the requester's own details (the register keeps the rest).
+# privacy_requests.minimise, the erasure engine and its residual scan all read this.
+REQUESTER_FIELDS = ("requester_name", "requester_email", "requester_date_of_birth", "requester_member_number", "message")
 
 
 class DataRequest(db.Model):
@@ -72,6 +82,26 @@ class DataRequest(db.Model):
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+    @property
+    def has_export(self) -> bool:
+        """An access or portability request: it is answered with a data export."""
+        return self.kind in EXPORT_KINDS
+
+    @property
+    def uses_wizard(self) -> bool:
+        """An erasure (or an objection continued into one) goes through the erasure wizard."""
+        return self.kind in WIZARD_KINDS
+
+    @property
+    def erasure_executed(self) -> bool:
+        """The wizard's erasure has run (or is running): it cannot be executed again."""
+        return self.wizard_step in WIZARD_EXECUTED_STEPS
+
+    @property
+    def wizard_unfinished(self) -> bool:
+        """The wizard was started and its letter is not made yet: the request cannot be completed."""
+        return self.uses_wizard and self.wizard_step not in (None, "closed")
 
 
 class RequestEvent(db.Model):

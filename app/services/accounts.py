@@ -15,13 +15,12 @@ import pyotp
 import pyotp.utils
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, text, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Counter, Role, RolePermission, User, user_roles
-from app.services import audit, clock, passwords, rate_limits
+from app.models import Role, RolePermission, User, user_roles
+from app.services import audit, clock, locks, passwords, rate_limits
 from app.services.errors import DomainError
 
 ADMIN_CODES = frozenset({"admin.users", "admin.roles"})
@@ -341,12 +340,7 @@ def serialise_admin_changes() -> None:
     see the other still active and both succeed. PostgreSQL: an advisory transaction lock;
     SQLite: taking the database's write lock (an upsert) before the check reads anything.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(7302)"))
-    else:
-        statement = sqlite_insert(Counter).values(name="admin_guard", value=1)
-        db.session.execute(statement.on_conflict_do_update(
-            index_elements=[Counter.name], set_={"value": Counter.value + 1}))
+    locks.hold("admin_changes")
 
 
 def active_administrator_ids(*, role_codes_override: dict[int, set[str]] | None = None,
@@ -383,10 +377,6 @@ def active_administrator_ids(*, role_codes_override: dict[int, set[str]] | None 
         if ADMIN_CODES <= held:
             result.add(user_id)
     return result
-
-
-def is_administrator(user: User) -> bool:
-    return user.active and ADMIN_CODES <= set(user.permission_codes())
 
 
 _LAST_ADMIN = _l(

@@ -10,18 +10,15 @@ untouched, so the chain stays intact.
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditEvent, Counter
-from app.services import clock
+from app.models import AuditEvent
+from app.services import clock, locks
 
 GENESIS = "0" * 64
-CHAIN_COUNTER = "audit_chain"
-PRUNED_ACTION = "audit.pruned"
 
 
 def _canonical(event: AuditEvent) -> bytes:
@@ -53,15 +50,7 @@ def _lock_chain() -> None:
     row first takes SQLite's single write lock (waiting up to busy_timeout) before the
     head is read, so the read inside the transaction is the true head.
     """
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(7301)"))
-    else:
-        statement = sqlite_insert(Counter).values(name=CHAIN_COUNTER, value=1)
-        statement = statement.on_conflict_do_update(
-            index_elements=[Counter.name], set_={"value": Counter.value + 1}
-        )
-        db.session.execute(statement)
+    locks.hold("audit_chain")
 
 
 def record(
@@ -113,7 +102,7 @@ class VerifyResult:
 def _pruning_anchors() -> set[str]:
     """Hashes at which pruning legitimately cut the chain.
 
-    Whoever removes the oldest rows (prune_before, the retention sweep) records an event whose
+    Whoever removes the oldest rows (the retention sweep, its audit_events policy) records an event whose
     details hold "anchor_hash": the prev_hash of the first row it kept. Those events are part
     of the chain themselves, so an anchor cannot be added or changed unnoticed.
     """
@@ -154,25 +143,6 @@ def verify(batch_size: int = 2000) -> VerifyResult:
     return VerifyResult(checked, expected_prev)
 
 
-def prune_before(cutoff: datetime, actor=None) -> int:
-    """Delete events older than cutoff (retention), keeping the rest verifiable.
-
-    The hash of the last removed row is recorded in a new event, so verify() accepts the
-    first remaining row's link to it; removing any other row is still reported.
-    """
-    last = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.occurred_at < cutoff).order_by(AuditEvent.id.desc()).limit(1)
-    ).first()
-    if last is None:
-        return 0
-    anchor_hash, last_id = last.hash, last.id
-    removed = db.session.execute(
-        AuditEvent.__table__.delete().where(AuditEvent.id <= last_id)
-    ).rowcount
-    record(PRUNED_ACTION, actor, details={"anchor_hash": anchor_hash, "up_to_id": last_id, "removed": removed})
-    return removed
-
-
 @dataclass
 class AuditFilters:
     actor: str | None = None
@@ -184,8 +154,7 @@ class AuditFilters:
 
 def _local_midnight_utc(day: date) -> datetime:
     """Midnight at the start of a local (club) day, as naive UTC."""
-    local = datetime.combine(day, time(0), tzinfo=clock.LOCAL_ZONE)
-    return local.astimezone(UTC).replace(tzinfo=None)
+    return clock.local_day_bounds(day)[0]
 
 
 def search(filters: AuditFilters):

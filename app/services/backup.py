@@ -63,7 +63,7 @@ def refuse_ledger_in_backup_dir(config) -> None:
     if _inside(ledger_file, folder):
         problems.append(f"the erasure ledger ERASURE_LEDGER_PATH={ledger_file}")
     if not config.get("ERASURE_LEDGER_KEY"):
-        key_file = Path(config_module.INSTANCE_DIR) / "erasure_ledger_key"
+        key_file = Path(config.get("INSTANCE_DIR") or config_module.INSTANCE_DIR) / "erasure_ledger_key"
         if _inside(key_file, folder):
             problems.append(f"the ledger key file {key_file}")
     if problems:

@@ -1,54 +1,10 @@
-"""The one clock of the application, so tests can move time (deadlines, retention).
+"""The clock lives in app/clock.py, a leaf module the models may import; this name stays for the services.
 
-All stored times are naive UTC; dates a person sees (due dates, book years) are
-local dates in the club's time zone.
+``app.services.clock`` is the very same module object (freezing or patching one is the other).
 """
 
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+import sys
 
-LOCAL_ZONE = ZoneInfo("Europe/Amsterdam")
+from app import clock as _clock
 
-_frozen: datetime | None = None
-
-
-def utcnow() -> datetime:
-    """Now, as a naive UTC datetime."""
-    if _frozen is not None:
-        return _frozen
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def today() -> date:
-    """Today's date in the club's time zone."""
-    return utcnow().replace(tzinfo=UTC).astimezone(LOCAL_ZONE).date()
-
-
-def freeze(moment: datetime | date | None) -> None:
-    """Stop the clock at a moment (naive UTC); None lets it run again. For tests and tools."""
-    global _frozen
-    if isinstance(moment, date) and not isinstance(moment, datetime):
-        moment = datetime(moment.year, moment.month, moment.day, 12, 0)
-    _frozen = moment
-
-
-def advance(delta: timedelta) -> None:
-    """Move a frozen clock forward."""
-    global _frozen
-    if _frozen is None:
-        raise RuntimeError("advance() needs a frozen clock")
-    _frozen = _frozen + delta
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day N months later, clamped to the month's end (31 Jan + 1 month = 28/29 Feb)."""
-    month_index = day.month - 1 + months
-    year = day.year + month_index // 12
-    month = month_index % 12 + 1
-    for candidate in (31, 30, 29, 28):
-        if day.day <= candidate:
-            try:
-                return date(year, month, min(day.day, candidate))
-            except ValueError:
-                continue
-    return date(year, month, 28)
+sys.modules[__name__] = _clock

@@ -1,7 +1,11 @@
-"""Legal holds: a dispute or claim that keeps a member's data out of the sweep and erasure."""
+"""Legal holds: a dispute or claim that keeps a member's data out of the sweep and erasure.
+
+The one home of "who is on hold": a hold is active until it is lifted (``ACTIVE``). The
+erasure engine, the retention sweep and the pages ask through the functions below.
+"""
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import LegalHold, Member
@@ -9,6 +13,10 @@ from app.services import audit, clock
 from app.services.errors import DomainError
 
 REASON_MAX_LENGTH = 2000
+CHUNK = 500
+
+# An active hold: placed and not lifted.
+ACTIVE = LegalHold.lifted_at.is_(None)
 
 
 class HoldError(DomainError, ValueError):
@@ -20,26 +28,45 @@ def active_holds(member: Member) -> list[LegalHold]:
     return list(
         db.session.scalars(
             select(LegalHold)
-            .where(LegalHold.member_id == member.id, LegalHold.lifted_at.is_(None))
+            .where(LegalHold.member_id == member.id, ACTIVE)
             .order_by(LegalHold.placed_at.desc(), LegalHold.id.desc())
         )
     )
 
 
-def is_on_hold(member: Member) -> bool:
-    return bool(active_holds(member))
+def count_active(member: Member) -> int:
+    """How many active holds the member has (the erasure wizard's exceptions)."""
+    return db.session.scalar(select(func.count()).select_from(LegalHold).where(LegalHold.member_id == member.id, ACTIVE)) or 0
 
 
 def held_member_ids():
     """A subquery of the ids of members under an active hold, for set-based exemptions."""
-    return select(LegalHold.member_id).where(LegalHold.lifted_at.is_(None))
+    return select(LegalHold.member_id).where(ACTIVE)
+
+
+def held_among(member_ids) -> set[int]:
+    """The ids among member_ids that have an active legal hold (for callers that filter first)."""
+    ids = list(member_ids)
+    held: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        held.update(db.session.scalars(select(LegalHold.member_id).where(LegalHold.member_id.in_(chunk), ACTIVE)))
+    return held
+
+
+def held_member_numbers(member_ids) -> list[int]:
+    """The member numbers of the members selected by member_ids (a select of ids) under an active hold."""
+    return list(db.session.scalars(
+        select(Member.member_number).join(LegalHold, LegalHold.member_id == Member.id)
+        .where(Member.id.in_(member_ids), ACTIVE)
+    ))
 
 
 def all_active_holds() -> list[LegalHold]:
     """Every active hold with its member, oldest first (for the retention page)."""
     return list(
         db.session.scalars(
-            select(LegalHold).where(LegalHold.lifted_at.is_(None)).order_by(LegalHold.placed_at, LegalHold.id)
+            select(LegalHold).where(ACTIVE).order_by(LegalHold.placed_at, LegalHold.id)
         )
     )
 

@@ -23,12 +23,13 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from app import config as config_module
 from app.extensions import db
-from app.models import ErasureRecord
+from app.models import ErasureRecord, Member
+from app.models.member import ANONYMISED
+from app.services import locks, storage
 
 GENESIS = "0" * 64
 PENDING = "clubhouse_ledger_pending"
@@ -52,16 +53,11 @@ class Entry:
     def as_row(self) -> dict:
         return {field: getattr(self, field) for field in (*FIELDS, "entry_hash")}
 
-    def as_line(self) -> str:
-        payload = self.as_row()
-        payload["erased_at"] = self.erased_at.isoformat(timespec="microseconds")
-        return json.dumps(payload, sort_keys=True, separators=(",", ":"))
-
 
 # --- the key and the keyed hash -------------------------------------------------------
 
 def _key_file() -> Path:
-    return Path(config_module.INSTANCE_DIR) / "erasure_ledger_key"
+    return storage.instance_dir() / "erasure_ledger_key"
 
 
 def ledger_key() -> bytes:
@@ -83,30 +79,19 @@ def member_key(member_number: int, key: bytes | None = None) -> str:
     return hmac.digest(key or ledger_key(), str(int(member_number)).encode(), "sha256").hex()
 
 
-_INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))
-_OUTER_PAD = bytes(byte ^ 0x5C for byte in range(256))
-
-
 def member_keys(member_numbers, key: bytes) -> list[str]:
     """member_key() for many numbers at once: the same HMAC-SHA256, with the key schedule done once.
 
-    HMAC is SHA-256(key ^ opad || SHA-256(key ^ ipad || message)) (RFC 2104): the two padded
-    key blocks are hashed once here and each member only copies those states, which halves
-    the cost of the per-member call. A test holds it equal to member_key().
+    The keyed state is made once and copied per member (the standard library's hmac copy).
+    A test holds it equal to member_key().
     """
-    if len(key) > 64:  # SHA-256's block size
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(64, b"\0")
-    inner = hashlib.sha256(key.translate(_INNER_PAD))
-    outer = hashlib.sha256(key.translate(_OUTER_PAD))
+    keyed = hmac.new(key, digestmod=hashlib.sha256)
     keys = []
     append = keys.append
     for number in member_numbers:
-        inner_copy = inner.copy()
-        inner_copy.update(b"%d" % number)
-        outer_copy = outer.copy()
-        outer_copy.update(inner_copy.digest())
-        append(outer_copy.hexdigest())
+        state = keyed.copy()
+        state.update(b"%d" % number)
+        append(state.hexdigest())
     return keys
 
 
@@ -214,8 +199,7 @@ def lock() -> None:
 
     A transaction-scoped advisory lock: released by the commit or rollback.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(7302)"))
+    locks.hold("erasure_ledger")
 
 
 def _chain_head() -> str:
@@ -364,3 +348,71 @@ def table_count() -> int:
     from sqlalchemy import func
 
     return db.session.scalar(select(func.count()).select_from(ErasureRecord)) or 0
+
+
+# --- health: is the ledger whole, and are erased members back? -----------------------------
+
+def members_back(entries: list[Entry] | None = None) -> list[tuple[int, int, str, str | None]]:
+    """Members whose keyed number is in the ledger file but who are present again.
+
+    A member anonymised and found anonymised is not back; one deleted (or anonymised and now
+    carrying personal data again) is. Returns (member id, member number, method, request reference).
+    """
+    entries = read_file() if entries is None else entries
+    if not entries:
+        return []
+    methods: dict[str, tuple[str, str | None]] = {}
+    for entry in entries:
+        if methods.get(entry.member_key, ("",))[0] != "delete":
+            methods[entry.member_key] = (entry.method, entry.request_reference)
+    members = db.session.execute(select(Member.id, Member.member_number, Member.status)).all()
+    keys = member_keys([number for _member_id, number, _status in members], ledger_key())
+    found = []
+    for (member_id, number, status), key in zip(members, keys, strict=True):
+        method, reference = methods.get(key, (None, None))
+        if method is None or (method == "anonymise" and status == ANONYMISED):
+            continue
+        found.append((member_id, number, method, reference))
+    return found
+
+
+@dataclass
+class Health:
+    """The ledger's state: the one answer the dashboard, `privacy verify-ledger` and reapply share."""
+
+    entries: list[Entry]
+    chain_problems: list[str]
+    missing: list[Entry]  # file entries the table lacks: a restore rolled the table back
+    back: list[tuple]  # members_back(): erased members present again
+    error: str | None = None  # the file cannot be read
+
+    @property
+    def warning(self) -> dict | None:
+        """What the dashboard warns about, or None when all is well."""
+        if self.error is not None:
+            return {"broken": True}
+        if self.missing or self.back:
+            return {"missing": len(self.missing), "back": len(self.back)}
+        return None
+
+
+def check(entries: list[Entry], *, members: bool = True) -> Health:
+    """Check the file's entries: the chain, the rows the table lacks and (members=True) who is back."""
+    return Health(entries, verify_chain(entries), missing_table_rows(entries), members_back(entries) if members else [])
+
+
+def health() -> Health:
+    """The dashboard's check, cheap when all is well.
+
+    A restore leaves the table with fewer rows than the file has lines, so the file is only
+    read when it has more lines than the table has rows; and since only a restore makes
+    members come back, the costlier search for them runs only when rows are missing.
+    """
+    if file_line_count() <= table_count():
+        return Health([], [], [], [])
+    try:
+        entries = read_file()
+    except LedgerError as exc:
+        return Health([], [], [], [], error=str(exc))
+    missing = missing_table_rows(entries)
+    return Health(entries, [], missing, members_back(entries) if missing else [])

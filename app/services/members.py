@@ -7,15 +7,15 @@ its audit event, flushes and leaves the commit to the caller.
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, or_, select, update
 
 from app.extensions import db
-from app.models import Consent, Counter, HealthNote, Member, Plan, StaffNote, Subscription, Visit
-from app.models.member import CONSENT_PURPOSES
+from app.models import Consent, Counter, HealthNote, Invoice, Member, Plan, StaffNote, Subscription, Visit
+from app.models.member import ACTIVE, CONSENT_PURPOSES, MEMBER_STATUSES
 from app.services import audit, clock, plans
 from app.services.errors import DomainError
 
@@ -42,7 +42,7 @@ SORTS = {
     "name": (Member.last_name, Member.first_name, Member.member_number),
     "number": (Member.member_number,),
 }
-STATUS_FILTERS = ("active", "ended", "anonymised", "all")
+STATUS_FILTERS = (*MEMBER_STATUSES, "all")  # the member list's filter: a status, or everyone
 
 MAX_MEMBER_NUMBER = 2**31 - 1  # members.member_number is a 32-bit integer
 
@@ -158,18 +158,34 @@ def member_numbers_block(count: int) -> range:
 # --- finding members ---------------------------------------------------------------------
 
 
+def parse_member_number(value) -> int | None:
+    """A member number from what someone typed ("1042", "#1042") or a URL; None when it cannot be one.
+
+    Beyond the column's range is no member either (not a database error).
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        text = str(value if value is not None else "").strip().lstrip("#")
+        if not (text.isdecimal() and len(text) <= 10):
+            return None
+        number = int(text)
+    return number if 0 < number <= MAX_MEMBER_NUMBER else None
+
+
 def find_by_number(member_number) -> Member | None:
-    try:
-        number = int(str(member_number).strip().lstrip("#"))
-    except (TypeError, ValueError):
-        return None
-    if not 0 < number <= MAX_MEMBER_NUMBER:  # beyond the column's range: no such member, not a database error
+    number = parse_member_number(member_number)
+    if number is None:
         return None
     return db.session.scalar(select(Member).where(Member.member_number == number))
 
 
-def _like_escape(term: str) -> str:
+def like_escape(term: str) -> str:
+    """A term for LIKE ... ESCAPE '\\': its own %, _ and backslashes match themselves."""
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_like_escape = like_escape
 
 
 @dataclass(frozen=True)
@@ -188,7 +204,7 @@ def search_statement(params: SearchParams, *, actor) -> Select:
     postcode or city never reveals who matches it.
     """
     stmt = select(Member)
-    if params.status in MEMBER_STATUS_FILTER:
+    if params.status in MEMBER_STATUSES:
         stmt = stmt.where(Member.status == params.status)
     if params.plan_id is not None:
         # Active members: on the plan now (an active subscription, as the dashboard counts them);
@@ -217,9 +233,6 @@ def search_statement(params: SearchParams, *, actor) -> Select:
     columns = SORTS.get(params.sort, SORTS["name"])
     stmt = stmt.order_by(*(c.desc() if params.descending else c.asc() for c in columns))
     return stmt
-
-
-MEMBER_STATUS_FILTER = ("active", "ended", "anonymised")
 
 
 # --- what may be done to a member ---------------------------------------------------------------
@@ -283,9 +296,9 @@ def actions_for(member: Member, actor=None) -> MemberActions:
     visits or holds can be attached). Ended: no check-in, no new subscription, not ended again.
     """
     refusals = {}
-    if member.status == "anonymised" or member.is_anonymised:
+    if member.is_anonymised:
         refusals = {action: ("anonymised", _REFUSALS["anonymised"]) for action in ACTION_PERMISSIONS}
-    elif member.status != "active":
+    elif member.status != ACTIVE:
         refusals = {action: ("not_active", _REFUSALS["not_active"]) for action in ACTIVE_ONLY}
     if actor is None:
         permitted = frozenset(ACTION_PERMISSIONS)
@@ -311,7 +324,7 @@ def create_member(data: dict, *, actor, source_ip: str | None = None) -> Member:
     if fields.get("joined_on") is None:  # left empty in the form: a member joins the day they are registered
         fields["joined_on"] = clock.today()
     fields.setdefault("country", "NL")
-    member = Member(member_number=next_member_number(), status="active", **fields)
+    member = Member(member_number=next_member_number(), status=ACTIVE, **fields)
     refresh_search_text(member)
     db.session.add(member)
     db.session.flush()
@@ -334,7 +347,7 @@ def possible_duplicates(data: dict, *, limit: int = 5) -> list[Member]:
     if not conditions:
         return []
     return list(db.session.scalars(
-        select(Member).where(or_(*conditions), Member.status != "anonymised").order_by(Member.member_number).limit(limit)
+        select(Member).where(or_(*conditions), ~Member.is_anonymised).order_by(Member.member_number).limit(limit)
     ))
 
 
@@ -382,7 +395,7 @@ def update_member(member: Member, data: dict, *, actor, override_reason: str | N
 
 def end_membership(member: Member, ended_on: date, *, actor, source_ip: str | None = None) -> int:
     """End the membership on a date; active subscriptions end then too. Returns how many ended."""
-    if member.status != "anonymised" and member.status != "active":
+    if not member.is_anonymised and member.status != ACTIVE:
         raise MemberError(_l("Only an active membership can be ended."), "not_active")
     actions_for(member, actor).require("end_membership")
     if ended_on < member.joined_on:
@@ -432,17 +445,18 @@ def check_in(member_number, *, actor, location: str = "", source: str = "desk",
     return visit
 
 
-def local_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The naive-UTC start and end of a local calendar day."""
-    from datetime import UTC
-
-    start = datetime.combine(day, time.min, tzinfo=clock.LOCAL_ZONE).astimezone(UTC).replace(tzinfo=None)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=clock.LOCAL_ZONE).astimezone(UTC)
-    return start, end.replace(tzinfo=None)
+local_day_bounds = clock.local_day_bounds  # the clock's; importable from here as before
 
 
 def visits_statement(member: Member) -> Select:
     return select(Visit).where(Visit.member_id == member.id).order_by(Visit.checked_in_at.desc(), Visit.id.desc())
+
+
+def invoices_of(member: Member) -> list[Invoice]:
+    """The member's invoices, newest first (the member page's invoices tab)."""
+    return list(db.session.scalars(
+        select(Invoice).where(Invoice.member_id == member.id).order_by(Invoice.issued_on.desc(), Invoice.id.desc())
+    ))
 
 
 def dashboard_counts() -> dict:

@@ -13,16 +13,23 @@ from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.models import Consent, DataRequest, Member, RequestEvent
-from app.models.privacy import DECISIONS, ERASURE_GROUNDS, ERASURE_METHODS, REQUEST_KINDS
-from app.services import audit, clock, erasure, storage
+from app.models.privacy import (
+    DECISIONS,
+    ERASURE_GROUNDS,
+    ERASURE_METHODS,
+    REQUEST_CHANNELS,
+    REQUEST_KINDS,
+    REQUESTER_FIELDS,
+    WIZARD_KINDS,  # noqa: F401  (the model holds the wizard's vocabulary; importable from here as before)
+    WIZARD_STEPS,  # noqa: F401
+)
+from app.services import audit, clock, erasure, rate_limits, storage
 from app.services import members as member_service
 from app.services.errors import DomainError
 
 MAX_EXTENSION_MONTHS = 2
 DUE_SOON_DAYS = 7
 OPEN_STATUSES = ("received", "in_progress")
-WIZARD_STEPS = ("ground", "decision", "method", "confirm", "result", "letter")
-WIZARD_KINDS = ("erasure", "objection")
 
 
 class RequestError(DomainError):
@@ -47,6 +54,26 @@ def spend_reference() -> str:
     return next_reference()
 
 
+def intake_allowed(address_key: str, limit: int) -> bool:
+    """Count one submission of the public form from this address (a keyed hash, never the address).
+
+    False when the address has sent `limit` in the last hour: nothing is counted or stored then.
+    Every other submission counts, valid or not, so guessing at the form costs attempts too.
+    """
+    return rate_limits.take(f"intake:{address_key}", limit)
+
+
+def intake(kind: str, *, honeypot: bool, source_ip: str | None = None, **requester) -> str:
+    """A request from the public form; returns the reference to show the requester.
+
+    A bot that fills in the hidden field is answered like a person but nothing is stored: the
+    reference it is shown is the next real one, spent, so it cannot be told from a confirmation.
+    """
+    if honeypot:
+        return spend_reference()
+    return register(kind, channel="intake", source_ip=source_ip, **requester).reference
+
+
 def add_event(data_request: DataRequest, action: str, actor=None, note: str | None = None) -> RequestEvent:
     event = RequestEvent(request=data_request, action=action, actor_id=getattr(actor, "id", None),
                          note=note, occurred_at=clock.utcnow())
@@ -67,6 +94,8 @@ def register(kind: str, *, channel: str, actor=None, requester_name: str | None 
     """Register a request: a reference and a due date one month after receipt."""
     if kind not in REQUEST_KINDS:
         raise RequestError(_l("Unknown kind of request."))
+    if channel not in REQUEST_CHANNELS:
+        raise RequestError(_l("Unknown channel: choose how the request was received."), field="channel")
     now = clock.utcnow()
     if received_on and received_on > clock.today():
         raise RequestError(_l("The date received cannot be in the future."))
@@ -193,8 +222,9 @@ def find_members(query: str, limit: int = 20, *, actor=None) -> list[Member]:
     if not query:
         return []
     conditions = []
-    if query.isdecimal() and len(query) <= 10 and 0 < int(query) <= member_service.MAX_MEMBER_NUMBER:
-        conditions.append(Member.member_number == int(query))
+    number = member_service.parse_member_number(query)
+    if number is not None:
+        conditions.append(Member.member_number == number)
     for fmt in ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"):
         try:
             conditions.append(Member.date_of_birth == datetime.strptime(query, fmt).date())
@@ -208,11 +238,11 @@ def find_members(query: str, limit: int = 20, *, actor=None) -> list[Member]:
             conditions.append(and_(*(Member.search_text.contains(word, autoescape=True) for word in words)))
         else:
             conditions.append(and_(*(
-                Member.search_text.like(f"%{member_service._like_escape(word)}% {member_service.SEPARATOR}%",
+                Member.search_text.like(f"%{member_service.like_escape(word)}% {member_service.SEPARATOR}%",
                                         escape="\\")
                 for word in words)))
     return db.session.scalars(
-        select(Member).where(or_(*conditions), Member.status != "anonymised")
+        select(Member).where(or_(*conditions), ~Member.is_anonymised)
         .order_by(Member.last_name, Member.first_name).limit(limit)
     ).all()
 
@@ -248,11 +278,8 @@ def _require_member(data_request: DataRequest) -> Member:
 
 def minimise(data_request: DataRequest) -> None:
     """Remove the requester's contact details; the register keeps reference, kind and dates."""
-    data_request.requester_name = None
-    data_request.requester_email = None
-    data_request.requester_date_of_birth = None
-    data_request.requester_member_number = None
-    data_request.message = None
+    for name in REQUESTER_FIELDS:
+        setattr(data_request, name, None)
     data_request.minimised_at = clock.utcnow()
     storage.touched({"data_requests"})  # the old row version must not stay in the WAL or dead tuples
 
@@ -261,6 +288,8 @@ def close(data_request: DataRequest, status: str, outcome: str, actor, *, minimi
     """Close the request with an outcome (completed, refused or withdrawn)."""
     if not data_request.is_open:
         raise RequestError(_l("This request is closed."))
+    if status == "completed" and data_request.wizard_unfinished:
+        raise RequestError(_l("Finish the erasure wizard first."))
     if status not in ("completed", "refused", "withdrawn"):
         raise RequestError(_l("Unknown status."))
     if status != "completed" and not (outcome or "").strip():
@@ -316,7 +345,7 @@ def partner_processing_clause():
         DataRequest.member_id == Member.id, DataRequest.kind == "objection",
         DataRequest.status.in_(("received", "in_progress", "completed")),
     )
-    return and_(Member.processing_restricted.is_(False), Member.status != "anonymised", ~objected)
+    return and_(Member.processing_restricted.is_(False), ~Member.is_anonymised, ~objected)
 
 
 def may_share_with_partners(member: Member) -> bool:
@@ -353,7 +382,7 @@ def withdraw_consents(data_request: DataRequest, consent_ids, actor) -> int:
 
 def wizard_start(data_request: DataRequest, actor) -> str:
     """Open the wizard (erasure, or an objection continued into erasure); returns the current step."""
-    if data_request.kind not in WIZARD_KINDS:
+    if not data_request.uses_wizard:
         raise RequestError(_l("Only erasure and objection requests go through the erasure wizard."))
     if data_request.wizard_step:
         return data_request.wizard_step
@@ -463,7 +492,7 @@ def _claim(data_request: DataRequest) -> None:
 def execute(data_request: DataRequest, typed_number: str, actor) -> dict:
     """Step 4: run the erasure after the member number was typed; returns the verification report."""
     if data_request.wizard_step != "confirm":
-        if data_request.wizard_step in ("executing", "result", "letter", "closed"):
+        if data_request.erasure_executed:
             raise AlreadyExecutedError(_l("This erasure has already been carried out by someone else."))
         raise RequestError(_l("This step is not the current one; the request has moved on."))
     if not data_request.is_open:

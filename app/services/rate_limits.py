@@ -28,6 +28,14 @@ def allowed(key: str, limit: int, window: timedelta = timedelta(hours=1)) -> boo
     return hits(key, window) < limit
 
 
+def take(key: str, limit: int, window: timedelta = timedelta(hours=1)) -> bool:
+    """Count one attempt unless the key has reached `limit` in this window; False (nothing counted) when refused."""
+    if not allowed(key, limit, window):
+        return False
+    hit(key, window)
+    return True
+
+
 def hit(key: str, window: timedelta = timedelta(hours=1)) -> int:
     """Count one hit for the key in the current window; returns the new count (flushed)."""
     start = _window_start(clock.utcnow(), window)

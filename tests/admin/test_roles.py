@@ -118,7 +118,7 @@ def test_permissions_change_takes_effect_on_the_next_request(app, client, db, ad
 
 
 def test_service_refuses_without_a_name(db, admin, in_request):
-    with pytest.raises(accounts.AccountError):
+    with pytest.raises(accounts.AccountError, match="A role needs a name"):
         role_service.create_role(admin, name="  ", description="", codes=[], requires_2fa=False)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from app.extensions import db as _db
 from app.models import AuditEvent
-from app.services import audit
+from app.services import audit, retention
 
 
 def _write(n, **fields):
@@ -91,7 +91,8 @@ def test_pruning_old_rows_keeps_the_rest_verifiable(db, frozen_clock):
     _write(3)
     frozen_clock(datetime(2026, 1, 1, 12, 0))
     newer = _write(2)
-    removed = audit.prune_before(datetime(2025, 1, 1))
+    # The one pruning mechanism: the retention sweep's audit_events policy (60 months by default).
+    removed = retention.run_sweep(None, commit=db.session.commit).counts["audit_events"]
     db.session.commit()
     assert removed == 3
     assert audit.verify().ok

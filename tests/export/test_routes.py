@@ -188,24 +188,32 @@ def test_member_partial_offers_downloads_and_warns_what_is_left_out(app, make_us
     assert "export.pdf" not in hidden
 
 
+def _render_request_partial(app, user, data_request, member):
+    """The request page passes the export step's state, decided by the export service."""
+    from app.services.export import request_export_state
+
+    state = request_export_state(data_request, user) if data_request.has_export else None
+    return _render_as(app, user, "privacy/_request_export.html", data_request=data_request, member=member,
+                      export_state=state)
+
+
 def test_request_partial_walks_the_states(app, db, make_user, seeded_member, make_request):
     staff = make_user(permissions=EVERYTHING)
     unverified = make_request(member=seeded_member, verified=False)
-    html = _render_as(app, staff, "privacy/_request_export.html", data_request=unverified, member=seeded_member)
+    html = _render_request_partial(app, staff, unverified, seeded_member)
     assert "identity has not been verified" in html and "export.pdf" not in html
     unlinked = make_request(member=None)
-    html = _render_as(app, staff, "privacy/_request_export.html", data_request=unlinked, member=None)
+    html = _render_request_partial(app, staff, unlinked, None)
     assert "not linked to a member" in html
     ready = db.session.scalars(db.select(DataRequest).where(DataRequest.reference == "AVG-2026-0001")).one()
-    html = _render_as(app, staff, "privacy/_request_export.html", data_request=ready, member=seeded_member)
+    html = _render_request_partial(app, staff, ready, seeded_member)
     assert f"/privacy/requests/{ready.reference}/export.pdf" in html and "handed-over" not in html
     assert 'name="csrf_token"' in html
     from app.services import clock
 
     ready.export_produced_at = clock.utcnow()
-    html = _render_as(app, staff, "privacy/_request_export.html", data_request=ready, member=seeded_member)
+    html = _render_request_partial(app, staff, ready, seeded_member)
     assert f"/privacy/requests/{ready.reference}/export/handed-over" in html
     assert '<option value="in_person">Handed over in person</option>' in html
     erasure = make_request(member=seeded_member, kind="erasure")
-    assert "export" not in _render_as(app, staff, "privacy/_request_export.html", data_request=erasure,
-                                      member=seeded_member).lower()
+    assert "export" not in _render_request_partial(app, staff, erasure, seeded_member).lower()

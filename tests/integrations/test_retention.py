@@ -21,8 +21,6 @@ def test_the_sweep_prunes_delivered_calls_and_old_transfers(db, make_member, fro
     frozen_clock(datetime(2026, 3, 2, 9, 0))
     recent_id = transfers.record("connector", "egym", "eGym", "MMS API v2", ["email"], [member.id]).id
     db.session.commit()
-    retention.ensure_default_policies()
-    db.session.commit()
     result = retention.run_sweep(None, commit=db.session.commit, via="cli")
     db.session.commit()
     assert result.counts["connector_outbox"] == 1 and result.counts["data_transfers"] == 1

@@ -19,7 +19,7 @@ from app.models import (
     Subscription,
     Visit,
 )
-from app.services import erasure, ledger, signals
+from app.services import erasure, holds, ledger, signals
 from app.services import members as member_service
 from tests.privacy.conftest import FULL_NAME
 
@@ -139,21 +139,23 @@ def test_an_active_legal_hold_refuses_the_whole_batch(db, seeded_member):
     db.session.rollback()
     assert info.value.member_numbers == [60001]
     assert snapshot(db) == before
-    assert erasure.held_member_ids([held.id, free.id]) == {held.id}
+    assert holds.held_among([held.id, free.id]) == {held.id}
 
 
 def test_a_failure_halfway_leaves_everything_as_before(app, db, seeded_member, monkeypatch):
     member = seeded_member()
     before = snapshot(db)
     statements = []
-    original = erasure._erase_batch
+    from app.services.erasure import engine  # the engine module holds the batch statements
+
+    original = engine._erase_batch
 
     def chunk_then_fail(*args, **kwargs):
         original(*args, **kwargs)
         statements.append("ran")
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(erasure, "_erase_batch", chunk_then_fail)
+    monkeypatch.setattr(engine, "_erase_batch", chunk_then_fail)
     with pytest.raises(RuntimeError):
         erasure.erase_member(member, "delete", None)
     db.session.rollback()
@@ -265,9 +267,7 @@ def test_exceptions_found(db, seeded_member, frozen_clock, make_plan):
 
 
 def test_ledger_key_is_generated_once_into_the_instance_folder(app, monkeypatch, tmp_path):
-    from app import config as config_module
-
-    monkeypatch.setattr(config_module, "INSTANCE_DIR", tmp_path)
+    monkeypatch.setitem(app.config, "INSTANCE_DIR", str(tmp_path))
     monkeypatch.setitem(app.config, "ERASURE_LEDGER_KEY", None)
     first = ledger.member_key(1234)
     key_file = tmp_path / "erasure_ledger_key"
@@ -351,3 +351,15 @@ def test_a_mixed_batch_erases_only_the_members_not_yet_anonymised(app, db, seede
     assert [(r.member_key, r.prev_hash, r.entry_hash) for r in rows] == [
         (e.member_key, e.prev_hash, e.entry_hash) for e in entries]
     assert count(db, Member, Member.status == "anonymised") == 3
+
+
+def test_identifiers_carry_the_date_of_birth_and_id_as_fields_and_show_no_values(db, seeded_member):
+    member = seeded_member()
+    identifiers = erasure.identifiers_of(member)
+    assert identifiers.date_of_birth == member.date_of_birth and identifiers.member_id == member.id
+    assert not any(kind.startswith("_") for kind in identifiers)  # no smuggled keys among the kinds
+    assert "quastenbroek" in " ".join(identifiers["name"])
+    assert "uastenbroek" not in repr(identifiers).lower()  # a repr can reach a log: kinds only
+    # The date of birth still counts in the member's own row (and only there).
+    assert any(hit["kind"] == "date_of_birth" and hit["table"] == "members"
+               for hit in erasure.verify(identifiers)["hits"])

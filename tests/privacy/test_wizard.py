@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.auth.permissions import DEFAULT_ROLES
 from app.extensions import db as _db
 from app.models import DataRequest, Invoice, Member
-from app.services import erasure
+from app.services import erasure, ledger
 from app.services import privacy_requests as svc
 from tests.privacy.conftest import FULL_NAME
 from tests.privacy.helpers import get_request, register, verify
@@ -210,7 +210,7 @@ def test_two_staff_executing_at_once_exactly_one_succeeds(app, client, db, offic
     saved = get_request(db, reference)
     assert saved.wizard_step == "result"
     assert [e.action for e in saved.events].count("erased") == 1
-    assert len(erasure.ledger.read_file()) == 1
+    assert len(ledger.read_file()) == 1
 
 
 def test_the_pages_speak_dutch(make_app, db, make_user, seeded_member):
@@ -258,7 +258,7 @@ def test_a_legal_hold_stops_the_execution_with_a_message(client, db, officer, se
     assert response.status_code == 200 and "active legal hold" in response.get_data(as_text=True)
     assert db.session.get(Member, member.id) is not None
     assert get_request(db, reference).wizard_step == "confirm"
-    assert erasure.ledger.read_file() == []
+    assert ledger.read_file() == []
 
 
 def test_a_member_erased_meanwhile_ends_the_wizard_cleanly(client, db, officer, seeded_member):
@@ -322,3 +322,18 @@ def test_the_result_page_reports_the_scan_of_the_database_files(client, db, offi
     else:
         assert "the portal cannot check" in page
     assert "Quastenbroek" not in page.split("The database files", 1)[1]
+
+
+def test_a_started_wizard_must_be_finished_before_completing_the_request(client, db, officer, seeded_member):
+    member = seeded_member()
+    reference = start(client, db, member)
+    response = client.post(f"/privacy/requests/{reference}/close", data={"status": "completed", "outcome": ""},
+                           follow_redirects=True)
+    assert "Finish the erasure wizard first." in response.get_data(as_text=True)
+    data_request = get_request(db, reference)
+    assert data_request.is_open and data_request.requester_name is not None
+    # The rule is the service's: the API and the CLI meet the same refusal.
+    with pytest.raises(svc.RequestError, match="Finish the erasure wizard first"):
+        svc.close(data_request, "completed", "", officer)
+    svc.close(data_request, "withdrawn", "Changed their mind", officer)  # withdrawing stays possible
+    assert not data_request.is_open

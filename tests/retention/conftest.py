@@ -12,7 +12,7 @@ from app.services import retention
 @pytest.fixture
 def policies(db):
     """The default policies, saved; returns {category: policy}."""
-    retention.ensure_default_policies()
+    db.session.add_all(p for p in retention.policies() if p.id is None)
     db.session.commit()
     return {p.category: p for p in db.session.scalars(_db.select(RetentionPolicy))}
 

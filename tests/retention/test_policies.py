@@ -14,10 +14,11 @@ from app.models import (
     Invoice,
     LegalHold,
     RateLimitBucket,
+    RetentionPolicy,
     StaffNote,
     Visit,
 )
-from app.services import audit, clock, retention
+from app.services import audit, clock, fiscal, retention
 from tests.retention.conftest import at
 
 TODAY = date(2026, 6, 15)
@@ -43,11 +44,10 @@ def _invoice(db, number, issued_on, status="paid", member=None):
     return invoice
 
 
-def test_default_policies_are_created_once_with_their_basis(db, in_request):
-    created = retention.ensure_default_policies()
-    db.session.commit()
-    assert {p.category for p in created} == set(retention.CATEGORIES)
-    assert retention.ensure_default_policies() == []
+def test_default_policies_are_read_from_code_with_their_basis(db, in_request):
+    # The defaults live in code: reading them writes nothing (no write on a GET).
+    assert {p.category for p in retention.policies()} == set(retention.CATEGORIES)
+    assert db.session.scalar(select(func.count()).select_from(RetentionPolicy)) == 0
     by_category = {p.category: p for p in retention.policies()}
     assert by_category["ended_memberships"].action == "anonymise"
     assert by_category["ended_memberships"].period_months == 24
@@ -96,7 +96,7 @@ def test_invoices_stay_until_seven_years_after_the_end_of_their_book_year(db, ma
     result = sweep()
     assert result.counts["invoices"] == 1
     assert set(db.session.scalars(select(Invoice.number))) == {"2019-0001", "2010-0001"}
-    assert retention.invoice_kept_until(date(2019, 1, 1)) == date(2026, 12, 31)
+    assert fiscal.kept_until(date(2019, 1, 1)) == date(2026, 12, 31)
 
 
 def test_invoice_policy_cannot_be_shortened_below_the_fiscal_minimum(db, policies, make_user, sweep, frozen_clock,

@@ -13,7 +13,7 @@ from app.blueprints.admin import bp
 from app.blueprints.admin.forms import AuditFilterForm, NewUserForm, ResetPasswordForm, RoleForm, UserForm
 from app.blueprints.auth.forms import EmptyForm
 from app.blueprints.main.panels import panel_on
-from app.blueprints.web import page_arg
+from app.blueprints.web import attempt, page_arg
 from app.extensions import db
 from app.models import Role, User
 from app.services import accounts, clock
@@ -118,14 +118,7 @@ def _user_action(user_id: int, action, done_message: str):
     user = _staff_or_404(user_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        action(current_user, user)
-    except accounts.AccountError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(done_message, "info")
+    attempt(lambda: action(current_user, user), done_message, category="info")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
@@ -162,14 +155,9 @@ def user_reset_password(user_id: int):
     user = _staff_or_404(user_id)
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
-            accounts.reset_password(current_user, user, form.temporary_password.data)
-        except accounts.AccountError as error:
-            db.session.rollback()
-            flash(_("Password not reset: %(reason)s", reason=str(error)), "error")
-        else:
-            db.session.commit()
-            flash(_("Temporary password set; the user must change it at the next login."), "info")
+        attempt(lambda: accounts.reset_password(current_user, user, form.temporary_password.data),
+                _("Temporary password set; the user must change it at the next login."), category="info",
+                on_error=lambda error: flash(_("Password not reset: %(reason)s", reason=str(error)), "error"))
     else:
         flash(_("Enter a temporary password."), "error")
     return redirect(url_for("admin.user_edit", user_id=user.id))

@@ -9,7 +9,6 @@ from app.blueprints.intake.forms import KIND_EXPLANATIONS, IntakeForm
 from app.blueprints.security import address_key, client_ip
 from app.extensions import db
 from app.services import privacy_requests as svc
-from app.services import rate_limits
 
 
 @bp.route("/request", methods=["GET", "POST"])
@@ -18,30 +17,20 @@ def form():
     form = IntakeForm()
     limited = False
     if form.is_submitted():
-        key = f"intake:{address_key('intake')}"
-        if not rate_limits.allowed(key, current_app.config["INTAKE_RATE_LIMIT"]):
+        if not svc.intake_allowed(address_key("intake"), current_app.config["INTAKE_RATE_LIMIT"]):
             limited = True
         elif form.validate():
-            rate_limits.hit(key)
-            if form.website.data:
-                # A bot filled in the hidden field: look accepted, store nothing. The reference it is
-                # shown is the next real one, spent, so it cannot be told from a real confirmation.
-                reference = svc.spend_reference()
-                db.session.commit()
-                session["intake_reference"] = reference
-                return redirect(url_for("intake.done"))
-            data_request = svc.register(
-                form.kind.data, channel="intake", requester_name=form.name.data,
+            reference = svc.intake(
+                form.kind.data, honeypot=bool(form.website.data), requester_name=form.name.data,
                 requester_email=form.email.data, requester_date_of_birth=form.date_of_birth.data,
                 requester_member_number=form.member_number.data, message=form.message.data,
                 source_ip=client_ip(),
             )
             db.session.commit()
-            session["intake_reference"] = data_request.reference
+            session["intake_reference"] = reference
             return redirect(url_for("intake.done"))
         else:
-            rate_limits.hit(key)
-            db.session.commit()
+            db.session.commit()  # the counted attempt
     status = 429 if limited else 200
     return render_template("intake/form.html", form=form, explanations=KIND_EXPLANATIONS, limited=limited,
                            limit_message=_("You have sent several requests from this address in a short time. "

@@ -3,7 +3,6 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from app.auth.decorators import permission_required
@@ -20,12 +19,12 @@ from app.blueprints.members.forms import (
     WithdrawConsentForm,
 )
 from app.blueprints.security import safe_next
-from app.blueprints.web import client_ip, page_arg
+from app.blueprints.web import attempt, client_ip, member_or_404, page_arg
 from app.extensions import db
-from app.models import Consent, Invoice, Subscription
+from app.models import Consent, Subscription
 from app.services import clock, plans
 from app.services import members as service
-from app.services.members import CONSENT_LABELS, CONTACT_FIELDS, FINANCE_FIELDS, MemberError, SearchParams
+from app.services.members import CONSENT_LABELS, CONTACT_FIELDS, FINANCE_FIELDS, SearchParams
 from app.templating import can, format_money
 
 # Tab key -> (label, permission needed to see it).
@@ -53,11 +52,12 @@ def _subscription_form(**kwargs) -> SubscriptionForm:
     return form
 
 
-def _member_or_404(member_number: int):
-    member = service.find_by_number(member_number)
-    if member is None:
+def _owned_or_404(model, row_id: int, member):
+    """A row of the member's (a subscription, a consent) by id; another member's is no such page."""
+    row = db.session.get(model, row_id)
+    if row is None or row.member_id != member.id:
         abort(404)
-    return member
+    return row
 
 
 def _limit_fields(form) -> None:
@@ -108,10 +108,7 @@ def _tab_context(member, tab: str) -> dict:
         return {"visits": db.paginate(service.visits_statement(member), page=page_arg(),
                                       per_page=current_app.config["VISITS_PER_PAGE"], error_out=False)}
     if tab == "invoices":
-        invoices = db.session.scalars(
-            select(Invoice).where(Invoice.member_id == member.id).order_by(Invoice.issued_on.desc(), Invoice.id.desc())
-        ).all()
-        return {"invoices": invoices}
+        return {"invoices": service.invoices_of(member)}
     if tab == "profile":
         last_visit = db.session.scalar(service.visits_statement(member).limit(1))
         return {"last_visit": last_visit}
@@ -145,7 +142,7 @@ def _render_member(member, tab: str = "profile", status: int = 200, **forms):
 @bp.get("/<int:member_number>")
 @permission_required("members.view")
 def show(member_number: int):
-    member = _member_or_404(member_number)
+    member = member_or_404(member_number)
     return _render_member(member, request.args.get("tab", "profile"))
 
 
@@ -171,7 +168,7 @@ def create():
 @bp.route("/<int:member_number>/edit", methods=["GET", "POST"])
 @permission_required("members.edit")
 def edit(member_number: int):
-    member = _member_or_404(member_number)
+    member = member_or_404(member_number)
     if member.is_anonymised:
         flash(_("This member has been anonymised and can no longer be changed."), "error")
         return redirect(url_for("members.show", member_number=member.member_number))
@@ -185,15 +182,12 @@ def edit(member_number: int):
         del form.override_reason
     if form.validate_on_submit():
         reason = form.override_reason.data if member.processing_restricted and form.override_restriction.data else None
-        try:
-            changed = service.update_member(member, form.member_data(), actor=current_user, override_reason=reason,
-                                            source_ip=client_ip())
-        except MemberError as error:
-            db.session.rollback()
-            flash(str(error), "error")
+        outcome = attempt(
+            lambda: service.update_member(member, form.member_data(), actor=current_user, override_reason=reason,
+                                          source_ip=client_ip()),
+            lambda changed: _("The changes have been saved.") if changed else _("Nothing was changed."))
+        if not outcome.ok:
             return render_template("members/form.html", form=form, member=member), 422
-        db.session.commit()
-        flash(_("The changes have been saved.") if changed else _("Nothing was changed."), "success")
         return redirect(url_for("members.show", member_number=member.member_number))
     status = 200 if request.method == "GET" else 422
     return render_template("members/form.html", form=form, member=member), status
@@ -209,33 +203,24 @@ def checkin():
         for error in form.member_number.errors:
             flash(str(error), "error")
         return redirect(back)
-    try:
-        visit = service.check_in(form.member_number.data, actor=current_user, source_ip=client_ip())
-    except MemberError as error:
-        db.session.rollback()
-        flash(_("Check-in refused for member %(number)s: %(reason)s", number=form.member_number.data, reason=error),
-              "error")
-        return redirect(back)
-    db.session.commit()
-    member = visit.member
-    flash(_("Checked in: %(name)s (%(number)s).", name=member.full_name, number=member.member_number), "success")
+    attempt(lambda: service.check_in(form.member_number.data, actor=current_user, source_ip=client_ip()),
+            lambda visit: _("Checked in: %(name)s (%(number)s).", name=visit.member.full_name,
+                            number=visit.member.member_number),
+            on_error=lambda error: flash(_("Check-in refused for member %(number)s: %(reason)s",
+                                           number=form.member_number.data, reason=error), "error"))
     return redirect(back)
 
 
 @bp.post("/<int:member_number>/end")
 @permission_required("members.edit")
 def end(member_number: int):
-    member = _member_or_404(member_number)
+    member = member_or_404(member_number)
     form = EndMembershipForm()
     if form.validate_on_submit():
-        try:
-            ended = service.end_membership(member, form.ended_on.data, actor=current_user, source_ip=client_ip())
-        except MemberError as error:
-            db.session.rollback()
-            form.ended_on.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("The membership has been ended; %(count)s subscription(s) ended with it.", count=ended), "success")
+        if attempt(lambda: service.end_membership(member, form.ended_on.data, actor=current_user, source_ip=client_ip()),
+                   lambda ended: _("The membership has been ended; %(count)s subscription(s) ended with it.",
+                                   count=ended),
+                   on_error=lambda error: form.ended_on.errors.append(str(error))).ok:
             return redirect(url_for("members.show", member_number=member.member_number))
     return _render_member(member, "profile", 422, end_form=form)
 
@@ -243,20 +228,18 @@ def end(member_number: int):
 @bp.post("/<int:member_number>/subscriptions")
 @permission_required("members.subscriptions")
 def add_subscription(member_number: int):
-    member = _member_or_404(member_number)
+    member = member_or_404(member_number)
     form = _subscription_form()
     if form.validate_on_submit():
-        try:
-            service.add_subscription(member, plan=plans.get_plan(form.plan_id.data), starts_on=form.starts_on.data,
-                                     ends_on=form.ends_on.data, monthly_fee=form.monthly_fee.data,
-                                     actor=current_user, source_ip=client_ip())
-        except MemberError as error:
-            db.session.rollback()
+        def beside_field(error):
             target = form.monthly_fee if error.code == "fee" else form.plan_id
             target.errors = [*target.errors, str(error)]
-        else:
-            db.session.commit()
-            flash(_("The subscription has been added."), "success")
+
+        if attempt(lambda: service.add_subscription(
+                member, plan=plans.get_plan(form.plan_id.data), starts_on=form.starts_on.data,
+                ends_on=form.ends_on.data, monthly_fee=form.monthly_fee.data, actor=current_user,
+                source_ip=client_ip()),
+                _("The subscription has been added."), on_error=beside_field).ok:
             return redirect(url_for("members.show", member_number=member.member_number, tab="subscriptions"))
     return _render_member(member, "subscriptions", 422, subscription_form=form)
 
@@ -264,20 +247,13 @@ def add_subscription(member_number: int):
 @bp.post("/<int:member_number>/subscriptions/<int:subscription_id>/end")
 @permission_required("members.subscriptions")
 def end_subscription(member_number: int, subscription_id: int):
-    member = _member_or_404(member_number)
-    subscription = db.session.get(Subscription, subscription_id)
-    if subscription is None or subscription.member_id != member.id:
-        abort(404)
+    member = member_or_404(member_number)
+    subscription = _owned_or_404(Subscription, subscription_id, member)
     form = EndMembershipForm()
     if form.validate_on_submit():
-        try:
-            service.end_subscription(subscription, form.ended_on.data, actor=current_user, source_ip=client_ip())
-        except MemberError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(_("The subscription has been ended."), "success")
+        attempt(lambda: service.end_subscription(subscription, form.ended_on.data, actor=current_user,
+                                                 source_ip=client_ip()),
+                _("The subscription has been ended."))
     else:
         flash(_("Enter a valid end date."), "error")
     return redirect(url_for("members.show", member_number=member.member_number, tab="subscriptions"))
@@ -286,17 +262,12 @@ def end_subscription(member_number: int, subscription_id: int):
 @bp.post("/<int:member_number>/consents")
 @permission_required("members.consents")
 def add_consent(member_number: int):
-    member = _member_or_404(member_number)
+    member = member_or_404(member_number)
     form = ConsentForm()
     if form.validate_on_submit():
-        try:
-            service.record_consent(member, form.purpose.data, via=form.via.data, actor=current_user, source_ip=client_ip())
-        except MemberError as error:
-            db.session.rollback()
-            form.purpose.errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("The consent has been recorded."), "success")
+        if attempt(lambda: service.record_consent(member, form.purpose.data, via=form.via.data, actor=current_user,
+                                                  source_ip=client_ip()),
+                   _("The consent has been recorded."), on_error=lambda error: form.purpose.errors.append(str(error))).ok:
             return redirect(url_for("members.show", member_number=member.member_number, tab="consents"))
     return _render_member(member, "consents", 422, consent_form=form)
 
@@ -304,37 +275,23 @@ def add_consent(member_number: int):
 @bp.post("/<int:member_number>/consents/<int:consent_id>/withdraw")
 @permission_required("members.consents")
 def withdraw_consent(member_number: int, consent_id: int):
-    member = _member_or_404(member_number)
-    consent = db.session.get(Consent, consent_id)
-    if consent is None or consent.member_id != member.id:
-        abort(404)
+    member = member_or_404(member_number)
+    consent = _owned_or_404(Consent, consent_id, member)
     form = WithdrawConsentForm()
     if form.validate_on_submit():
-        try:
-            service.withdraw_consent(consent, via=form.via.data, actor=current_user, source_ip=client_ip())
-        except MemberError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(_("The withdrawal has been recorded."), "success")
+        attempt(lambda: service.withdraw_consent(consent, via=form.via.data, actor=current_user, source_ip=client_ip()),
+                _("The withdrawal has been recorded."))
     return redirect(url_for("members.show", member_number=member.member_number, tab="consents"))
 
 
 @bp.post("/<int:member_number>/notes")
 @permission_required("members.notes")
 def add_note(member_number: int):
-    member = _member_or_404(member_number)
+    member = member_or_404(member_number)
     form = NoteForm()
     if form.validate_on_submit():
-        try:
-            service.add_staff_note(member, form.body.data, actor=current_user, source_ip=client_ip())
-        except MemberError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(_("The note has been added."), "success")
+        if attempt(lambda: service.add_staff_note(member, form.body.data, actor=current_user, source_ip=client_ip()),
+                   _("The note has been added.")).ok:
             return redirect(url_for("members.show", member_number=member.member_number, tab="notes"))
     return _render_member(member, "notes", 422, note_form=form)
 
@@ -342,16 +299,10 @@ def add_note(member_number: int):
 @bp.post("/<int:member_number>/health-notes")
 @permission_required("members.health")
 def add_health_note(member_number: int):
-    member = _member_or_404(member_number)
+    member = member_or_404(member_number)
     form = NoteForm(prefix="health")
     if form.validate_on_submit():
-        try:
-            service.add_health_note(member, form.body.data, actor=current_user, source_ip=client_ip())
-        except MemberError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(_("The health note has been added."), "success")
+        if attempt(lambda: service.add_health_note(member, form.body.data, actor=current_user, source_ip=client_ip()),
+                   _("The health note has been added.")).ok:
             return redirect(url_for("members.show", member_number=member.member_number, tab="health"))
     return _render_member(member, "health", 422, health_form=form)

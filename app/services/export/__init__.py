@@ -17,21 +17,24 @@ from app.services.export.flow import (
     FORMATS,
     HANDOVER_METHODS,
     LANGUAGES,
+    PART_WORDS,
     ClubInfo,
     ExportFile,
     ExportRefusedError,
+    RequestExportState,
     produce,
     produce_for_request,
     record_handover,
+    request_export_state,
     request_refusal,
 )
 from app.services.export.gather import MemberExport, Omission, gather, omissions_for
 from app.services.export.package import as_document, build_zip, csv_files, neutralise
 
 __all__ = [
-    "EXPORT_REQUEST_KINDS", "FORMATS", "HANDOVER_METHODS", "LANGUAGES",
+    "EXPORT_REQUEST_KINDS", "FORMATS", "HANDOVER_METHODS", "LANGUAGES", "PART_WORDS",
     "RECIPIENT_SOURCES", "ClubInfo", "ExportFile", "ExportRefusedError", "MemberExport", "Omission",
-    "Recipient", "as_document", "build_zip", "csv_files", "gather", "neutralise",
+    "Recipient", "RequestExportState", "as_document", "build_zip", "csv_files", "gather", "neutralise",
     "omissions_for", "produce", "produce_for_request", "recipients_for", "record_handover",
-    "register_recipient_source", "render_export_html", "render_export_pdf", "request_refusal",
+    "register_recipient_source", "render_export_html", "render_export_pdf", "request_export_state", "request_refusal",
 ]

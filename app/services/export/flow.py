@@ -8,15 +8,23 @@ from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
 from app.models import DataRequest, Member, RequestEvent
+from app.models.privacy import EXPORT_KINDS
 from app.services import audit, clock
 from app.services.errors import DomainError
 from app.services.export.document import render_export_pdf
-from app.services.export.gather import gather
+from app.services.export.gather import gather, omissions_for
 from app.services.export.package import build_zip
 
 FORMATS = {"pdf": "application/pdf", "zip": "application/zip"}
 LANGUAGES = ("nl", "en")
-EXPORT_REQUEST_KINDS = ("access", "portability")
+EXPORT_REQUEST_KINDS = EXPORT_KINDS  # the model's vocabulary (DataRequest.has_export)
+# What an export by someone without a guard's permission leaves out, in a few words (gather.GUARDS).
+PART_WORDS = {
+    "contact": _l("contact details"),
+    "finance": _l("invoices and IBAN"),
+    "staff_notes": _l("staff notes"),
+    "health_notes": _l("health notes"),
+}
 HANDOVER_METHODS = {
     "in_person": _l("Handed over in person"),
     "email": _l("Sent by (encrypted) email"),
@@ -52,7 +60,7 @@ def produce(member: Member, actor, fmt: str, language: str, club: ClubInfo, *,
     if language not in LANGUAGES:
         raise ExportRefusedError(_("Choose Dutch or English for the export."))
     if member.is_anonymised:
-        raise ExportRefusedError(_("This member has been anonymised: there is no personal data left to export."))
+        raise ExportRefusedError(_nothing_left())
     reference = data_request.reference if data_request else None
     with force_locale(language):
         if fmt == "pdf":
@@ -72,9 +80,35 @@ def produce(member: Member, actor, fmt: str, language: str, club: ClubInfo, *,
     return ExportFile(f"export-{member.member_number}.{fmt}", FORMATS[fmt], content)
 
 
+def _nothing_left() -> str:
+    return _("This member has been anonymised: there is no personal data left to export.")
+
+
+@dataclass(frozen=True)
+class RequestExportState:
+    """What the request page's export step shows; decided here, so the page and the API agree."""
+
+    refusal: str | None  # why nothing can be produced yet (not linked, identity not verified)
+    nothing_left: str | None  # the member is anonymised: there is nothing to export
+    missing_parts: list[str]  # what an export by this actor leaves out, in words
+
+    @property
+    def can_produce(self) -> bool:
+        return self.refusal is None and self.nothing_left is None
+
+
+def request_export_state(data_request: DataRequest, actor) -> RequestExportState:
+    """The export step of an access or portability request, for this actor."""
+    refusal = request_refusal(data_request)
+    member = data_request.member
+    nothing_left = _nothing_left() if refusal is None and member.is_anonymised else None
+    parts = [str(PART_WORDS[o.key]) for o in omissions_for(actor)]
+    return RequestExportState(refusal, nothing_left, parts)
+
+
 def request_refusal(data_request: DataRequest) -> str | None:
     """Why no export can be produced for this request yet, or None when it can."""
-    if data_request.kind not in EXPORT_REQUEST_KINDS:
+    if not data_request.has_export:
         return _("Only access and portability requests come with a data export.")
     if data_request.member is None:
         return _("This request is not linked to a member yet. Link it to the member first.")

@@ -14,6 +14,7 @@ from flask_login import current_user
 from app.auth.decorators import permission_required
 from app.blueprints.privacy import bp
 from app.blueprints.privacy import forms as f
+from app.blueprints.web import attempt, request_or_404
 from app.extensions import db
 from app.services import clock, erasure, pdf
 from app.services import privacy_requests as svc
@@ -26,13 +27,6 @@ STEPS = [
     ("result", _l("Result")),
     ("letter", _l("Letter")),
 ]
-
-
-def _load(reference):
-    data_request = svc.get_by_reference(reference)
-    if data_request is None:
-        abort(404)
-    return data_request
 
 
 def _step_url(data_request):
@@ -62,48 +56,37 @@ def _guard(data_request, step):
 
 def _render(template, data_request, step, **context):
     return render_template(f"privacy/erasure/{template}.html", data_request=data_request,
-                           member=data_request.member, steps=STEPS, current=step, f=f, svc=svc, **context)
+                           member=data_request.member, steps=STEPS, current=step, **context)
 
 
 @bp.post("/requests/<reference>/erasure/start")
 @permission_required("privacy.erase")
 def erasure_start(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     if not f.EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        svc.wizard_start(data_request, current_user)
-    except svc.RequestError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if not attempt(lambda: svc.wizard_start(data_request, current_user)).ok:
         return redirect(url_for("privacy.request", reference=reference))
-    db.session.commit()
     return redirect(_step_url(data_request))
 
 
 @bp.get("/requests/<reference>/erasure")
 @permission_required("privacy.erase")
 def erasure_current(reference):
-    return redirect(_step_url(_load(reference)))
+    return redirect(_step_url(request_or_404(reference)))
 
 
 def _step_view(step, form_class, template, on_valid, context=lambda r: {}):
     """The shared shape of a wizard step: guard, form, service call, commit, on to the next step."""
 
     def view(reference):
-        data_request = _load(reference)
+        data_request = request_or_404(reference)
         blocked = _guard(data_request, step)
         if blocked:
             return blocked
         form = form_class()
         if form.validate_on_submit():
-            try:
-                on_valid(data_request, form)
-            except svc.RequestError as exc:
-                db.session.rollback()
-                flash(str(exc), "error")
-            else:
-                db.session.commit()
+            if attempt(lambda: on_valid(data_request, form)).ok:
                 return redirect(_step_url(data_request))
         return _render(template, data_request, step, form=form, **context(data_request))
 
@@ -149,7 +132,7 @@ for _step, _form, _handler, _context in (
 @bp.get("/requests/<reference>/erasure/confirm")
 @permission_required("privacy.erase")
 def erasure_confirm(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     blocked = _guard(data_request, "confirm")
     if blocked:
         return blocked
@@ -161,9 +144,9 @@ def erasure_confirm(reference):
 @bp.post("/requests/<reference>/erasure/confirm")
 @permission_required("privacy.erase")
 def erasure_execute(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     form = f.ConfirmForm()
-    if data_request.wizard_step in ("executing", "result", "letter", "closed"):
+    if data_request.erasure_executed:
         flash(_("This erasure has already been carried out by someone else."), "error")
         return redirect(_step_url(data_request))
     blocked = _guard(data_request, "confirm")
@@ -193,23 +176,17 @@ def erasure_execute(reference):
 @bp.post("/requests/<reference>/erasure/back")
 @permission_required("privacy.erase")
 def erasure_back(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     if not f.EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        svc.back_to_method(data_request, current_user)
-    except svc.RequestError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
+    attempt(lambda: svc.back_to_method(data_request, current_user))
     return redirect(_step_url(data_request))
 
 
 @bp.route("/requests/<reference>/erasure/result", methods=["GET", "POST"])
 @permission_required("privacy.erase")
 def erasure_result(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     blocked = _guard(data_request, "result")
     if blocked:
         return blocked
@@ -226,14 +203,14 @@ def _letter_html(data_request):
     outcome = svc.outcome_of(data_request)
     kept = [{**row, "until": date.fromisoformat(row["until"])} for row in outcome.get("kept", [])]
     return render_template("pdf/privacy_letter.html", data_request=data_request, outcome=outcome,
-                           report=svc.report_of(data_request), f=f, svc=svc, today=clock.today(), kept=kept)
+                           report=svc.report_of(data_request), today=clock.today(), kept=kept)
 
 
 @bp.route("/requests/<reference>/erasure/letter", methods=["GET", "POST"])
 @permission_required("privacy.erase")
 def erasure_letter(reference):
     """Make the confirmation letter (PDF); making it closes and minimises the request."""
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     blocked = _guard(data_request, "letter")
     if blocked:
         return blocked

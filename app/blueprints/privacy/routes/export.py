@@ -3,14 +3,12 @@
 from flask import Response, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.auth.decorators import permission_required
 from app.blueprints.privacy import bp
 from app.blueprints.privacy.export_forms import ExportForm, HandoverForm
-from app.blueprints.web import client_ip
+from app.blueprints.web import client_ip, member_or_404, request_or_404
 from app.extensions import db
-from app.models import DataRequest, Member
 from app.services import export as export_service
 
 FORMAT_RULE = "<any(pdf, zip):fmt>"
@@ -40,14 +38,6 @@ def _request_page(reference: str) -> str:
     return f"{url_for('privacy.requests')}/{reference}"
 
 
-def _member_or_404(member_number: int) -> Member:
-    return db.first_or_404(select(Member).where(Member.member_number == member_number))
-
-
-def _request_or_404(reference: str) -> DataRequest:
-    return db.first_or_404(select(DataRequest).where(DataRequest.reference == reference))
-
-
 @bp.app_context_processor
 def export_helpers():
     """The hand-over choices for the request page's export partial (whichever view renders it)."""
@@ -58,7 +48,7 @@ def export_helpers():
 @permission_required("privacy.export")
 def member_export(member_number: int, fmt: str):
     """Download a member's export from the member page (GET: it changes nothing but the audit log)."""
-    member = _member_or_404(member_number)
+    member = member_or_404(member_number)
     try:
         file = export_service.produce(
             member, current_user, fmt, _language(request.args.get("lang")), _club(), source_ip=client_ip()
@@ -75,7 +65,7 @@ def member_export(member_number: int, fmt: str):
 @permission_required("privacy.export")
 def request_export(reference: str, fmt: str):
     """Produce the export for a request's member; the request records that it was produced."""
-    data_request = _request_or_404(reference)
+    data_request = request_or_404(reference)
     form = ExportForm()
     if not form.validate_on_submit():
         flash(_("Choose Dutch or English for the export."), "error")
@@ -96,7 +86,7 @@ def request_export(reference: str, fmt: str):
 @permission_required("privacy.export")
 def request_export_handed_over(reference: str):
     """Record that the export was handed over to the member, and how."""
-    data_request = _request_or_404(reference)
+    data_request = request_or_404(reference)
     form = HandoverForm()
     if not form.validate_on_submit() or not form.method.data:
         flash(_("Choose how the export was handed over."), "error")

@@ -1,5 +1,7 @@
 """The register of data requests: list, register at the desk, a request's page and its actions."""
 
+from types import SimpleNamespace
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -10,20 +12,19 @@ from app.blueprints.form_helpers import choices
 from app.blueprints.main.panels import panel_on
 from app.blueprints.privacy import bp
 from app.blueprints.privacy import forms as f
-from app.blueprints.web import client_ip, page_arg
+from app.blueprints.web import attempt, client_ip, page_arg, request_or_404
 from app.extensions import db
 from app.models.privacy import REQUEST_KINDS, REQUEST_STATUSES
-from app.services import clock, erasure, ledger, storage
+from app.services import clock, ledger, storage
 from app.services import members as member_service
 from app.services import privacy_requests as svc
-from app.services.export import HANDOVER_METHODS
+from app.services.export import HANDOVER_METHODS, request_export_state
 
-
-def _load(reference: str):
-    data_request = svc.get_by_reference(reference)
-    if data_request is None:
-        abort(404)
-    return data_request
+# What the register's pages read: deadlines and labels. Explicit values, never the service
+# module, so no template can reach a function that changes data. (The names stay `svc` and `f`.)
+DEADLINES = SimpleNamespace(is_overdue=svc.is_overdue, is_due_soon=svc.is_due_soon,
+                            latest_extension=svc.latest_extension)
+LABELS = SimpleNamespace(KIND_SHORT=f.KIND_SHORT, STATUS_LABELS=f.STATUS_LABELS, CHANNEL_LABELS=f.CHANNEL_LABELS)
 
 
 def _to(data_request):
@@ -41,7 +42,7 @@ def requests():
     pagination = db.paginate(svc.register_query(filter_, kind, status), page=page_arg(), per_page=25,
                              error_out=False)
     return render_template("privacy/requests.html", pagination=pagination, filter=filter_, kind=kind,
-                           status=status, svc=svc, f=f, today=clock.today())
+                           status=status, svc=DEADLINES, f=LABELS, today=clock.today())
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
@@ -72,13 +73,14 @@ def register_request():
 @bp.get("/requests/<reference>", endpoint="request")
 @permission_required("privacy.view")
 def show_request(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     member = data_request.member
     return render_template(
-        "privacy/request.html", data_request=data_request, member=member, svc=svc, f=f,
+        "privacy/request.html", data_request=data_request, member=member, svc=DEADLINES, f=LABELS,
         today=clock.today(), extend_form=f.ExtendForm(), close_form=f.CloseForm(), note_form=f.NoteForm(),
         button=f.EmptyForm(), objection_form=_objection_form(member),
         report=svc.report_of(data_request), outcome=svc.outcome_of(data_request),
+        export_state=request_export_state(data_request, current_user) if data_request.has_export else None,
     )
 
 
@@ -91,21 +93,14 @@ def _objection_form(member):
 
 def _act(data_request, action, success_message):
     """Run a service call; commit and flash on success, flash the error otherwise."""
-    try:
-        action()
-    except svc.RequestError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(success_message)
+    attempt(action, success_message, category="message")
     return _to(data_request)
 
 
 @bp.post("/requests/<reference>/extend")
 @permission_required("privacy.handle")
 def extend(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     form = f.ExtendForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():
@@ -120,7 +115,7 @@ def extend(reference):
 @permission_required("privacy.handle")
 def identity(reference):
     """Verify the identity and link a member. The URL never carries a search term (no ?q=): see identity_search."""
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     form = f.VerifyIdentityForm()
     if form.validate_on_submit():
         member = member_service.find_by_number(form.member_number.data)
@@ -147,7 +142,7 @@ def identity(reference):
 @permission_required("privacy.handle")
 def identity_search(reference):
     """The identity search by POST: the term stays in the body, out of URLs, access logs and the session cookie."""
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     search = f.IdentitySearchForm()
     q = (search.q.data or "") if search.validate_on_submit() else ""
     return _identity_page(data_request, q, search=search)
@@ -165,7 +160,7 @@ def _identity_page(data_request, q, *, search=None, form=None, status=200):
 @bp.post("/requests/<reference>/rectification")
 @permission_required("privacy.handle")
 def rectification(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     form = f.NoteForm()
     note = form.note.data if form.validate_on_submit() else ""
     return _act(data_request, lambda: svc.record_rectification(data_request, note, current_user),
@@ -175,7 +170,7 @@ def rectification(reference):
 @bp.post("/requests/<reference>/restriction/<action>")
 @permission_required("privacy.handle")
 def restriction(reference, action):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     if action not in ("set", "lift") or not f.EmptyForm().validate_on_submit():
         abort(400)
     restricted = action == "set"
@@ -186,7 +181,7 @@ def restriction(reference, action):
 @bp.post("/requests/<reference>/objection")
 @permission_required("privacy.handle")
 def objection(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     form = _objection_form(data_request.member)
     ids = form.consents.data if form.validate_on_submit() else []
     return _act(data_request, lambda: svc.withdraw_consents(data_request, ids or [], current_user),
@@ -196,14 +191,10 @@ def objection(reference):
 @bp.post("/requests/<reference>/close")
 @permission_required("privacy.handle")
 def close(reference):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     form = f.CloseForm()
     if not form.validate_on_submit():
         abort(400)
-    if data_request.kind in svc.WIZARD_KINDS and data_request.wizard_step not in (None, "closed") \
-            and form.status.data == "completed":
-        flash(_("Finish the erasure wizard first."), "error")
-        return _to(data_request)
     return _act(data_request, lambda: svc.close(data_request, form.status.data, form.outcome.data, current_user),
                 _("The request has been closed and the requester's details removed."))
 
@@ -212,18 +203,7 @@ def close(reference):
 def dashboard_panel(_user):
     """Overdue and nearly due requests, and a warning when erased members are back after a restore."""
     summary = svc.deadline_summary()
-    ledger_warning = None
-    try:
-        # Cheap first: a restore leaves the table with fewer rows than the file has lines.
-        entries = ledger.read_file() if ledger.file_line_count() > ledger.table_count() else []
-        missing = len(ledger.missing_table_rows(entries)) if entries else 0
-        # Only a restore makes members come back, and a restore loses ledger rows: so the
-        # costlier search for returned members runs only when rows are missing.
-        back = erasure.members_back(entries) if missing else []
-        if missing or back:
-            ledger_warning = {"missing": missing, "back": len(back)}
-    except ledger.LedgerError:
-        ledger_warning = {"broken": True}
+    ledger_warning = ledger.health().warning
     # A WAL checkpoint (or VACUUM) after an erasure that could not complete stays on show until one succeeds.
     storage_failures = storage.failures()
     if not (summary["overdue_count"] or summary["due_soon_count"] or summary["open_count"] or ledger_warning

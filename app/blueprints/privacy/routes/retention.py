@@ -4,7 +4,6 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -12,9 +11,10 @@ from app.auth.decorators import permission_required
 from app.blueprints.form_helpers import BaseForm, choices
 from app.blueprints.main.panels import panel_on
 from app.blueprints.privacy import bp
+from app.blueprints.web import member_or_404
 from app.extensions import db
 from app.models import LegalHold, Member
-from app.services import holds, jobs
+from app.services import fiscal, holds, jobs
 from app.services import retention as retention_service
 
 
@@ -50,15 +50,9 @@ def _hold_helpers():
     return {"legal_holds_of": holds.active_holds}
 
 
-def _ensure_policies() -> None:
-    if retention_service.ensure_default_policies():
-        db.session.commit()
-
-
 @bp.get("/retention")
 @permission_required("retention.view")
 def retention():
-    _ensure_policies()
     return render_template(
         "privacy/retention.html",
         forecasts=retention_service.forecast(),
@@ -74,10 +68,9 @@ def retention():
 @bp.route("/retention/policies/<category>", methods=["GET", "POST"])
 @permission_required("retention.manage")
 def retention_edit(category: str):
-    _ensure_policies()
-    policy = retention_service.policy_for(category)
-    if policy is None or category not in retention_service.CATEGORIES:
+    if category not in retention_service.CATEGORIES:
         abort(404)
+    policy = retention_service.effective_policy(category)
     spec = retention_service.CATEGORIES[category]
     form = PolicyForm()
     form.counted_from.choices = choices((code, retention_service.COUNTED_FROM_WORDS[code]) for code in spec.counted_from)
@@ -89,9 +82,6 @@ def retention_edit(category: str):
         form.basis.data = retention_service.basis_text(policy)
         form.enabled.data = policy.enabled
     elif form.validate():
-        basis = (form.basis.data or "").strip()
-        if basis == str(spec.default_basis).strip():
-            basis = ""  # unchanged default: keep showing it in each reader's language
         try:
             changed = retention_service.update_policy(
                 policy,
@@ -99,7 +89,7 @@ def retention_edit(category: str):
                 period_months=(form.period_months.data or "").strip(),
                 counted_from=form.counted_from.data,
                 action=form.action.data,
-                basis=basis,
+                basis=form.basis.data,
                 enabled=form.enabled.data,
             )
         except retention_service.PolicyError as error:
@@ -113,13 +103,13 @@ def retention_edit(category: str):
                 flash(_("Nothing was changed."))
             return redirect(url_for(".retention"))
     return render_template("privacy/retention_edit.html", form=form, policy=policy, category=spec,
-                           fiscal_minimum=retention_service.FISCAL_MINIMUM_MONTHS, describe=retention_service.describe)
+                           fiscal_minimum=retention_service.FISCAL_MINIMUM_MONTHS, fiscal_years=fiscal.RETENTION_YEARS,
+                           describe=retention_service.describe)
 
 
 @bp.get("/retention/preview")
 @permission_required("retention.view")
 def retention_preview():
-    _ensure_policies()
     forecasts = retention_service.forecast()
     form = SweepForm(fingerprint=retention_service.fingerprint(forecasts))
     running = jobs.current_lock(retention_service.JOB_NAME)
@@ -152,17 +142,10 @@ def retention_sweep():
     return redirect(url_for(".retention", _anchor="last-sweep"))
 
 
-def _member_or_404(member_number: int) -> Member:
-    member = db.session.scalar(select(Member).where(Member.member_number == member_number))
-    if member is None:
-        abort(404)
-    return member
-
-
 @bp.route("/members/<int:member_number>/legal-hold", methods=["GET", "POST"])
 @permission_required("privacy.legal_hold")
 def legal_hold_place(member_number: int):
-    member = _member_or_404(member_number)
+    member = member_or_404(member_number)
     form = LegalHoldForm()
     if form.validate_on_submit():
         try:
@@ -204,7 +187,6 @@ def legal_hold_lift(hold_id: int):
 @panel_on(bp, "privacy/_dashboard_retention.html", "retention.view", order=40)
 def retention_panel(_user):
     """What the sweep would do today and what falls due within 30 days; None when all is quiet."""
-    _ensure_policies()  # like the page: the defaults apply from the first day
     rows = [f for f in retention_service.forecast(sample_size=0) if f.due or f.due_soon]
     stale = retention_service.sweep_is_stale()
     if not rows and not stale:

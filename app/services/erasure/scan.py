@@ -1,0 +1,260 @@
+"""The residual scan: a member's identifiers, every text column searched for them, the files too."""
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import (
+    Date,
+    String,
+    Text,
+    and_,
+    func,
+    or_,
+    select,
+)
+
+from app.extensions import db
+from app.models import (
+    Member,
+)
+from app.models.privacy import REQUESTER_FIELDS
+from app.services import clock, fiscal, storage
+from app.services.members import like_escape
+
+# --- identifiers and the residual-PII scan -----------------------------------------------
+
+IDENTIFIER_KINDS = ("name", "email", "phone", "address", "iban", "date_of_birth")
+SKIP_COLUMNS = {"password_hash", "totp_secret", "member_key", "prev_hash", "entry_hash", "hash"}
+MIN_LENGTH = 8
+
+
+class Identifiers(Mapping):
+    """A member's identifiers per kind (lower-case spellings), plus what the scan needs beside them.
+
+    It reads as the mapping kind -> values (the file scan and the reports use only that); the
+    date of birth and the member's id (the date is matched in the member's own row only) are
+    fields, never values of the mapping. Held in memory only: it is personal data.
+    """
+
+    def __init__(self, values: dict[str, list[str]], *, date_of_birth: date | None = None,
+                 member_id: int | None = None):
+        self.values_by_kind = values
+        self.date_of_birth = date_of_birth
+        self.member_id = member_id
+
+    def __getitem__(self, kind: str) -> list[str]:
+        return self.values_by_kind[kind]
+
+    def __iter__(self):
+        return iter(self.values_by_kind)
+
+    def __len__(self) -> int:
+        return len(self.values_by_kind)
+
+    def __repr__(self) -> str:  # never the values: a repr can reach a log
+        return f"<Identifiers kinds={sorted(self.values_by_kind)} member_id={self.member_id}>"
+
+
+def identifiers_of(member: Member) -> Identifiers:
+    """The member's identifiers, lower-case, in the spellings they are likely stored in.
+
+    Capture these BEFORE erasing: afterwards there is nothing left to read them from.
+    """
+    ids: dict[str, set[str]] = {kind: set() for kind in IDENTIFIER_KINDS}
+
+    def add(kind, value):
+        value = (value or "").strip().lower()
+        if len(value) >= 4:
+            ids[kind].add(value)
+
+    from app.services.members import fold
+
+    for name in (member.full_name, member.sort_name, f"{member.first_name} {member.last_name}",
+                 f"{member.infix} {member.last_name}" if member.infix else ""):  # "ter Quastenbroek" tells too
+        add("name", name)
+        add("name", fold(name))  # the folded search text ("jorg" for "Jörg")
+    add("email", member.email)
+    if member.phone:
+        add("phone", member.phone)
+        compact = re.sub(r"[\s\-()./]", "", member.phone)
+        add("phone", compact)
+        add("phone", re.sub(r"\D", "", member.phone))  # digits only: 31612345678
+        if compact.startswith("+31"):  # the Dutch national spellings: 0698765432, 06-98765432
+            national = "0" + compact[3:]
+            add("phone", national)
+            add("phone", f"{national[:2]}-{national[2:]}")
+    if member.street:
+        add("address", f"{member.street} {member.house_number or ''}".strip())
+        add("address", fold(f"{member.street} {member.house_number or ''}".strip()))
+    if member.iban:
+        compact = member.iban.replace(" ", "")
+        add("iban", member.iban)
+        add("iban", compact)
+        add("iban", " ".join(compact[i:i + 4] for i in range(0, len(compact), 4)))
+    if member.date_of_birth:
+        dob = member.date_of_birth
+        add("date_of_birth", dob.isoformat())
+        add("date_of_birth", dob.strftime("%d-%m-%Y"))
+        add("date_of_birth", dob.strftime("%d/%m/%Y"))
+    return Identifiers({kind: sorted(values) for kind, values in ids.items() if values},
+                       date_of_birth=member.date_of_birth, member_id=member.id)
+
+
+def _scannable_columns(table):
+    text_columns, birth_columns = [], []
+    for column in table.columns:
+        if column.name in SKIP_COLUMNS:
+            continue
+        if isinstance(column.type, Date) and "birth" in column.name:
+            birth_columns.append(column)
+        elif isinstance(column.type, Text) or (
+            isinstance(column.type, String) and (column.type.length or 10_000) >= MIN_LENGTH
+        ):
+            text_columns.append(column)
+    return text_columns, birth_columns
+
+
+def _like(value: str) -> str:
+    return f"%{like_escape(value)}%"
+
+
+@dataclass
+class _Scan:
+    """One residual scan: what it looks for, and what it found so far."""
+
+    patterns: list[tuple[str, str]]  # (kind, value)
+    dob: date | None
+    member_id: int | None
+    request_reference: str | None
+    today: date
+    hits: list = field(default_factory=list)
+    lawful: dict = field(default_factory=dict)  # value -> copies in lawful rows (in memory, for the file scan)
+
+    def query(self, table, text_columns, birth_columns):
+        """The SELECT of the table's rows that may hold an identifier, or None when nothing can match."""
+        conditions = [func.lower(col).like(_like(value), escape="\\") for col in text_columns for _, value in self.patterns]
+        if self.dob is not None and self.member_id is not None and table.name == "members":
+            # A date of birth is shared with others born that day: only the member's own row counts.
+            conditions.extend(and_(col == self.dob, table.c.id == self.member_id) for col in birth_columns)
+        if not conditions:
+            return None
+        selected = {col.name for col in (*text_columns, *birth_columns)}
+        extra = [table.c[c] for c in ("member_id", "issued_on", "status", "reference") if c in table.c and c not in selected]
+        pk = list(table.primary_key.columns)[0]
+        return select(pk, *text_columns, *birth_columns, *extra).where(or_(*conditions))
+
+    def row_hits(self, table, row, pk_name, text_columns, birth_columns) -> set[tuple[str, str]]:
+        """(column, kind) for each identifier found in the row."""
+        found = set()
+        for col in text_columns:
+            content = row[col.name].lower() if isinstance(row[col.name], str) else ""
+            found.update((col.name, kind) for kind, value in self.patterns if value in content)
+        own_row = table.name == "members" and self.member_id is not None and row[pk_name] == self.member_id
+        for col in birth_columns:
+            if self.dob is not None and row[col.name] == self.dob and (found or own_row):
+                found.add((col.name, "date_of_birth"))
+        return found
+
+    def status_of(self, table, row, column_name) -> tuple[str, str | None]:
+        """failure, kept_by_law (a detached invoice the law keeps, with its date) or until_letter."""
+        if (table.name == "invoices" and row.get("member_id") is None and row.get("issued_on")
+                and fiscal.is_kept(row["issued_on"], row.get("status"), self.today)):
+            return "kept_by_law", fiscal.kept_until(row["issued_on"]).isoformat()
+        if (table.name == "data_requests" and self.request_reference
+                and row.get("reference") == self.request_reference and column_name in REQUESTER_FIELDS):
+            return "until_letter", None
+        return "failure", None
+
+    def add(self, table, row, pk_name, column_name, kind) -> None:
+        status, until = self.status_of(table, row, column_name)
+        self.hits.append({"table": table.name, "column": column_name, "row_id": str(row[pk_name]), "kind": kind,
+                          "status": status, "until": until})
+        if status != "failure" and isinstance(row.get(column_name), str):
+            content = row[column_name].lower()
+            for _kind, value in self.patterns:
+                if value in content:
+                    self.lawful[value] = self.lawful.get(value, 0) + content.count(value)
+
+
+def verify(identifiers: Mapping, *, request_reference: str | None = None) -> dict:
+    """Scan every text column of every table for the identifiers; the report names no value.
+
+    Hits in invoices detached and kept by law (services/fiscal.py: under the retention period,
+    or open) are 'kept_by_law' (with the date they expire); hits in the handled request's own
+    requester fields are 'until_letter' (removed when the confirmation letter is made); any
+    other hit is a 'failure'.
+    """
+    scan = _Scan(patterns=[(kind, value) for kind in IDENTIFIER_KINDS for value in identifiers.get(kind, [])],
+                 dob=getattr(identifiers, "date_of_birth", None), member_id=getattr(identifiers, "member_id", None),
+                 request_reference=request_reference, today=clock.today())
+    tables_scanned = columns_scanned = 0
+    for table in db.metadata.sorted_tables:
+        if table.info.get("catalogue"):
+            continue  # the club's own lists (the plan catalogue): no member data can be typed into them
+        text_columns, birth_columns = _scannable_columns(table)
+        if not text_columns and not birth_columns:
+            continue
+        tables_scanned += 1
+        columns_scanned += len(text_columns) + len(birth_columns)
+        query = scan.query(table, text_columns, birth_columns)
+        if query is None:
+            continue
+        pk_name = list(table.primary_key.columns)[0].name
+        for row in db.session.execute(query).mappings():
+            for column_name, kind in sorted(scan.row_hits(table, row, pk_name, text_columns, birth_columns)):
+                scan.add(table, row, pk_name, column_name, kind)
+    hits = scan.hits
+    failures = sum(1 for hit in hits if hit["status"] == "failure")
+    return {
+        "checked_at": clock.utcnow().isoformat(timespec="seconds"),
+        "tables_scanned": tables_scanned,
+        "columns_scanned": columns_scanned,
+        "identifier_kinds": sorted(k for k in identifiers if not k.startswith("_")),
+        "hits": hits,
+        "failures": failures,
+        "kept_by_law": sum(1 for hit in hits if hit["status"] == "kept_by_law"),
+        "until_letter": sum(1 for hit in hits if hit["status"] == "until_letter"),
+        "ok": failures == 0,
+        "_lawful_values": scan.lawful,
+    }
+
+
+# In the files, a kind counts as a failure unless the rows hold a lawful copy of that kind (an
+# invoice kept by law carries the billing name and address). A date of birth is shared with
+# other members born that day, so its hits in the files are reported, never blamed on this member.
+FILE_SHARED_KINDS = {"date_of_birth"}
+
+
+def verify_files(identifiers: dict[str, list[str]], row_report: dict | None = None) -> dict:
+    """Scan the raw bytes of the SQLite files for the identifiers (after the commit and checkpoint).
+
+    On PostgreSQL the portal cannot read the server's files: the result says so (`scanned: False`).
+    """
+    patterns = {kind: values for kind, values in identifiers.items() if not kind.startswith("_")}
+    files = storage.sqlite_files()
+    if storage.database_path() is None:
+        return {"scanned": False, "files": [], "failures": 0, "explained": 0, "shared": 0, "ok": True}
+    lawful = (row_report or {}).get("_lawful_values", {})
+    kinds = {value: kind for kind, values in patterns.items() for value in values}
+    results = storage.scan_files(patterns, files)
+    failures = explained = shared = 0
+    shown = []
+    for result in results:
+        for value, count in result["values"].items():
+            if kinds[value] in FILE_SHARED_KINDS:
+                shared += count
+            elif lawful.get(value):  # the same value in a row the law keeps (its table and indexes)
+                explained += count
+            else:
+                failures += count
+        shown.append({"file": result["file"], "bytes": result["bytes"], "hits": dict(sorted(result["hits"].items()))})
+    return {"scanned": True, "checked_at": clock.utcnow().isoformat(timespec="seconds"), "files": shown,
+            "failures": failures, "explained": explained, "shared": shared, "ok": failures == 0}
+
+
+def report_json(report: dict) -> str:
+    """The report as stored: keys starting with '_' hold values and stay in memory."""
+    return json.dumps({key: value for key, value in report.items() if not key.startswith("_")}, sort_keys=True)

@@ -109,6 +109,10 @@ class Subscription(db.Model):
     member: Mapped[Member] = relationship(back_populates="subscriptions")
     plan: Mapped[Plan] = relationship()
 
+    # The running subscriptions per plan (the dashboard's counts) are one range of this index,
+    # read without the table; the catalogue's counts of every subscription read it whole.
+    __table_args__ = (Index("ix_subscriptions_status_plan", "status", "plan_id", "ends_on"),)
+
 
 class Visit(db.Model):
     """One check-in at the club."""
@@ -162,7 +166,7 @@ class Consent(db.Model):
     purpose: Mapped[str] = mapped_column(String(40))
     given_at: Mapped[datetime] = mapped_column(default=utcnow)
     given_via: Mapped[str] = mapped_column(String(40), default="desk")
-    withdrawn_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None] = mapped_column(index=True)  # the retention policy's range
     withdrawn_via: Mapped[str | None] = mapped_column(String(40))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

@@ -123,7 +123,8 @@ class Visit(db.Model):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     checked_in_at: Mapped[datetime] = mapped_column(index=True)
     location: Mapped[str] = mapped_column(String(100), default="")
-    source: Mapped[str] = mapped_column(String(20), default="desk")
+    # One of VISIT_SOURCES, never typed text: the residual scan of an erasure skips it (info "scan").
+    source: Mapped[str] = mapped_column(String(20), default="desk", info={"scan": False})
 
     member: Mapped[Member] = relationship()
 
@@ -142,7 +143,8 @@ class Invoice(db.Model):
     member_id: Mapped[int | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), index=True
     )
-    number: Mapped[str] = mapped_column(String(30), unique=True)
+    # Generated ("F2026-0000001"), never typed text: the residual scan of an erasure skips it.
+    number: Mapped[str] = mapped_column(String(30), unique=True, info={"scan": False})
     issued_on: Mapped[date] = mapped_column(index=True)
     due_on: Mapped[date]
     amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))

@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, func, or_, select, update
 
 from app.extensions import db
 from app.models import Consent, Counter, HealthNote, Member, Plan, StaffNote, Subscription, Visit
-from app.models.member import CONSENT_PURPOSES
+from app.models.member import CONSENT_PURPOSES, VISIT_SOURCES
 from app.services import audit, clock, plans, search_index
 from app.services.errors import DomainError
 
@@ -416,6 +416,8 @@ def check_in(member_number, *, actor, location: str = "", source: str = "desk",
              source_ip: str | None = None, at: datetime | None = None) -> Visit:
     """Register a visit (now, or at a given naive-UTC time); refuses unknown, ended and anonymised
     members and double clicks."""
+    if source not in VISIT_SOURCES:  # a fixed list, never typed text (the erasure scan relies on it)
+        raise ValueError(f"unknown visit source {source!r}")
     member = find_by_number(member_number)
     if member is None:
         raise MemberError(_l("No member has this member number."), "unknown")

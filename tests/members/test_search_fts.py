@@ -123,3 +123,27 @@ def test_rebuild_gives_the_same_answers(db, make_user, make_member):
     db.session.commit()
     assert _search(db, desk, "tuinstra") == [member.member_number]
     assert _segment_blocks(db, search_index.FTS_TABLE) == _fresh_index_blocks(db)
+
+
+def test_the_retention_sweep_merges_the_index_once_at_its_end(db, make_user, make_member, monkeypatch):
+    from datetime import date
+
+    from app.services import retention
+
+    retention.ensure_default_policies()
+    db.session.commit()
+    gone = [make_member(first_name="Wubbo", last_name=f"Zyqstra{i}", status="ended", ended_on=date(2019, 1, 31))
+            for i in range(3)]
+    kept = make_member(first_name="Grietje", last_name="Hoekstra")
+    merges = []
+    real = search_index.optimize
+    monkeypatch.setattr(search_index, "optimize", lambda session=None: merges.append(1) or real(session))
+
+    retention.run_sweep(None, commit=db.session.commit, member_chunk=2)  # two chunks, two erasures
+
+    assert len(merges) == 1
+    desk = make_user("front_desk")
+    assert _search(db, desk, "zyqstra") == []
+    assert _search(db, desk, "hoekstra") == [kept.member_number]
+    assert len(gone) == 3 and {"zyq", "yqs", "wub", "ubb"} & _vocabulary(db) == set()
+    assert _segment_blocks(db, search_index.FTS_TABLE) == _fresh_index_blocks(db)

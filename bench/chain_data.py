@@ -145,6 +145,8 @@ def ensure(path: Path = DEFAULT_PATH, members: int = 100_000) -> dict:
     stamp_file = Path(f"{path}.json")
     if path.exists() and stamp_file.exists():
         stamp = json.loads(stamp_file.read_text())
+        if os.environ.get("CHAIN_NO_UPGRADE"):  # measuring older code, which knows fewer migrations
+            return stamp
         if stamp.get("version") == VERSION and stamp.get("members") == members:
             from flask_migrate import upgrade
 

@@ -353,10 +353,10 @@ def _wait_for(url: str, timeout: float = 60) -> float:
     raise SystemExit(f"{url} did not answer within {timeout} s")
 
 
-def _gunicorn(app_path: str, env: dict, port: int, workers: int = 2):
+def _gunicorn(app_path: str, env: dict, port: int, workers: int = 2, root: Path = ROOT):
     process = subprocess.Popen(  # noqa: S603 - our own gunicorn on loopback
-        [GUNICORN, "-c", str(ROOT / "gunicorn.conf.py"), "-w", str(workers), "-b", f"127.0.0.1:{port}", app_path],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [GUNICORN, "-c", str(root / "gunicorn.conf.py"), "-w", str(workers), "-b", f"127.0.0.1:{port}", app_path],
+        env=dict(env, PYTHONPATH=str(root)), cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return process
 
 
@@ -368,6 +368,40 @@ def _wrk(url: str, cookie: str | None, duration: int) -> float:
     if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         raise SystemExit(f"wrk saw error answers from {url}:\n{out}")
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def section_wrk_compare(path: Path, app, stamp, duration: int, other: Path, rounds: int = 2) -> list[dict]:
+    """This checkout against another (an older commit's tree), interleaved in one run, with the baseline."""
+    cookie = session_cookie(app, bench_user(app))
+    env = bench_env(path)
+    ports = {"base": _free_port(), "this": _free_port(), "other": _free_port()}
+    servers = [_gunicorn("bench.minimal_app:app", env, ports["base"]), _gunicorn("wsgi:app", env, ports["this"]),
+               _gunicorn("wsgi:app", env, ports["other"], root=other)]
+    number = stamp["measured_member_number"]
+    rates: dict[str, list[float]] = {}
+    try:
+        _wait_for(f"http://127.0.0.1:{ports['base']}/")
+        for name in ("this", "other"):
+            _wait_for(f"http://127.0.0.1:{ports[name]}/healthz")
+        for _ in range(rounds):
+            rates.setdefault("base", []).append(_wrk(f"http://127.0.0.1:{ports['base']}/", None, duration))
+            for name in ("other", "this"):
+                for page, url in (("list", "/members"), ("member", f"/members/{number}")):
+                    rates.setdefault(f"{name} {page}", []).append(
+                        _wrk(f"http://127.0.0.1:{ports[name]}{url}", cookie, duration))
+    finally:
+        for process in servers:
+            process.terminate()
+            process.wait(timeout=30)
+    base = statistics.mean(rates["base"])
+    results = []
+    for name, label in (("other", f"before ({other.name})"), ("this", "this checkout")):
+        for page, what in (("list", "member list"), ("member", "member page, 1,000 visits")):
+            rate = statistics.mean(rates[f"{name} {page}"])
+            results.append({"figure": f"throughput, {what}, {label} (req/s)", "value": {"rate": rate},
+                            "baseline": {"rate": base}, "baseline_label": "minimal Flask app, 25-row template",
+                            "ratio": rate / base, "goal": ">= 50 %" if page == "list" else ""})
+    return results
 
 
 def section_wrk(path: Path, app, stamp, duration: int) -> list[dict]:
@@ -491,6 +525,8 @@ def main() -> None:
     parser.add_argument("--path", type=Path, default=chain_data.DEFAULT_PATH)
     parser.add_argument("--record", action="store_true", help="append the table to docs/benchmarks.md")
     parser.add_argument("--note", default="", help="a word on what this run measures (with --record)")
+    parser.add_argument("--compare-tree", type=Path, default=None,
+                        help="wrk: also serve this other checkout (e.g. `git archive` of main) and interleave")
     parser.add_argument("--erasure-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.erasure_child:
@@ -515,6 +551,8 @@ def main() -> None:
             results += section_dashboard(app, client, stamp, max(5, args.runs // 5))
         elif name == "erasure":
             results += section_erasure(args.path, stamp)
+        elif name == "wrk" and args.compare_tree:
+            results += section_wrk_compare(args.path, app, stamp, args.duration, args.compare_tree.resolve())
         elif name == "wrk":
             results += section_wrk(args.path, app, stamp, args.duration)
         elif name == "startup":

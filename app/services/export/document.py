@@ -5,9 +5,9 @@ from flask import render_template
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from app.services import pdf
 from app.services.export import art15
 from app.services.export.gather import MemberExport
+from app.services.pdf import render_pdf
 
 # Words for the codes stored in the database, as a member should read them.
 LABELS = {
@@ -81,4 +81,4 @@ def render_export_html(export: MemberExport) -> str:
 
 def render_export_pdf(export: MemberExport, fetcher=None) -> bytes:
     """The PDF bytes, rendered in memory with the static-only fetcher."""
-    return pdf.render_pdf(render_export_html(export), fetcher)
+    return render_pdf(render_export_html(export), fetcher)

@@ -500,7 +500,7 @@ def _driver_chunks(statement):
         finally:
             cursor.close()
         return
-    result = db.session.connection().execution_options(yield_per=SCAN_CHUNK).execute(statement)
+    result = db.session.connection().execute(statement.execution_options(yield_per=SCAN_CHUNK))
     try:
         for part in result.partitions():
             yield [tuple(row) for row in part]

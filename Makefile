@@ -10,7 +10,7 @@ TEST_WORKERS ?= auto
 # Tests marked `long` (soak, long fuzz and load runs) stay out of `make test`; `make test-long` (and CI) runs them.
 TEST_MARKS ?= not long
 
-.PHONY: run test test-long lint translations system-deps system-deps-test clean
+.PHONY: run test test-long lint bench translations system-deps system-deps-test clean
 
 # Debian packages (checked on every run, installed when missing and running as root): scripts/system-deps.sh.
 system-deps:
@@ -48,6 +48,13 @@ test: system-deps-test $(VENV)/.installed-dev translations
 # pytest's exit status 5 means no test carried the mark: nothing long to run yet is not a failure.
 test-long: system-deps-test $(VENV)/.installed-dev translations
 	$(PY) -m pytest -n $(TEST_WORKERS) -m long $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# Chain-scale figures as ratios against baselines of the same run (bench/chain_bench.py), appended
+# to docs/benchmarks.md. The 100,000-member database is built once by bench/chain_data.py (about
+# 2 minutes) and reused. BENCH_ARGS="--only search,member --runs 100" for a part.
+bench: $(VENV)/.installed translations
+	@scripts/system-deps.sh bench
+	$(PY) bench/chain_bench.py --record $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -72,10 +72,11 @@ def register_proxy(app: Flask) -> None:
 
 
 def register_service_hooks() -> None:
-    """Services that listen to others: the API changes feed on erasures, the export's recipients."""
-    from app.services import member_changes, transfers
+    """Services that listen to others: the API changes feed and the search index on erasures, the export's recipients."""
+    from app.services import member_changes, search_index, transfers
 
     member_changes.register()
+    search_index.register()
     transfers.register_export_source()
 
 

@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from app.services import search_index
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -88,6 +90,9 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # Tables the migrations build that are not models (SQLite's FTS5 search index and its
+    # shadow tables): autogenerate must neither drop them nor report them.
+    conf_args.setdefault("include_name", search_index.include_name)
 
     connectable = get_engine()
 

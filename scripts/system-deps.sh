@@ -4,6 +4,7 @@
 #   scripts/system-deps.sh run    what the portal needs (WeasyPrint's Pango and HarfBuzz, fonts)
 #   scripts/system-deps.sh test   the above plus Chromium for the browser tests, the PostgreSQL
 #                                 client and Redis for the tests that start their own server
+#   scripts/system-deps.sh bench  the run packages plus wrk, the load tool of `make bench`
 #
 # As root with apt-get it installs what is missing. Otherwise it names what is missing and the
 # command that installs it, and exits 0: the suite then skips the browser tests with that reason
@@ -13,9 +14,11 @@ set -euo pipefail
 profile="${1:-test}"
 run_packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 test_packages=(chromium postgresql-client redis-server)
+bench_packages=(wrk)
 
 packages=("${run_packages[@]}")
 [ "$profile" = "test" ] && packages+=("${test_packages[@]}")
+[ "$profile" = "bench" ] && packages+=("${bench_packages[@]}")
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

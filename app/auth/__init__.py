@@ -37,8 +37,9 @@ class Guest(AnonymousUserMixin):
 
 def init_app(app) -> None:
     from flask_login import current_user
+    from sqlalchemy.orm import joinedload
 
-    from app.models import User
+    from app.models import Role, User
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -57,7 +58,9 @@ def init_app(app) -> None:
         """
         if not user_id.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
+        # The user with its roles and their grants in one query: every request needs all three
+        # (the identity's permission needs), which lazy loading fetched in three round trips.
+        user = db.session.get(User, int(user_id), options=[joinedload(User.roles).joinedload(Role.grants)])
         if user is None or not user.active or user.kind != "staff":
             return None
         if session.get(EPOCH_KEY) != user.session_epoch:

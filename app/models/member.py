@@ -112,6 +112,10 @@ class Subscription(db.Model):
     member: Mapped[Member] = relationship(back_populates="subscriptions")
     plan: Mapped[Plan] = relationship()
 
+    # The running subscriptions per plan (the dashboard's counts) are one range of this index,
+    # read without the table; the catalogue's counts of every subscription read it whole.
+    __table_args__ = (Index("ix_subscriptions_status_plan", "status", "plan_id", "ends_on"),)
+
 
 class Visit(db.Model):
     """One check-in at the club."""
@@ -122,7 +126,8 @@ class Visit(db.Model):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     checked_in_at: Mapped[datetime] = mapped_column(index=True)
     location: Mapped[str] = mapped_column(String(100), default="")
-    source: Mapped[str] = mapped_column(String(20), default="desk")
+    # One of VISIT_SOURCES, never typed text: the residual scan of an erasure skips it (info "scan").
+    source: Mapped[str] = mapped_column(String(20), default="desk", info={"scan": False})
 
     member: Mapped[Member] = relationship()
 
@@ -141,7 +146,8 @@ class Invoice(db.Model):
     member_id: Mapped[int | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), index=True
     )
-    number: Mapped[str] = mapped_column(String(30), unique=True)
+    # Generated ("F2026-0000001"), never typed text: the residual scan of an erasure skips it.
+    number: Mapped[str] = mapped_column(String(30), unique=True, info={"scan": False})
     issued_on: Mapped[date] = mapped_column(index=True)
     due_on: Mapped[date]
     amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
@@ -165,7 +171,7 @@ class Consent(db.Model):
     purpose: Mapped[str] = mapped_column(String(40))
     given_at: Mapped[datetime] = mapped_column(default=utcnow)
     given_via: Mapped[str] = mapped_column(String(40), default="desk")
-    withdrawn_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None] = mapped_column(index=True)  # the retention policy's range
     withdrawn_via: Mapped[str | None] = mapped_column(String(40))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

@@ -130,13 +130,17 @@ def _render_member(member, tab: str = "profile", status: int = 200, **forms):
         "health_form": NoteForm(formdata=None, prefix="health"),
     }
     defaults.update(forms)
-    service.record_view(member, actor=current_user, tab=tab, source_ip=client_ip())
-    db.session.commit()
-    return render_template(
+    page = render_template(
         "members/show.html", member=member, tab=tab, tabs=allowed, consent_labels=CONSENT_LABELS,
         actions=service.actions_for(member, current_user),
         **_tab_context(member, tab), **defaults,
-    ), status
+    )
+    # The view is logged once the page exists, as the last thing before it is sent: the audit
+    # chain's lock is then held for the insert and its commit only, never while a page renders,
+    # and the commit no longer expires the objects the template still reads (a re-select each).
+    service.record_view(member, actor=current_user, tab=tab, source_ip=client_ip())
+    db.session.commit()
+    return page, status
 
 
 @bp.get("/<int:member_number>")

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.services.export import art15
 from app.services.export.gather import MemberExport
-from app.services.pdf import StaticOnlyFetcher, render_pdf
+from app.services.pdf import render_pdf
 
 # Words for the codes stored in the database, as a member should read them.
 LABELS = {
@@ -79,6 +79,6 @@ def render_export_html(export: MemberExport) -> str:
     )
 
 
-def render_export_pdf(export: MemberExport, fetcher: StaticOnlyFetcher | None = None) -> bytes:
+def render_export_pdf(export: MemberExport, fetcher=None) -> bytes:
     """The PDF bytes, rendered in memory with the static-only fetcher."""
     return render_pdf(render_export_html(export), fetcher)

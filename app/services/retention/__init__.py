@@ -36,6 +36,7 @@ from app.services.retention.forecast import (
     Forecast,
     fingerprint,
     forecast,
+    forecast_counts,
 )
 from app.services.retention.policies import (
     PolicyError,
@@ -95,6 +96,7 @@ __all__ = [
     "effective_policy",
     "fingerprint",
     "forecast",
+    "forecast_counts",
     "last_sweep",
     "period_words",
     "policies",

@@ -14,7 +14,7 @@ from app.models import (
     Member,
     RateLimitBucket,
 )
-from app.services import audit, clock, holds, jobs, storage
+from app.services import audit, clock, holds, jobs, search_index, storage
 from app.services.retention.categories import CATEGORIES, DISPLAY_ORDER, SWEEP_ORDER
 from app.services.retention.policies import policies
 from app.services.retention.rules import RULES, due_condition
@@ -66,8 +66,10 @@ def run_sweep(
     today = today or clock.today()
     lock = jobs.acquire(JOB_NAME)
     storage.defer_large_tables()  # PostgreSQL: visits and the like are vacuumed once, at the end
+    search_index.defer_optimize()  # SQLite: the search index is merged once, before the last commit
     try:
         result = _sweep(actor, lock, commit, via, member_chunk, delete_chunk, today)
+        search_index.optimize_deferred()
         commit()
         storage.vacuum_deferred()
         return result
@@ -76,6 +78,7 @@ def run_sweep(
         raise
     finally:
         db.session.info.pop("clubhouse_storage_deferred", None)
+        db.session.info.pop(search_index.DEFERRED, None)
         jobs.release(lock)
 
 

@@ -88,6 +88,8 @@ class Config:
     SESSION_LIFETIME_HOURS = int(os.environ.get("SESSION_LIFETIME_HOURS", "12"))
     # Bodies above this are answered 413 before they are read; each form field is kept far smaller.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
+    # The member import's upload (a 100,000-row export is about 15 MB); every other body keeps the limit above.
+    IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(32 * 1024 * 1024)))
     MAX_FORM_MEMORY_SIZE = 200_000
     MAX_FORM_PARTS = 1000
     HSTS_ENABLED = False

@@ -91,6 +91,8 @@ GUESSES = {
     "plan_starts_on": ("ingangsdatum", "abonnementstart", "planstart"),
     "monthly_fee": ("maandbedrag", "bedrag", "contributie", "fee", "monthlyfee"),
     **{f"consent_{p}": (f"toestemming{p}", f"consent{p}", p) for p in CONSENT_PURPOSES},
+    "consent_newsletter": ("toestemmingnieuwsbrief", "nieuwsbrief", "consentnewsletter", "newsletter"),
+    "consent_photos": ("toestemmingfotos", "fotos", "consentphotos", "photos"),
 }
 
 YES = {"ja", "j", "yes", "y", "1", "x", "true", "waar", "given", "gegeven"}
@@ -603,6 +605,7 @@ def run(imp: MemberImport, *, actor) -> Iterator[MemberImport]:
     if imp.status not in ("uploaded", "queued"):
         raise MemberImportError(_l("This import has already been carried out or cancelled."), "not_open")
     imp.status = "running"
+    imp.total_rows = sum(len(chunk) for chunk in _chunks(imp))
     db.session.flush()
     yield imp
     refused_rows: list[list[str]] = []

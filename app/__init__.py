@@ -73,7 +73,7 @@ def register_proxy(app: Flask) -> None:
 
 def register_service_hooks() -> None:
     """Services that listen to others: the API changes feed on erasures, the export's recipients."""
-    from app.services import member_changes, transfers
+    from app.services import importer, mail, member_changes, transfers  # noqa: F401 - importer and mail subscribe to signals
 
     member_changes.register()
     transfers.register_export_source()

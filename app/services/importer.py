@@ -37,7 +37,8 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Consent, Counter, ErasureRecord, ImportedMember, Member, MemberImport, Subscription
@@ -276,10 +277,22 @@ def _require_open(imp: MemberImport) -> None:
 
 # --- reading one row -------------------------------------------------------------------------
 
+DMY = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})")
+
+
 def parse_date(text: str) -> date | None:
     text = text.strip()
     if not text:
         return None
+    match = DMY.fullmatch(text)
+    if match:  # the usual dd-mm-jjjj, without strptime's cost
+        try:
+            value = date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+        except ValueError:
+            raise RowError(_l("%(value)s is not a date like 31-12-1990.", value=text[:20])) from None
+        if 1900 <= value.year <= 2199:
+            return value
+        raise RowError(_l("%(value)s is not a date like 31-12-1990.", value=text[:20]))
     for fmt in DATE_FORMATS:
         try:
             value = datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date, no time zone
@@ -372,7 +385,10 @@ class Checker:
         index = self.columns.get(target)
         if index is None or index >= len(cells):
             return ""
-        return "".join(ch for ch in cells[index] if ch.isprintable()).strip()
+        value = cells[index]
+        if not value.isprintable():  # no control characters (NUL cannot even be stored)
+            value = "".join(ch for ch in value if ch.isprintable())
+        return value.strip()
 
     def check(self, cells: list[str], line: int) -> Row:
         cell = self.cell
@@ -463,7 +479,8 @@ class Planner:
         imported = set()
         for start in range(0, len(numbers), 500):
             part = numbers[start:start + 500]
-            for member in db.session.scalars(select(Member).where(Member.member_number.in_(part))):
+            for member in db.session.scalars(select(Member).where(Member.member_number.in_(part))
+                                             .options(selectinload(Member.subscriptions), selectinload(Member.consents))):
                 existing[member.member_number] = member
         if existing:
             ids = [m.id for m in existing.values()]
@@ -678,22 +695,22 @@ def _write_chunk(imp: MemberImport, decided, actor) -> None:
                           created_at=now, updated_at=now)
             values["search_text"] = members.search_text_for(_Shape(values))
             member_rows.append(values)
-        db.session.execute(insert(Member), member_rows)
+        db.session.execute(Member.__table__.insert(), member_rows)
         ids = dict(db.session.execute(select(Member.member_number, Member.id).where(
             Member.member_number.in_([row.number for _o, row in new]))).all())
-        db.session.execute(insert(ImportedMember), [
+        db.session.execute(ImportedMember.__table__.insert(), [
             {"member_id": ids[row.number], "external_ref": str(row.number), "import_id": imp.id, "imported_at": now}
             for _o, row in new])
         subscriptions = [{"member_id": ids[row.number], "plan_id": row.plan.id, "starts_on": row.plan_starts_on,
                           "ends_on": None, "monthly_fee": row.monthly_fee, "status": "active", "created_at": now}
                          for _o, row in new if row.plan is not None]
         if subscriptions:
-            db.session.execute(insert(Subscription), subscriptions)
+            db.session.execute(Subscription.__table__.insert(), subscriptions)
         consents = [{"member_id": ids[row.number], "purpose": purpose, "given_at": _at(when, now),
                      "given_via": "import", "recorded_by_id": getattr(actor, "id", None)}
                     for _o, row in new for purpose, (state, when) in row.consents.items() if state == "given"]
         if consents:
-            db.session.execute(insert(Consent), consents)
+            db.session.execute(Consent.__table__.insert(), consents)
         audit.record("member.import", actor, target_type="member_import", target_id=imp.id,
                      details={"created": sorted(row.number for _o, row in new)})
     for outcome, row, member in decided:

@@ -86,9 +86,9 @@ def _register(huey, app) -> dict:
         with app.app_context():
             runner.tick()
 
-    from app.services import importer
+    from app.services import importer, mail
 
-    return {"drain": drain, "tick": tick, **importer.register_tasks(huey, app)}
+    return {"drain": drain, "tick": tick, **importer.register_tasks(huey, app), **mail.register_tasks(huey, app)}
 
 
 def kick(app, connector: str, delay: float | None = None) -> None:

@@ -1,6 +1,7 @@
 """The public intake form: no login, rate-limited per address, CSRF, a honeypot."""
 
 from flask import current_app, redirect, render_template, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from app.auth.decorators import public
@@ -8,8 +9,8 @@ from app.blueprints.intake import bp
 from app.blueprints.intake.forms import KIND_EXPLANATIONS, IntakeForm
 from app.blueprints.security import address_key, client_ip
 from app.extensions import db
+from app.services import mail, rate_limits
 from app.services import privacy_requests as svc
-from app.services import rate_limits
 
 
 @bp.route("/request", methods=["GET", "POST"])
@@ -29,6 +30,7 @@ def form():
                 reference = svc.spend_reference()
                 db.session.commit()
                 session["intake_reference"] = reference
+                session["intake_mailed"] = mail.configured()
                 return redirect(url_for("intake.done"))
             data_request = svc.register(
                 form.kind.data, channel="intake", requester_name=form.name.data,
@@ -36,8 +38,11 @@ def form():
                 requester_member_number=form.member_number.data, message=form.message.data,
                 source_ip=client_ip(),
             )
+            mailed = mail.acknowledge_request(data_request, locale=str(get_locale() or ""))
             db.session.commit()
+            mail.kick(current_app._get_current_object())
             session["intake_reference"] = data_request.reference
+            session["intake_mailed"] = mailed
             return redirect(url_for("intake.done"))
         else:
             rate_limits.hit(key)
@@ -55,4 +60,4 @@ def done():
     reference = session.pop("intake_reference", None)
     if reference is None:
         return redirect(url_for("intake.form"))
-    return render_template("intake/done.html", reference=reference)
+    return render_template("intake/done.html", reference=reference, mailed=session.pop("intake_mailed", False))

@@ -101,7 +101,8 @@ def enqueue(kind: str, subject_type: str, subject_id: int | None, *, locale: str
     if dedupe_key and db.session.scalar(select(MailOutbox.id).where(MailOutbox.dedupe_key == dedupe_key)):
         return None
     row = MailOutbox(kind=kind, subject_type=subject_type, subject_id=subject_id, member_id=member_id,
-                     locale=locale if locale in ("nl", "en") else "nl", params=json.dumps(params or {}),
+                     locale=locale if locale in current_app.config["LANGUAGES"] else
+                     current_app.config["BABEL_DEFAULT_LOCALE"], params=json.dumps(params or {}),
                      status="pending", next_attempt_at=clock.utcnow(), dedupe_key=dedupe_key)
     db.session.add(row)
     db.session.flush()
@@ -175,14 +176,15 @@ class Built:
     attachments: list = field(default_factory=list)
 
 
-def _club() -> dict:
+def club_details() -> dict:
+    """The club's contact details for letters, mails and the confirmation page."""
     config = current_app.config
     return {"name": config["CLUB_NAME"], "address": config["CLUB_ADDRESS"], "email": config["CLUB_EMAIL"],
             "phone": config.get("CLUB_PHONE", "")}
 
 
 def _render(template: str, **context) -> tuple[str, str]:
-    context["club"] = _club()
+    context["club"] = club_details()
     return render_template(f"mail/{template}.txt", **context), render_template(f"mail/{template}.html", **context)
 
 
@@ -252,9 +254,9 @@ def message_for(row: MailOutbox, built: Built) -> EmailMessage:
     message["To"] = ", ".join(built.to)
     message["Subject"] = built.subject
     message["Message-ID"] = make_msgid(domain=(config.get("MAIL_FROM") or config["CLUB_EMAIL"]).split("@")[-1])
-    message["Content-Language"] = _locale_of(row)
     message.set_content(built.text)
     message.add_alternative(built.html, subtype="html")
+    message["Content-Language"] = _locale_of(row)  # after the body: set_content drops Content-* headers
     for filename, data, maintype, subtype in built.attachments:
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return message

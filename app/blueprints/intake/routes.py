@@ -9,7 +9,7 @@ from app.blueprints.intake import bp
 from app.blueprints.intake.forms import KIND_EXPLANATIONS, IntakeForm
 from app.blueprints.security import address_key, client_ip
 from app.extensions import db
-from app.services import mail, rate_limits
+from app.services import clock, mail, rate_limits
 from app.services import privacy_requests as svc
 
 
@@ -60,4 +60,6 @@ def done():
     reference = session.pop("intake_reference", None)
     if reference is None:
         return redirect(url_for("intake.form"))
-    return render_template("intake/done.html", reference=reference, mailed=session.pop("intake_mailed", False))
+    # The same next steps as the acknowledgement mail; the deadline as register() sets it (received today).
+    return render_template("intake/done.html", reference=reference, mailed=session.pop("intake_mailed", False),
+                           due_on=clock.add_months(clock.today(), 1), club=mail.club_details())

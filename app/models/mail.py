@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import db
 from app.models.base import utcnow
 
-MAIL_KINDS = ("intake_ack", "account_notice", "privacy_reminder", "delivery_parked")
+MAIL_KINDS = ("intake_ack", "account_notice", "privacy_reminder", "delivery_parked", "request_export")
 MAIL_STATUSES = ("pending", "sent", "parked")
 
 

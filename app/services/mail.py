@@ -174,6 +174,7 @@ class Built:
     text: str
     html: str
     attachments: list = field(default_factory=list)
+    after_send: object = None  # called in the transaction that marks the row sent
 
 
 def club_details() -> dict:
@@ -234,6 +235,8 @@ def build(row: MailOutbox) -> Built | None:
         subject = (_("Overdue: data request %(reference)s", reference=data_request.reference) if overdue
                    else _("Due within 7 days: data request %(reference)s", reference=data_request.reference))
         return Built(to, subject, text, html)
+    if row.kind == "request_export":
+        return _build_export(row, params)
     if row.kind == "delivery_parked":
         to = sorted({u.email for u in _users_with("integrations.manage")})
         if not to:
@@ -241,6 +244,92 @@ def build(row: MailOutbox) -> Built | None:
         text, html = _render("delivery_parked", connector=params.get("connector", ""))
         return Built(to, _("A delivery to %(partner)s was parked", partner=params.get("connector", "")), text, html)
     return None
+
+
+# --- the access export by e-mail ------------------------------------------------------------
+
+READABLE_LETTERS = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read out over the phone
+
+
+def new_export_password() -> str:
+    import secrets
+
+    return "-".join("".join(secrets.choice(READABLE_LETTERS) for _ in range(4)) for _ in range(4))
+
+
+def send_export(data_request: DataRequest, actor, *, language: str) -> str:
+    """Queue the request's export as an encrypted ZIP to the requester; returns the password, shown once.
+
+    Staff give the password to the member by another channel (phone, desk). The outbox row holds it
+    only sealed with the installation's key (never in the clear), and forgets it once the mail is sent.
+    The export itself is produced when the mail is sent, from the data as it is then.
+    """
+    from app.services import export
+    from app.services.connectors import secretbox
+
+    refusal = export.request_refusal(data_request)
+    if refusal:
+        raise export.ExportRefusedError(refusal)
+    if not configured():
+        raise export.ExportRefusedError(_("E-mail is not set up (MAIL_URL); hand the export over another way."))
+    if not data_request.requester_email:
+        raise export.ExportRefusedError(_("This request has no email address to send the export to."))
+    if language not in export.LANGUAGES:
+        raise export.ExportRefusedError(_("Choose Dutch or English for the export."))
+    password = new_export_password()
+    enqueue("request_export", "request", data_request.id, locale=language, member_id=data_request.member_id,
+            params={"actor_id": getattr(actor, "id", None), "sealed": secretbox.seal(password)})
+    db.session.add(_event(data_request, actor, "export_email_queued"))
+    db.session.flush()
+    return password
+
+
+def _event(data_request: DataRequest, actor, action: str, note: str | None = None):
+    from app.models import RequestEvent
+
+    return RequestEvent(request=data_request, actor_id=getattr(actor, "id", None), action=action, note=note)
+
+
+def _build_export(row: MailOutbox, params: dict) -> Built | None:
+    import io
+
+    import pyzipper
+
+    from app.services import export
+    from app.services.connectors import secretbox
+
+    data_request = db.session.get(DataRequest, row.subject_id)
+    if data_request is None or not data_request.requester_email or not params.get("sealed"):
+        return None
+    if export.request_refusal(data_request):
+        return None
+    actor = db.session.get(User, params.get("actor_id")) if params.get("actor_id") else None
+    club = export.ClubInfo(current_app.config["CLUB_NAME"], current_app.config["CLUB_EMAIL"])
+    file = export.produce_for_request(data_request, actor, "zip", _locale_of(row), club)
+    password = secretbox.open_sealed(params["sealed"])
+    buffer = io.BytesIO()
+    with pyzipper.AESZipFile(buffer, "w", compression=pyzipper.ZIP_STORED, encryption=pyzipper.WZ_AES) as wrapper:
+        wrapper.setpassword(password.encode())
+        wrapper.writestr(file.filename, file.content)  # the export's own ZIP, inside an AES-256 one
+    text, html = _render("request_export", request=data_request)
+    built = Built([data_request.requester_email],
+                  _("Your data from %(club)s (request %(reference)s)", club=club.name, reference=data_request.reference),
+                  text, html)
+    built.attachments.append((f"export-{data_request.reference}.zip", buffer.getvalue(), "application", "zip"))
+    built.after_send = lambda: _export_sent(row, data_request, actor)
+    return built
+
+
+def _export_sent(row: MailOutbox, data_request: DataRequest, actor) -> None:
+    """The timeline says it went; the sealed password is forgotten."""
+    from app.services import export
+
+    row.params = json.dumps({"actor_id": json.loads(row.params).get("actor_id")})
+    if actor is not None:
+        export.record_handover(data_request, actor, "email")
+    else:
+        db.session.add(_event(data_request, None, "export_handed_over", "email"))
+        data_request.export_handed_over_at = clock.utcnow()
 
 
 def _locale_of(row: MailOutbox) -> str:
@@ -305,6 +394,20 @@ def send(message: EmailMessage, config: Settings) -> None:
         raise SendError(error.__class__.__name__, permanent=False) from None
 
 
+def _failed(row_id: int, attempts: int, failure: "SendError", result: "DrainResult") -> None:
+    row = db.session.get(MailOutbox, row_id)
+    row.attempts = attempts
+    row.last_error = failure.code[:200]
+    if failure.permanent:
+        row.status = "parked"
+        result.parked += 1
+    else:
+        row.next_attempt_at = clock.utcnow() + _retry_after(attempts)
+        result.retrying += 1
+    log.warning("mail %s (%s) not sent: %s, attempt %s", row.id, row.kind, failure.code, attempts)
+    db.session.commit()
+
+
 def _retry_after(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
 
@@ -342,32 +445,34 @@ def drain(limit: int = BATCH) -> DrainResult:
         row = db.session.get(MailOutbox, row_id)
         if row is None:
             continue
-        with force_locale(_locale_of(row)):
-            built = build(row)
-            if built is None:  # the person or request is gone: nothing to send
-                db.session.delete(row)
-                db.session.commit()
-                result.dropped += 1
-                continue
-            message = message_for(row, built)
-        row.attempts += 1
+        attempts = row.attempts + 1
+        try:
+            with force_locale(_locale_of(row)):
+                built = build(row)
+                message = message_for(row, built) if built is not None else None
+        except Exception as error:  # noqa: BLE001 - a mail that cannot be built is parked, not lost
+            db.session.rollback()
+            _failed(row_id, attempts, SendError(f"build:{error.__class__.__name__}", permanent=True), result)
+            continue
+        if built is None:  # the person or request is gone: nothing to send
+            db.session.delete(row)
+            db.session.commit()
+            result.dropped += 1
+            continue
         try:
             send(message, config)
         except SendError as failure:
-            row.last_error = failure.code[:200]
-            if failure.permanent:
-                row.status = "parked"
-                result.parked += 1
-            else:
-                row.next_attempt_at = clock.utcnow() + _retry_after(row.attempts)
-                result.retrying += 1
-            log.warning("mail %s (%s) not sent: %s, attempt %s", row.id, row.kind, failure.code, row.attempts)
-        else:
-            row.status = "sent"
-            row.sent_at = clock.utcnow()
-            row.last_error = None
-            result.sent += 1
-            log.info("mail %s (%s) sent", row.id, row.kind)
+            db.session.rollback()  # what building it wrote (an export's timeline entry) is undone
+            _failed(row_id, attempts, failure, result)
+            continue
+        row.attempts = attempts
+        row.status = "sent"
+        row.sent_at = clock.utcnow()
+        row.last_error = None
+        if built.after_send is not None:
+            built.after_send()
+        result.sent += 1
+        log.info("mail %s (%s) sent", row.id, row.kind)
         db.session.commit()
     return result
 

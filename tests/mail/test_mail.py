@@ -177,3 +177,43 @@ def test_a_server_without_starttls_gets_no_mail_in_plain_text(app, client, monke
         assert db.session.scalar(select(MailOutbox.last_error)) == "no-starttls"
     finally:
         server.stop()
+
+
+def test_the_access_export_goes_by_email_encrypted_and_the_timeline_says_so(app, client, smtp, make_member,
+                                                                           make_user, login_as):
+    import io
+    import zipfile
+
+    import pyzipper
+
+    from app.models import RequestEvent
+
+    member = make_member(first_name="Ottoline")
+    data_request = privacy_requests.register("access", channel="desk", requester_name="Ottoline",
+                                             requester_email="ottoline@example.nl")
+    data_request.member_id = member.id
+    data_request.identity_verified_at = clock.utcnow()
+    db.session.commit()
+    login_as(make_user("privacy_officer"))
+    page = client.post(f"/privacy/requests/{data_request.reference}/export/email", data={"language": "en"})
+    assert page.status_code == 200
+    password = page.get_data(as_text=True).split('id="export-password"><strong>')[1].split("<")[0]
+    assert len(password) == 19
+    row = db.session.scalars(select(MailOutbox)).one()
+    assert password not in row.params and "ottoline" not in row.params.lower()
+    assert mail.drain().sent == 1
+    [(to, message)] = smtp.mailbox.messages
+    assert to == ["ottoline@example.nl"]
+    attachment = next(message.iter_attachments())
+    outer = pyzipper.AESZipFile(io.BytesIO(attachment.get_content()))
+    with pytest.raises(RuntimeError):
+        outer.read(outer.namelist()[0])  # no password, no data
+    outer.setpassword(password.encode())
+    inner = zipfile.ZipFile(io.BytesIO(outer.read(outer.namelist()[0])))
+    assert any("Ottoline" in inner.read(name).decode("utf-8", "replace") for name in inner.namelist())
+    assert password not in message.as_string()
+    db.session.expire_all()
+    actions = db.session.scalars(select(RequestEvent.action).where(RequestEvent.request_id == data_request.id)
+                                 .order_by(RequestEvent.id)).all()
+    assert actions[-3:] == ["export_email_queued", "export_produced", "export_handed_over"]
+    assert "sealed" not in db.session.scalars(select(MailOutbox)).one().params  # the password is forgotten

@@ -559,32 +559,43 @@ def _chunks(imp: MemberImport) -> Iterator[list[tuple[int, list[str]]]]:
 class Preview:
     counts: dict
     rows: list[Outcome]
-    total: int
+    total: int  # rows in the file
     refused_csv: bytes | None = None
+    checked: int = 0  # rows checked (all of them unless a limit was given)
 
 
-def preview(imp: MemberImport, *, refused_file: bool = False) -> Preview:
-    """Every row checked, nothing written: the counts, and the refused and first rows to show.
+def count_rows(imp: MemberImport) -> int:
+    """The file's rows (not empty), without checking them."""
+    return sum(len(chunk) for chunk in _chunks(imp))
 
-    With `refused_file` the refused rows also come back as CSV (the CLI's --dry-run writes it).
+
+def preview(imp: MemberImport, *, refused_file: bool = False, limit: int | None = None) -> Preview:
+    """Rows checked, nothing written: the counts, and the refused and first rows to show.
+
+    With `limit` only the first rows are checked (the page, so a 100,000-row file answers within a
+    request's time; the import checks every row again anyway). With `refused_file` the refused
+    rows also come back as CSV (the CLI's --dry-run writes it).
     """
     planner = Planner(imp)
     counts = {"create": 0, "update": 0, "unchanged": 0, "refused": 0}
     shown: list[Outcome] = []
     refused: list[list[str]] = []
-    total = 0
+    total = checked = 0
     with force_locale(imp.locale):
         for chunk in _chunks(imp):
+            total += len(chunk)
+            if limit is not None and checked >= limit:
+                continue
             by_line = dict(chunk)
             for outcome, _row, _member in planner.decide(chunk):
                 counts[outcome.action] += 1
-                total += 1
+                checked += 1
                 if len(shown) < PREVIEW_ROWS and (outcome.action != "unchanged"):
                     shown.append(outcome)
                 if refused_file and outcome.action == "refused":
                     refused.append(_refused_cells(imp, by_line[outcome.line], outcome.reason))
     shown.sort(key=lambda o: (o.action != "refused", o.line))
-    return Preview(counts, shown, total, _refused_csv(imp, refused) if refused else None)
+    return Preview(counts, shown, total, _refused_csv(imp, refused) if refused else None, checked)
 
 
 def _refused_cells(imp: MemberImport, cells: list[str], reason: str) -> list[str]:
@@ -622,7 +633,7 @@ def run(imp: MemberImport, *, actor) -> Iterator[MemberImport]:
     if imp.status not in ("uploaded", "queued"):
         raise MemberImportError(_l("This import has already been carried out or cancelled."), "not_open")
     imp.status = "running"
-    imp.total_rows = sum(len(chunk) for chunk in _chunks(imp))
+    imp.total_rows = count_rows(imp)
     db.session.flush()
     yield imp
     refused_rows: list[list[str]] = []

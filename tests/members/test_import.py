@@ -245,6 +245,7 @@ def test_a_large_file_goes_to_the_job_queue_and_shows_progress(app, client, logi
     from app.blueprints.members import imports as import_pages
 
     monkeypatch.setattr(import_pages, "INLINE_ROWS", 2)
+    monkeypatch.setattr(import_pages, "PAGE_PREVIEW_ROWS", 2)
     monkeypatch.setattr(importer, "CHUNK", 2)
     login_as(make_user("manager"))
     huey = jobqueue.get(app)
@@ -252,6 +253,8 @@ def test_a_large_file_goes_to_the_job_queue_and_shows_progress(app, client, logi
     client.post("/members/import", data={"file": (io.BytesIO(csv_bytes([good_row(n) for n in range(51, 56)])),
                                                   "big.csv")}, content_type="multipart/form-data")
     imp = db.session.scalars(select(MemberImport)).one()
+    page = client.get(f"/members/import/{imp.id}").get_data(as_text=True)
+    assert "This file has 5 rows; the first 2 were checked for this preview." in page  # a page answers in time
     client.post(f"/members/import/{imp.id}/run")
     db.session.refresh(imp)
     assert imp.status == "queued"

@@ -16,6 +16,9 @@ from app.services import importer
 
 # Files with more rows than this go to the job worker; smaller ones are imported while you wait.
 INLINE_ROWS = 5000
+# The page checks this many rows for its preview (a request must answer within gunicorn's 30 s);
+# the import checks every row, and the refused ones come back in the refused-rows file.
+PAGE_PREVIEW_ROWS = 10_000
 
 
 class UploadForm(BaseForm):
@@ -87,7 +90,7 @@ def import_show(import_id: int):
             else:
                 return redirect(url_for("members.import_show", import_id=imp.id))
         try:
-            preview = importer.preview(imp)
+            preview = importer.preview(imp, limit=PAGE_PREVIEW_ROWS)
         except importer.MemberImportError as error:
             flash(str(error.message), "error")
     return render_template("members/import_show.html", imp=imp, form=form, headers=headers, preview=preview,
@@ -103,8 +106,7 @@ def import_run(import_id: int):
         abort(400)
     try:
         importer.set_mapping(imp, importer.mapping_of(imp), actor=current_user)  # still complete?
-        preview = importer.preview(imp)
-        if preview.total > INLINE_ROWS:
+        if importer.count_rows(imp) > INLINE_ROWS:
             importer.queue(imp, actor=current_user)
             db.session.commit()
             if not importer.kick(current_app._get_current_object(), imp):

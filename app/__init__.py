@@ -72,8 +72,8 @@ def register_proxy(app: Flask) -> None:
 
 
 def register_service_hooks() -> None:
-    """Services that listen to others: the API changes feed and the search index on erasures, the export's recipients."""
-    from app.services import member_changes, search_index, transfers
+    """Services that listen to others: the changes feed, search index, import and mail on erasures; the export's recipients."""
+    from app.services import importer, mail, member_changes, search_index, transfers  # noqa: F401 - importer and mail subscribe to signals
 
     member_changes.register()
     search_index.register()

@@ -23,7 +23,8 @@ APP = Path(__file__).resolve().parent
 FRAGMENTS = APP / "i18n"
 OUTPUT = APP / "translations"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "_n": (1, 2)}
-METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+# Mail templates have a plain-text twin (.txt) beside the HTML one.
+METHODS = [("**/templates/**.html", "jinja2"), ("**/templates/**.txt", "jinja2"), ("**.py", "python")]
 
 
 def _wanted_directory(path: str) -> bool:
@@ -39,7 +40,8 @@ def extracted() -> dict[str, tuple[str, int]]:
         str(APP),
         METHODS,
         keywords=KEYWORDS,
-        options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+        options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"},
+                     "**/templates/**.txt": {"extensions": "jinja2.ext.i18n"}},
         directory_filter=_wanted_directory,
     ):
         msgid = message[0] if isinstance(message, tuple) else message

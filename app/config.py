@@ -90,6 +90,14 @@ class Config:
     SESSION_LIFETIME_HOURS = int(os.environ.get("SESSION_LIFETIME_HOURS", "12"))
     # Bodies above this are answered 413 before they are read; each form field is kept far smaller.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
+    # Outgoing mail (app/services/mail.py): unset means no mail; pages then say the club will get in touch.
+    MAIL_URL = os.environ.get("MAIL_URL", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "")  # default: CLUB_EMAIL
+    MAIL_CA_FILE = os.environ.get("MAIL_CA_FILE", "")  # CA bundle for the SMTP server's certificate, if private
+    MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "10"))
+    PRIVACY_OFFICER_EMAIL = os.environ.get("PRIVACY_OFFICER_EMAIL", "")  # default: privacy officers' own addresses
+    # The member import's upload (a 100,000-row export is about 15 MB); every other body keeps the limit above.
+    IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(32 * 1024 * 1024)))
     MAX_FORM_MEMORY_SIZE = 200_000
     MAX_FORM_PARTS = 1000
     HSTS_ENABLED = False
@@ -121,6 +129,7 @@ class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
+    MAIL_URL = ""  # a test that sends mail starts its own SMTP server and sets this
     ERASURE_LEDGER_KEY = "test-ledger-key"
     BABEL_DEFAULT_LOCALE = "en"
     # scrypt with N=2**10 instead of 2**15: about 2 ms per check instead of 60-170 ms. Every rule

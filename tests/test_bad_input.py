@@ -27,7 +27,18 @@ from app.auth.decorators import public
 from app.auth.permissions import CODES
 from app.config import TestConfig
 from app.extensions import db as _db
-from app.models import Consent, DataRequest, HealthNote, Invoice, LegalHold, Role, StaffNote, Subscription, Visit
+from app.models import (
+    Consent,
+    DataRequest,
+    HealthNote,
+    Invoice,
+    LegalHold,
+    MemberImport,
+    Role,
+    StaffNote,
+    Subscription,
+    Visit,
+)
 from app.models.privacy import REQUEST_KINDS
 from app.services import clock
 from app.services.privacy_requests import WIZARD_STEPS
@@ -202,11 +213,15 @@ def _build_world(db, make_member, make_user, make_role, make_plan):
     from app.services import api_clients
 
     partner, _token = api_clients.create_client(None, name="Walk partner", scopes=["api.members.read"])
+    member_import = MemberImport(token="walk-import", headers='["Klantnummer", "Voornaam"]',
+                                 mapping='{"Klantnummer": "member_number"}')  # its file is gone: each step says so
+    db.session.add(member_import)
     db.session.commit()
     return {
         "member_number": member.member_number, "subscription_id": subscription.id, "consent_id": consent.id,
         "plan_id": subscription.plan_id,
         "user_id": staff.id, "role_id": role.id, "hold_id": hold.id, "api_client_id": partner.id,
+        "import_id": member_import.id,
         "category": "visits", "action": "set", "references": references,
     }
 

@@ -38,6 +38,7 @@ CATALOGUE: tuple[PermissionInfo, ...] = (
     PermissionInfo("members.contact", "members", _l("See members' contact details: email, phone and address.")),
     PermissionInfo("members.create", "members", _l("Register new members.")),
     PermissionInfo("members.edit", "members", _l("Edit member details and end memberships.")),
+    PermissionInfo("members.import", "members", _l("Import members from another system's export file (CSV).")),
     PermissionInfo("members.checkin", "members", _l("Register visits (check-in) by member number.")),
     PermissionInfo("members.subscriptions", "members", _l("Add and end subscriptions.")),
     PermissionInfo("members.consents", "members", _l("Record consents and their withdrawal.")),
@@ -97,7 +98,7 @@ DEFAULT_ROLES: dict[str, dict] = {
         "name": "Manager",
         "description": "Runs the club: members, subscriptions, finance and reports.",
         "codes": _STAFF_READ | {
-            "members.create", "members.edit", "members.checkin", "members.subscriptions",
+            "members.create", "members.edit", "members.import", "members.checkin", "members.subscriptions",
             "members.consents", "members.notes", "members.finance", "plans.manage", "privacy.view",
             "retention.view", "integrations.view", "audit.view",
         },

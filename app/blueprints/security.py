@@ -117,6 +117,8 @@ def safe_next(target, default_endpoint: str = "main.dashboard", **default_values
 def _too_large() -> None:
     """A body larger than MAX_CONTENT_LENGTH is refused from its Content-Length, before it is read."""
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if request.endpoint == "members.import_upload" and request.method == "POST":
+        limit = request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]  # the member file
     if limit and request.content_length is not None and request.content_length > limit:
         abort(413)
 

@@ -3,7 +3,9 @@
 from app.models.api import ApiClient, ApiIdempotencyKey, MemberChange
 from app.models.audit import AuditEvent
 from app.models.auth import Role, RolePermission, User, user_roles
+from app.models.imports import ImportedMember, MemberImport
 from app.models.integration import Connector, ConnectorMember, DataTransfer, DataTransferMember, OutboxEvent, WorkerHeartbeat
+from app.models.mail import MailOutbox
 from app.models.member import Consent, HealthNote, Invoice, Member, StaffNote, Subscription, Visit
 from app.models.plan import Plan
 from app.models.privacy import DataRequest, ErasureRecord, LegalHold, RequestEvent
@@ -23,10 +25,13 @@ __all__ = [
     "DataTransferMember",
     "ErasureRecord",
     "HealthNote",
+    "ImportedMember",
     "Invoice",
     "JobLock",
     "LegalHold",
+    "MailOutbox",
     "MaintenanceStatus",
+    "MemberImport",
     "Member",
     "MemberChange",
     "OutboxEvent",

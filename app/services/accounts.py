@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Role, RolePermission, User, user_roles
-from app.services import audit, clock, locks, passwords, rate_limits
+from app.services import audit, clock, locks, passwords, rate_limits, signals
 from app.services.errors import DomainError
 
 ADMIN_CODES = frozenset({"admin.users", "admin.roles"})
@@ -272,6 +272,7 @@ def confirm_totp_enrolment(user: User, code: str) -> None:
     user.totp_enabled = True
     audit.record("user.two_factor_enabled", user, target_type="user", target_id=user.id)
     db.session.flush()
+    signals.account_changed.send(user, change="two_factor_on")  # the account's owner gets a notice
 
 
 def disable_totp(user: User, code: str) -> None:
@@ -284,6 +285,7 @@ def disable_totp(user: User, code: str) -> None:
     user.totp_secret = None
     audit.record("user.two_factor_disabled", user, target_type="user", target_id=user.id)
     db.session.flush()
+    signals.account_changed.send(user, change="two_factor_off")  # the account's owner gets a notice
 
 
 def reset_totp(actor: User, user: User) -> None:
@@ -294,6 +296,7 @@ def reset_totp(actor: User, user: User) -> None:
     end_sessions(user)
     audit.record("user.two_factor_reset", actor, target_type="user", target_id=user.id)
     db.session.flush()
+    signals.account_changed.send(user, change="two_factor_reset")  # the account's owner gets a notice
 
 
 # --- passwords --------------------------------------------------------------------------
@@ -316,6 +319,7 @@ def change_own_password(user: User, current: str, new: str, *, source_ip: str | 
     end_sessions(user)  # other browsers are logged out; the caller renews the current session
     audit.record("user.password_changed", user, target_type="user", target_id=user.id, source_ip=source_ip)
     db.session.flush()
+    signals.account_changed.send(user, change="password")  # the account's owner gets a notice
 
 
 def reset_password(actor: User, user: User, temporary_password: str) -> None:
@@ -329,6 +333,7 @@ def reset_password(actor: User, user: User, temporary_password: str) -> None:
     end_sessions(user)
     audit.record("user.password_reset", actor, target_type="user", target_id=user.id)
     db.session.flush()
+    signals.account_changed.send(user, change="password_reset")  # the account's owner gets a notice
 
 
 # --- administrators ---------------------------------------------------------------------

@@ -86,7 +86,9 @@ def _register(huey, app) -> dict:
         with app.app_context():
             runner.tick()
 
-    return {"drain": drain, "tick": tick}
+    from app.services import importer, mail
+
+    return {"drain": drain, "tick": tick, **importer.register_tasks(huey, app), **mail.register_tasks(huey, app)}
 
 
 def kick(app, connector: str, delay: float | None = None) -> None:

@@ -490,6 +490,18 @@ def add_subscription(member: Member, *, plan: Plan | None, starts_on: date, mont
     year or year); a plan not paid per month (a ten-ride card) needs the fee typed.
     """
     actions_for(member, actor).require("add_subscription")
+    monthly_fee = check_subscription(plan, starts_on, ends_on, monthly_fee)
+    subscription = Subscription(member=member, plan=plan, starts_on=starts_on, ends_on=ends_on,
+                                monthly_fee=monthly_fee, status="active")
+    db.session.add(subscription)
+    db.session.flush()
+    audit.record("subscription.create", actor, target_type="subscription", target_id=subscription.id,
+                 member_number=member.member_number, details={"plan_id": plan.id}, source_ip=source_ip)
+    return subscription
+
+
+def check_subscription(plan: Plan | None, starts_on: date, ends_on: date | None, monthly_fee: Decimal | None) -> Decimal:
+    """The rules of a new subscription (also the member import's); returns the monthly fee to store."""
     if plan is None:
         raise MemberError(_l("Choose a plan from the catalogue."), "plan")
     if not plan.active:
@@ -503,13 +515,7 @@ def add_subscription(member: Member, *, plan: Plan | None, starts_on: date, mont
                               "fee")
     if monthly_fee < 0:
         raise MemberError(_l("The fee cannot be negative."), "fee")
-    subscription = Subscription(member=member, plan=plan, starts_on=starts_on, ends_on=ends_on,
-                                monthly_fee=monthly_fee, status="active")
-    db.session.add(subscription)
-    db.session.flush()
-    audit.record("subscription.create", actor, target_type="subscription", target_id=subscription.id,
-                 member_number=member.member_number, details={"plan_id": plan.id}, source_ip=source_ip)
-    return subscription
+    return monthly_fee
 
 
 def end_subscription(subscription: Subscription, ends_on: date, *, actor, source_ip: str | None = None) -> None:

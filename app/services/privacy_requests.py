@@ -63,15 +63,20 @@ def intake_allowed(address_key: str, limit: int) -> bool:
     return rate_limits.take(f"intake:{address_key}", limit)
 
 
-def intake(kind: str, *, honeypot: bool, source_ip: str | None = None, **requester) -> str:
-    """A request from the public form; returns the reference to show the requester.
+def intake(kind: str, *, honeypot: bool, source_ip: str | None = None, locale: str | None = None,
+           **requester) -> tuple[str, bool]:
+    """A request from the public form: (the reference to show, whether an acknowledgement mail was queued).
 
-    A bot that fills in the hidden field is answered like a person but nothing is stored: the
+    The requester gets an acknowledgement in their language when mail is set up. A bot that
+    fills in the hidden field is answered like a person but nothing is stored or sent: the
     reference it is shown is the next real one, spent, so it cannot be told from a confirmation.
     """
+    from app.services import mail  # mail reads the request models; imported here to keep imports one-way
+
     if honeypot:
-        return spend_reference()
-    return register(kind, channel="intake", source_ip=source_ip, **requester).reference
+        return spend_reference(), mail.configured()
+    data_request = register(kind, channel="intake", source_ip=source_ip, **requester)
+    return data_request.reference, mail.acknowledge_request(data_request, locale=locale)
 
 
 def add_event(data_request: DataRequest, action: str, actor=None, note: str | None = None) -> RequestEvent:

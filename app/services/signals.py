@@ -7,6 +7,9 @@
 - ``erased``: sent after the statements, still inside the transaction, with the same
   arguments: for derived copies of member data the engine does not know (a search index).
 - ``members_changed``: a plan's members changed (sender: the plan), with ``member_ids``.
+- ``account_changed``: a security setting of an account changed (sender: the user), with
+  ``change`` (password, password_reset, two_factor_on, two_factor_off, two_factor_reset); the
+  mail service queues a notice to the account's address.
 
 Receivers run in the order they connected; blinker (a Flask dependency) delivers them.
 """
@@ -17,3 +20,4 @@ _signals = Namespace()
 erasing = _signals.signal("erasure.erasing")
 erased = _signals.signal("erasure.erased")
 members_changed = _signals.signal("plans.members_changed")
+account_changed = _signals.signal("accounts.account_changed")

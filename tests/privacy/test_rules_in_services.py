@@ -21,7 +21,7 @@ def test_the_intake_limit_counts_attempts_and_refuses_without_counting(db):
 
 
 def test_the_honeypot_is_answered_with_a_spent_reference_and_nothing_stored(db):
-    first = svc.intake("access", honeypot=True, requester_name="Bot")
-    second = svc.intake("access", honeypot=False, requester_name="Ria Rood")
+    first, _ = svc.intake("access", honeypot=True, requester_name="Bot")
+    second, _ = svc.intake("access", honeypot=False, requester_name="Ria Rood")
     assert first.startswith("AVG-") and second != first
     assert list(db.session.scalars(select(DataRequest.reference))) == [second]

@@ -1,6 +1,7 @@
 """The public intake form: no login, rate-limited per address, CSRF, a honeypot."""
 
 from flask import current_app, redirect, render_template, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from app.auth.decorators import public
@@ -8,6 +9,7 @@ from app.blueprints.intake import bp
 from app.blueprints.intake.forms import KIND_EXPLANATIONS, IntakeForm
 from app.blueprints.security import address_key, client_ip
 from app.extensions import db
+from app.services import clock, mail
 from app.services import privacy_requests as svc
 
 
@@ -20,14 +22,16 @@ def form():
         if not svc.intake_allowed(address_key("intake"), current_app.config["INTAKE_RATE_LIMIT"]):
             limited = True
         elif form.validate():
-            reference = svc.intake(
+            reference, mailed = svc.intake(
                 form.kind.data, honeypot=bool(form.website.data), requester_name=form.name.data,
                 requester_email=form.email.data, requester_date_of_birth=form.date_of_birth.data,
                 requester_member_number=form.member_number.data, message=form.message.data,
-                source_ip=client_ip(),
+                source_ip=client_ip(), locale=str(get_locale() or ""),
             )
             db.session.commit()
+            mail.kick(current_app._get_current_object())
             session["intake_reference"] = reference
+            session["intake_mailed"] = mailed
             return redirect(url_for("intake.done"))
         else:
             db.session.commit()  # the counted attempt
@@ -44,4 +48,6 @@ def done():
     reference = session.pop("intake_reference", None)
     if reference is None:
         return redirect(url_for("intake.form"))
-    return render_template("intake/done.html", reference=reference)
+    # The same next steps as the acknowledgement mail; the deadline as register() sets it (received today).
+    return render_template("intake/done.html", reference=reference, mailed=session.pop("intake_mailed", False),
+                           due_on=clock.add_months(clock.today(), 1), club=mail.club_details())

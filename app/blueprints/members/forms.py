@@ -1,21 +1,16 @@
 """Forms of the member administration, with the checks a Dutch club needs."""
 
-from datetime import date
-
-import phonenumbers
 from flask_babel import lazy_gettext as _l
-from schwifty import IBAN
-from schwifty.exceptions import SchwiftyException
 from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from app.blueprints.form_helpers import BaseForm, choices, sensible_date
 from app.models.member import CONSENT_PURPOSES
-from app.services import clock
-from app.services.members import CONSENT_LABELS, normalise_nl_postcode
+from app.services import member_rules as rules
+from app.services.members import CONSENT_LABELS
 
-OLDEST_PLAUSIBLE_AGE = 120
+OLDEST_PLAUSIBLE_AGE = rules.OLDEST_PLAUSIBLE_AGE
 
 COUNTRIES = (
     ("NL", _l("Netherlands")),
@@ -49,6 +44,14 @@ def _none_if_blank(value):
     return value or None
 
 
+def _check(field, rule, *args) -> None:
+    """Run a member rule on a field: its normalised value back into the field, a refusal beside it."""
+    try:
+        field.data = rule(*args)
+    except rules.MemberFieldError as error:
+        raise ValidationError(error.message) from None
+
+
 class BlankableSelectField(SelectField):
     """A select whose stored value may be NULL: NULL shows (and stays) as the blank choice."""
 
@@ -67,9 +70,7 @@ class MemberForm(BaseForm):
     date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
     gender = BlankableSelectField(_l("Gender"), choices=choices(GENDERS), default="")
     email = StringField(_l("Email"), filters=[_none_if_blank],
-                        validators=[Optional(), Length(max=254),
-                                    Email(_l("Enter a valid email address, like name@example.nl."),
-                                          check_deliverability=False)])
+                        validators=[Optional(), Length(max=254)])
     phone = StringField(_l("Phone"), filters=[_none_if_blank], validators=[Optional(), Length(max=40)])
     street = StringField(_l("Street"), filters=[_none_if_blank], validators=[Optional(), Length(max=150)])
     house_number = StringField(_l("House number"), filters=[_none_if_blank], validators=[Optional(), Length(max=20)])
@@ -85,46 +86,25 @@ class MemberForm(BaseForm):
         if code and "country" in self._fields and code not in {c.value for c in self.country.choices}:
             self.country.choices.append(SelectChoice(code, code))
 
+    # The checks themselves live in services/member_rules.py, shared with the member import.
     def validate_date_of_birth(self, field):
-        if field.data is None:
-            return
-        today = clock.today()
-        if field.data >= today:
-            raise ValidationError(_l("The date of birth must be in the past."))
-        if field.data < date(today.year - OLDEST_PLAUSIBLE_AGE, 1, 1):
-            raise ValidationError(_l("This date of birth is not plausible; check the year."))
+        _check(field, rules.check_date_of_birth, field.data)
+
+    def validate_email(self, field):
+        _check(field, rules.check_email, field.data)
 
     def validate_postcode(self, field):
-        if not field.data or "country" not in self._fields or self.country.data != "NL":
-            return
-        normalised = normalise_nl_postcode(field.data)
-        if normalised is None:
-            raise ValidationError(_l("A Dutch postcode has four digits and two letters, like 1234 AB."))
-        field.data = normalised
+        if "country" in self._fields:
+            _check(field, rules.check_postcode, field.data, self.country.data)
 
     def validate_phone(self, field):
-        if not field.data:
-            return
-        try:
-            number = phonenumbers.parse(field.data, "NL")
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
-            raise ValidationError(_l("Enter a valid phone number, like 06 12345678 or +32 470 12 34 56."))
-        field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        _check(field, rules.check_phone, field.data)
 
     def validate_iban(self, field):
-        if not field.data:
-            return
-        try:
-            iban = IBAN(field.data)
-        except SchwiftyException:
-            raise ValidationError(_l("This is not a valid IBAN: check the digits (the checksum does not match).")) from None
-        field.data = iban.compact
+        _check(field, rules.check_iban, field.data)
 
     def validate_joined_on(self, field):
-        if field.data and field.data > clock.today():
-            raise ValidationError(_l("The membership cannot start in the future."))
+        _check(field, rules.check_joined_on, field.data)
 
     def member_data(self) -> dict:
         """The values of the fields this form still has, by model field name."""

@@ -1,6 +1,6 @@
 """Export views: a member's data as PDF or ZIP, from the member page or from a data request."""
 
-from flask import Response, current_app, flash, redirect, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,6 +10,7 @@ from app.blueprints.privacy.export_forms import ExportForm, HandoverForm
 from app.blueprints.web import client_ip, member_or_404, request_or_404
 from app.extensions import db
 from app.services import export as export_service
+from app.services import mail
 
 FORMAT_RULE = "<any(pdf, zip):fmt>"
 
@@ -41,7 +42,8 @@ def _request_page(reference: str) -> str:
 @bp.app_context_processor
 def export_helpers():
     """The hand-over choices for the request page's export partial (whichever view renders it)."""
-    return {"export_handover_methods": list(export_service.HANDOVER_METHODS.items())}
+    return {"export_handover_methods": list(export_service.HANDOVER_METHODS.items()),
+            "export_mail_configured": mail.configured()}
 
 
 @bp.get(f"/members/<int:member_number>/export.{FORMAT_RULE}")
@@ -100,3 +102,23 @@ def request_export_handed_over(reference: str):
     db.session.commit()
     flash(_("Recorded that the export was handed over."), "success")
     return redirect(_request_page(reference))
+
+
+@bp.post("/requests/<reference>/export/email")
+@permission_required("privacy.export")
+def request_export_email(reference: str):
+    """Queue the export as an encrypted ZIP to the requester; the password is shown here, once."""
+    data_request = request_or_404(reference)
+    form = ExportForm()
+    if not form.validate_on_submit():
+        flash(_("Choose Dutch or English for the export."), "error")
+        return redirect(_request_page(reference))
+    try:
+        password = mail.send_export(data_request, current_user, language=form.language.data)
+    except export_service.ExportRefusedError as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(_request_page(reference))
+    db.session.commit()
+    mail.kick(current_app._get_current_object())
+    return render_template("privacy/export_password.html", data_request=data_request, password=password)

@@ -233,6 +233,7 @@ EVENT_LABELS = {
     "letter": _l("Confirmation letter made"),
     "export_produced": _l("Export produced"),
     "export_handed_over": _l("Export handed over"),
+    "export_email_queued": _l("Export to be sent by email, encrypted (password given by another channel)"),
     "completed": _l("Closed: completed"),
     "refused": _l("Closed: refused"),
     "withdrawn": _l("Closed: withdrawn"),

@@ -65,6 +65,11 @@ class Connector(db.Model):
     base_url: Mapped[str] = mapped_column(String(300), default="")
     # Fernet token of the partner's API key; the key that opens it lives outside the database.
     api_key_encrypted: Mapped[str | None] = mapped_column(Text)
+    # TechnoGym's server-to-server access: the application id, the integration user and its
+    # password (encrypted like the key). Unused by eGym.
+    application_id: Mapped[str | None] = mapped_column(String(100))
+    integration_user: Mapped[str | None] = mapped_column(String(200))
+    password_encrypted: Mapped[str | None] = mapped_column(Text)
     legal_basis: Mapped[str] = mapped_column(String(20), default="consent")
     processing_agreement: Mapped[str | None] = mapped_column(String(300))
     # Comma-separated: plan names or plan groups taking part (empty: all), optional fields switched on.
@@ -106,6 +111,10 @@ class ConnectorMember(db.Model):
     synced_at: Mapped[datetime | None]
     fields: Mapped[str] = mapped_column(Text, default="")
     error_code: Mapped[str | None] = mapped_column(String(60))
+    # What the partner was last told about the membership (TechnoGym: "subscribed:<subscription id>"),
+    # and the partner's candidate ids when it answered "match found" (for staff to choose from).
+    partner_state: Mapped[str | None] = mapped_column(String(40))
+    candidates: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -33,6 +33,14 @@ class ConnectorForm(BaseForm):
     test_connection = BooleanField(_l("Test the connection when saving"), default=True)
 
 
+class TechnogymForm(ConnectorForm):
+    base_url = StringField(_l("Facility URL (as TechnoGym gave it)"), validators=[Length(max=300)])
+    application_id = StringField(_l("Application id"), validators=[Length(max=100)])
+    integration_user = StringField(_l("Integration user"), validators=[Length(max=200)])
+    password = PasswordField(_l("Integration user's password (leave empty to keep the stored one)"),
+                             validators=[Length(max=500)])
+
+
 def _declaration_or_404(name: str):
     if name not in settings.DECLARATIONS:
         abort(404)
@@ -52,7 +60,9 @@ def index():
 def connector(name):
     spec = _declaration_or_404(name)
     row = settings.connector(name)
-    form = ConnectorForm(obj=None if request.method == "POST" else row)
+    form_class = TechnogymForm if name == "technogym" else ConnectorForm
+    form = form_class(obj=None if request.method == "POST" else row)
+    extra = {}
     offered = plans.plan_choices()
     form.plans.choices = choices(offered)
     form.optional_fields.choices = choices([(f.name, f"{f.label} ({f.name})") for f in spec.fields if f.optional])
@@ -60,12 +70,15 @@ def connector(name):
         form.plans.data = row.plan_list
         form.optional_fields.data = row.optional_field_list
     if form.validate_on_submit():
+        if name == "technogym":
+            extra = {"application_id": form.application_id.data or None,
+                     "integration_user": form.integration_user.data or None, "password": form.password.data or None}
         try:
             settings.configure(
                 name, actor=current_user, url=form.base_url.data or None, api_key=form.api_key.data or None,
                 basis=form.legal_basis.data, processing_agreement=form.processing_agreement.data or "",
                 plan_names=form.plans.data or [], fields=form.optional_fields.data or [],
-                sync_time=form.sync_time.data or "", enabled=bool(form.enabled.data))
+                sync_time=form.sync_time.data or "", enabled=bool(form.enabled.data), **extra)
             testable = form.test_connection.data and row.base_url and row.api_key_encrypted
             problem = settings.test_connection(row) if testable else None
         except settings.ConnectorError as error:
@@ -80,7 +93,7 @@ def connector(name):
             if problem:
                 db.session.rollback()
                 flash(_("The connection test failed (%(code)s): %(text)s Nothing was saved.", code=problem,
-                        text=report.error_text(problem)), "error")
+                        text=report.error_text(problem, name)), "error")
             else:
                 db.session.commit()
                 flash(_("The settings of %(name)s were saved.", name=spec.display_name), "success")
@@ -113,6 +126,26 @@ def retry(name):
     flash(_("%(count)s parked delivery(ies) to %(name)s will be tried again.", count=count, name=spec.display_name),
           "success")
     return redirect(url_for("integrations.index"))
+
+
+@bp.post(f"/{NAME}/members/<int:member_number>/link")
+@permission_required("integrations.manage")
+def link_candidate(name, member_number):
+    """TechnoGym answered "match found": staff say which candidate is this member."""
+    spec = _declaration_or_404(name)
+    member = db.session.scalar(db.select(Member).where(Member.member_number == member_number))
+    if member is None or member.is_anonymised:
+        abort(404)
+    try:
+        settings.link_candidate(member, name, (request.form.get("account_id") or "").strip()[:100], actor=current_user)
+    except settings.ConnectorError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("Member %(number)s is linked to the chosen %(name)s user and will be sent again.",
+                number=member_number, name=spec.display_name), "success")
+    return redirect(url_for("integrations.index", _anchor=f"connector-{name}"))
 
 
 @bp.post(f"/{NAME}/members/<int:member_number>/opt-out")

@@ -137,6 +137,8 @@ def deliver(event_id: int, worker: str) -> str:
             if event.member_id is not None:
                 link = settings.member_link(event.connector, event.member_id, create=True)
                 link.state, link.error_code = "failed", error.code
+                # TechnoGym's "match found": the candidates' user ids (no personal data) for staff to choose from.
+                link.candidates = ",".join(getattr(error, "candidates", None) or ()) or None
             state = "parked"
         db.session.commit()
         if error.retryable and state == "retry":
@@ -162,8 +164,8 @@ def deliver(event_id: int, worker: str) -> str:
             db.session.commit()
         return "lost"
     if outcome.get("fields"):
-        transfers.record("connector", row.name, settings.declaration(row.name).display_name,
-                         "MMS API v2", outcome["fields"], [event.member_id])
+        spec = settings.declaration(row.name)
+        transfers.record("connector", row.name, spec.display_name, spec.channel, outcome["fields"], [event.member_id])
     # Older parked rows of this member are covered by this delivery (it carried the current data).
     if event.member_id is not None:
         db.session.execute(
@@ -186,7 +188,7 @@ class _PartnerDownError(Exception):
         self.wait = wait
 
 
-def _sync_member(row: Connector, client: egym.EgymClient, event: OutboxEvent) -> dict:
+def _sync_member(row: Connector, client, event: OutboxEvent) -> dict:
     member = db.session.get(Member, event.member_id)
     if member is None or member.is_anonymised:
         return {}
@@ -198,24 +200,16 @@ def _sync_member(row: Connector, client: egym.EgymClient, event: OutboxEvent) ->
     if not settings.is_eligible(row, member.id):
         if link.account_id:
             client.delete(link.account_id)
-            link.account_id = None
+            link.account_id, link.partner_state = None, None
             link.state, link.error_code, link.synced_at = "removed", None, now
         else:
             link.state, link.error_code = "excluded", None
         return {}
     payload, names = settings.declaration(row.name).build(member, row.optional_field_list)
-    account_id = link.account_id or client.find_by_membership(payload["membership"]["membershipId"])
-    if account_id:
-        try:
-            client.patch(account_id, payload)
-        except egym.PartnerError as error:
-            if error.status != 404:
-                raise
-            account_id = None  # removed at eGym meanwhile: create it again
-    if not account_id:
-        account_id = client.create(payload)
+    account_id = client.upsert(link, payload, member)
     link.account_id = account_id
     link.state, link.error_code, link.synced_at, link.fields = "synced", None, now, ",".join(names)
+    link.candidates = None
     return {"fields": names, "account_id": account_id, "member_id": member.id}
 
 

@@ -3,10 +3,19 @@
 from app.models.api import ApiClient, ApiIdempotencyKey, MemberChange
 from app.models.audit import AuditEvent
 from app.models.auth import Role, RolePermission, User, user_roles
-from app.models.integration import Connector, ConnectorMember, DataTransfer, DataTransferMember, OutboxEvent, WorkerHeartbeat
+from app.models.integration import (
+    Connector,
+    ConnectorMember,
+    DataTransfer,
+    DataTransferMember,
+    JobRun,
+    ManualRecipient,
+    OutboxEvent,
+    WorkerHeartbeat,
+)
 from app.models.member import Consent, HealthNote, Invoice, Member, StaffNote, Subscription, Visit
 from app.models.plan import Plan
-from app.models.privacy import DataRequest, ErasureRecord, LegalHold, RequestEvent
+from app.models.privacy import DataRequest, ErasureRecord, LegalHold, RecipientNotice, RequestEvent
 from app.models.retention import RetentionPolicy
 from app.models.system import Counter, JobLock, MaintenanceStatus, RateLimitBucket
 
@@ -25,13 +34,16 @@ __all__ = [
     "HealthNote",
     "Invoice",
     "JobLock",
+    "JobRun",
     "LegalHold",
     "MaintenanceStatus",
+    "ManualRecipient",
     "Member",
     "MemberChange",
     "OutboxEvent",
     "Plan",
     "RateLimitBucket",
+    "RecipientNotice",
     "RequestEvent",
     "RetentionPolicy",
     "Role",

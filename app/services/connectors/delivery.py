@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import Connector, Member, OutboxEvent
-from app.services import clock, transfers
+from app.services import clock, recipients, transfers
 from app.services.connectors import egym, settings
 from app.services.connectors.declaration import MissingValueError
 from app.services.jobs import default_holder
@@ -166,6 +166,14 @@ def deliver(event_id: int, worker: str) -> str:
     if outcome.get("fields"):
         spec = settings.declaration(row.name)
         transfers.record("connector", row.name, spec.display_name, spec.channel, outcome["fields"], [event.member_id])
+    # Art. 19: the notices waiting for this row (and the parked rows it covers) are notified.
+    covered = [event.id]
+    if event.member_id is not None:
+        covered += list(db.session.scalars(select(OutboxEvent.id).where(
+            OutboxEvent.connector == row.name, OutboxEvent.member_id == event.member_id, OutboxEvent.id < event.id,
+            OutboxEvent.state == "parked")))
+    recipients.delivered(covered, "deleted" if event.kind == "erase" else
+                         "sync_stopped" if outcome.get("stopped") else "sent_again")
     # Older parked rows of this member are covered by this delivery (it carried the current data).
     if event.member_id is not None:
         db.session.execute(
@@ -196,7 +204,7 @@ def _sync_member(row: Connector, client, event: OutboxEvent) -> dict:
     now = clock.utcnow()
     if member.processing_restricted:
         link.state, link.error_code = "excluded", "restricted"  # Art. 18: nothing is sent, nothing removed
-        return {}
+        return {"stopped": True}
     if not settings.is_eligible(row, member.id):
         if link.account_id:
             client.delete(link.account_id)
@@ -204,7 +212,7 @@ def _sync_member(row: Connector, client, event: OutboxEvent) -> dict:
             link.state, link.error_code, link.synced_at = "removed", None, now
         else:
             link.state, link.error_code = "excluded", None
-        return {}
+        return {"stopped": True}
     payload, names = settings.declaration(row.name).build(member, row.optional_field_list)
     account_id = client.upsert(link, payload, member)
     link.account_id = account_id

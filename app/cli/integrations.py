@@ -50,7 +50,7 @@ def configure_command(name, url, api_key_file, basis, processing_agreement, plan
 
     For TechnoGym, --url is the facility URL TechnoGym gave the club.
     """
-    if api_key_file == "-" and password_file == "-":
+    if api_key_file == "-" and password_file == "-":  # noqa: S105 - "-" means standard input, not a password
         raise click.ClickException("only one of --api-key-file and --password-file can read standard input")
     api_key = _read_key(api_key_file) if api_key_file else None
     password = _read_key(password_file) if password_file else None

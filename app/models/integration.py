@@ -195,6 +195,8 @@ class JobRun(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(60), index=True)  # "retention_sweep", "full_sync:egym", ...
     state: Mapped[str] = mapped_column(String(20), default="queued")
+    # The kind while queued or running, NULL afterwards: the unique index lets one run of a kind be active.
+    active_key: Mapped[str | None] = mapped_column(String(60), unique=True)
     total: Mapped[int | None]
     processed: Mapped[int] = mapped_column(default=0)
     errors: Mapped[int] = mapped_column(default=0)

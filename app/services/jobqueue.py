@@ -86,7 +86,20 @@ def _register(huey, app) -> dict:
         with app.app_context():
             runner.tick()
 
-    return {"drain": drain, "tick": tick}
+    @huey.task(name="longjobs.run")
+    def long_job(run_id: int):
+        from app.services import longjobs
+
+        with app.app_context():
+            longjobs.execute(run_id)
+
+    return {"drain": drain, "tick": tick, "long_job": long_job}
+
+
+def run_long_job(app, run_id: int) -> None:
+    """Put a long job's run on the queue (only its id travels); raises JobQueueError when the queue is unusable."""
+    get(app)
+    app.extensions["huey_tasks"]["long_job"](run_id)
 
 
 def kick(app, connector: str, delay: float | None = None) -> None:

@@ -29,6 +29,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=60), nullable=False),
     sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('active_key', sa.String(length=60), nullable=True),
     sa.Column('total', sa.Integer(), nullable=True),
     sa.Column('processed', sa.Integer(), nullable=False),
     sa.Column('errors', sa.Integer(), nullable=False),
@@ -39,7 +40,8 @@ def upgrade():
     sa.Column('finished_at', sa.DateTime(), nullable=True),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['started_by_id'], ['users.id'], name=op.f('fk_job_runs_started_by_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_runs'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_runs')),
+    sa.UniqueConstraint('active_key', name=op.f('uq_job_runs_active_key'))
     )
     with op.batch_alter_table('job_runs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_job_runs_kind'), ['kind'], unique=False)

@@ -35,7 +35,7 @@ STATE_AFTER = {"Subscribe": "subscribed", "Renew": "subscribed", "Froze": "froze
 
 class FakeTechnogym:
     def __init__(self, api_key="tg-key-456", application_id="clubhouse-app", username="integration@club",
-                 password="s3cret-pass", facility_id="fac-0001"):
+                 password="s3cret-pass", facility_id="fac-0001"):  # noqa: S107 - the test server's own credentials
         self.api_key, self.application_id = api_key, application_id
         self.username, self.password, self.facility_id = username, password, facility_id
         self.tokens: set[str] = set()
@@ -179,7 +179,8 @@ class FakeTechnogym:
                     return self._errors("ExternalIdAlreadyUsed")
                 same_email = [u for u in fake.users.values() if (u.get("email") or "").lower() == body["email"].lower()]
                 if same_email:
-                    same_data = [u for u in same_email if all(u.get(k) == body[k] for k in ("firstName", "lastName", "dateOfBirth"))]
+                    same_data = [u for u in same_email
+                                 if all(u.get(k) == body[k] for k in ("firstName", "lastName", "dateOfBirth"))]
                     result = "UserEmailAndDataMatchFound" if same_data else "MatchFound"
                     return self._ok({"result": result, "matchedUsers": [
                         {"userId": u["userId"], "firstName": u.get("firstName"), "lastName": u.get("lastName")}

@@ -144,7 +144,8 @@ def test_configure_from_the_cli_keeps_the_secrets_encrypted(runner, technogym, t
     assert result.exit_code == 0, result.output
     assert "Connection test: the partner answered." in result.output and "externalId" in result.output
     row = db.session.get(Connector, "technogym")
-    assert technogym.password not in row.password_encrypted and secretbox.open_sealed(row.password_encrypted) == technogym.password
+    assert technogym.password not in row.password_encrypted
+    assert secretbox.open_sealed(row.password_encrypted) == technogym.password
     password_file.write_text("wrong")
     result = runner.invoke(args=[*args, "--password-file", str(password_file)])
     assert result.exit_code == 1 and "Connection test failed (unauthorized)" in result.output

@@ -13,8 +13,9 @@ from app.blueprints.integrations import bp
 from app.blueprints.main.panels import panel_on
 from app.blueprints.web import client_ip
 from app.extensions import db
-from app.models import Member
-from app.services.connectors import delivery, outbox, plans, report, runner, settings
+from app.models import JobRun, Member
+from app.services import longjobs
+from app.services.connectors import delivery, plans, report, runner, settings
 
 # Only declared connectors have pages; anything else is no such page.
 NAME = f"<any({', '.join(settings.DECLARATIONS)}):name>"
@@ -109,12 +110,38 @@ def full_sync(name):
     row = settings.connector(name)
     if not row.enabled:
         flash(_("Enable %(name)s first.", name=spec.display_name), "error")
-    else:
-        queued = outbox.enqueue_full_sync(row)
-        db.session.commit()
-        flash(_("%(count)s member(s) queued for %(name)s; the worker sends them now.", count=queued,
-                name=spec.display_name), "success")
-    return redirect(url_for("integrations.index"))
+        return redirect(url_for("integrations.index"))
+    # The full sync runs on the job queue; this request only starts it (services/longjobs.py).
+    kind = longjobs.FULL_SYNC + name
+    try:
+        run = longjobs.start(kind, actor=current_user)
+    except longjobs.JobAlreadyRunningError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        running = longjobs.active(kind)
+        return redirect(url_for("integrations.sync_run", name=name, run_id=running.id) if running
+                        else url_for("integrations.index"))
+    db.session.commit()
+    if not longjobs.enqueue_or_fail(run):
+        flash(_("The job queue cannot be reached: the synchronisation was not started. Start a worker "
+                "(flask --app wsgi jobs worker) and try again."), "error")
+        return redirect(url_for("integrations.index"))
+    flash(_("The full synchronisation with %(name)s has started; its progress is shown below.",
+            name=spec.display_name), "success")
+    return redirect(url_for("integrations.sync_run", name=name, run_id=run.id))
+
+
+@bp.get(f"/{NAME}/sync/<int:run_id>")
+@permission_required("integrations.view")
+def sync_run(name, run_id):
+    """A full sync started from the page: progress while it runs, the outcome afterwards."""
+    spec = _declaration_or_404(name)
+    run = db.session.get(JobRun, run_id)
+    if run is None or run.kind != longjobs.FULL_SYNC + name:
+        abort(404)
+    return render_template("job_run.html", job=longjobs.describe(run),
+                           title=_("Full synchronisation with %(name)s", name=spec.display_name),
+                           back=url_for("integrations.index"), back_label=_("Data sent to partners"))
 
 
 @bp.post(f"/{NAME}/retry")

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import pyotp  # noqa: E402
 from flask import session as flask_session  # noqa: E402
+from retention_bench import TODAY, bench_config, seed  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -36,7 +37,6 @@ from app.extensions import db  # noqa: E402
 from app.models import User  # noqa: E402
 from app.services import clock, jobqueue  # noqa: E402
 from app.services import roles as role_service  # noqa: E402
-from retention_bench import TODAY, bench_config, seed  # noqa: E402
 
 
 def main() -> int:

@@ -4,9 +4,9 @@ import pytest
 from playwright.sync_api import expect
 
 from app.services.connectors import delivery
-from tests.queue_helpers import work_the_queue
 from tests.integrations.conftest import KEY, egym, egym_member  # noqa: F401 - fixtures
 from tests.integrations.conftest import short_retries as _short_retries  # noqa: F401 - fixture
+from tests.queue_helpers import work_the_queue
 
 pytestmark = pytest.mark.browser
 

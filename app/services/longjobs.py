@@ -154,19 +154,43 @@ def execute(run_id: int) -> None:
     _write(run_id, state="done", active_key=None, finished_at=clock.utcnow(), outcome=json.dumps(outcome))
 
 
-def _sweep(run_id: int, actor) -> dict:
+def _due_now(categories=None) -> int:
+    """Rows (members) the enabled policies would process now; counted again as the sweep moves on."""
+    from sqlalchemy import func
+
     from app.services import retention
 
-    processed = {"n": 0}
+    today = clock.today()
+    total = 0
+    for policy in retention.policies():
+        if policy.enabled and (categories is None or policy.category in categories):
+            model = retention.RULES[policy.category].model
+            total += db.session.scalar(
+                select(func.count()).select_from(model).where(retention.due_condition(policy, today))) or 0
+    return total
 
-    def progress(_category: str, count: int) -> None:
-        processed["n"] += count
-        _write(run_id, processed=processed["n"])
 
-    total = sum(f.due for f in retention.forecast(sample_size=0))
-    _write(run_id, total=total)
+def _sweep(run_id: int, actor) -> dict:
+    """The sweep with its progress. The total is honest rather than fixed: ended memberships come
+    first, and erasing a member takes their notes, visits and consents with them, so the other
+    categories are counted when the sweep reaches them (processed so far + what is still due)."""
+    from app.services import retention
+
+    state = {"processed": 0, "seen": set()}
+
+    def progress(category: str, count: int) -> None:
+        state["processed"] += count
+        values = {"processed": state["processed"]}
+        if category not in state["seen"]:
+            state["seen"].add(category)
+            if category != "ended_memberships":
+                values["total"] = state["processed"] + _due_now()
+        _write(run_id, **values)
+
+    first = _due_now({"ended_memberships"})
+    _write(run_id, total=first or _due_now())
     result = retention.run_sweep(actor, commit=db.session.commit, via="web", progress=progress)
-    _write(run_id, processed=result.total, total=max(total, result.total))
+    _write(run_id, processed=result.total, total=result.total)
     return {"counts": result.counts, "actions": result.actions, "total": result.total}
 
 

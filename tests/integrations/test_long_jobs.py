@@ -28,6 +28,8 @@ def test_a_full_sync_from_the_page_runs_on_the_queue_and_shows_its_outcome(app, 
     again = client.post("/integrations/egym/sync")
     assert again.headers["Location"] == run_page
     assert "This job is already running" in client.get(run_page).get_data(as_text=True)
+    overview = client.get("/integrations").get_data(as_text=True)
+    assert "Full synchronisation running: 0 of ?" in overview and run_page in overview
     assert work_the_queue(app) == 1
     page = client.get(run_page).get_data(as_text=True)
     assert "Finished." in page and 'class="job-progress">3 / 3 (100%)' in page

@@ -200,6 +200,8 @@ def test_a_run_while_another_is_busy_gets_a_clear_message(app, client, login_as,
     second = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(preview)})
     assert second.headers["Location"] == first.headers["Location"]
     assert "This job is already running" in client.get(second.headers["Location"]).get_data(as_text=True)
+    preview_now = client.get("/privacy/retention/preview").get_data(as_text=True)
+    assert "A sweep started from this page is running" in preview_now and first.headers["Location"] in preview_now
     assert work_the_queue(app) == 1 and _visit_count(db) == 0
 
 

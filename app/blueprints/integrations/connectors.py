@@ -189,6 +189,12 @@ def opt_out(name, member_number):
     return redirect(url_for("members.show", member_number=member_number))
 
 
+@bp.app_template_global("long_job")
+def long_job(kind):
+    """The latest run of a long job (services/longjobs.py), for the pages that start them."""
+    return longjobs.describe(longjobs.latest(kind))
+
+
 @bp.app_template_global("connector_transfers")
 def connector_transfers(member):
     """The member page's 'sent to eGym on ..., fields ...' lines."""

@@ -11,6 +11,7 @@ from app.services import export
 from app.services.connectors import delivery, outbox, settings
 from tests.api.conftest import ca, ca_file, https, server_cert, servers, ssl_context  # noqa: F401 - fixtures
 from tests.privacy.helpers import get_request, register, verify
+from tests.privacy.test_wizard import pdf_text
 
 
 def _sync_all(db):
@@ -110,6 +111,8 @@ def test_an_erasure_tells_every_recipient_and_the_request_waits_for_all_four(
     # All four recorded: now the letter closes the request.
     response = client.post(f"{base}/letter")
     assert response.mimetype == "application/pdf"
+    text = pdf_text(response.data)  # the member's letter lists the recipients that were told
+    assert "we told each of them of the erasure" in text and "Administratiekantoor Telgen" in text and "TechnoGym" in text
     saved = db.session.scalar(select(DataRequest).where(DataRequest.reference == reference))
     db.session.refresh(saved)
     assert saved.status == "completed" and saved.closed_at is not None

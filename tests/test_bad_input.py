@@ -190,6 +190,7 @@ def _build_world(db, make_member, make_user, make_role, make_plan):
     hold = LegalHold(member_id=other.id, reason="Dispute about an invoice", placed_at=clock.utcnow())
     db.session.add(hold)
     references = {}
+    rows = {}
     number = 0
 
     def add_request(kind, key, **fields):
@@ -202,6 +203,7 @@ def _build_world(db, make_member, make_user, make_role, make_plan):
                           identity_method="Passport", **fields)
         db.session.add(row)
         references[key] = row.reference
+        rows[key] = row
 
     for kind in REQUEST_KINDS:
         add_request(kind, kind)
@@ -216,8 +218,20 @@ def _build_world(db, make_member, make_user, make_role, make_plan):
     member_import = MemberImport(token="walk-import", headers='["Klantnummer", "Voornaam"]',
                                  mapping='{"Klantnummer": "member_number"}')  # its file is gone: each step says so
     db.session.add(member_import)
+    # Art. 19 and the long jobs (issue 15): a recipient registered by hand, its notice on the
+    # request the recipient routes get (see _reference_for), a finished sweep.
+    from app.models import JobRun, ManualRecipient, RecipientNotice
+
+    accountant = ManualRecipient(name="Walk accountant", role="accountant", address="Postbus 1", categories="name")
+    run = JobRun(kind="retention_sweep", state="done", processed=0, errors=0, outcome="{}")
+    db.session.add_all([accountant, run])
+    db.session.flush()
+    notice = RecipientNotice(request_id=rows["access"].id, action="rectified", recipient_kind="manual",
+                             recipient_key=accountant.key, recipient_name=accountant.name, fields="name")
+    db.session.add(notice)
     db.session.commit()
     return {
+        "recipient_id": accountant.id, "run_id": run.id, "notice_id": notice.id,
         "member_number": member.member_number, "subscription_id": subscription.id, "consent_id": consent.id,
         "plan_id": subscription.plan_id,
         "user_id": staff.id, "role_id": role.id, "hold_id": hold.id, "api_client_id": partner.id,

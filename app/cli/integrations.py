@@ -12,7 +12,7 @@ from app.services import jobqueue
 from app.services.connectors import delivery, egym, outbox, settings  # noqa: F401 - outbox registers its hooks
 from app.services.connectors import plans as connector_plans
 
-group = AppGroup("integrations", help="Equipment connectors (eGym): settings and syncs.")
+group = AppGroup("integrations", help="Equipment connectors (eGym, TechnoGym): settings and syncs.")
 jobs_group = AppGroup("jobs", help="The job queue (huey).")
 
 
@@ -41,17 +41,28 @@ def _read_key(path: str) -> str:
 @click.option("--sync-time", help="Daily full sync at HH:MM (local time); empty to switch it off.")
 @click.option("--enable/--disable", default=None, help="Switch the connector on or off.")
 @click.option("--no-test", is_flag=True, help="Do not call the partner to test the connection.")
+@click.option("--application-id", help="TechnoGym: the application id TechnoGym issued.")
+@click.option("--integration-user", help="TechnoGym: the integration user's name.")
+@click.option("--password-file", help="TechnoGym: a file holding the integration user's password (- for standard input).")
 def configure_command(name, url, api_key_file, basis, processing_agreement, plans, all_plans, fields, no_fields,
-                      sync_time, enable, no_test):
-    """Set a connector's settings; tests the connection (exit 1 when it fails) unless --no-test."""
+                      sync_time, enable, no_test, application_id, integration_user, password_file):
+    """Set a connector's settings (egym or technogym); tests the connection (exit 1 when it fails) unless --no-test.
+
+    For TechnoGym, --url is the facility URL TechnoGym gave the club.
+    """
+    if api_key_file == "-" and password_file == "-":  # noqa: S105 - "-" means standard input, not a password
+        raise click.ClickException("only one of --api-key-file and --password-file can read standard input")
     api_key = _read_key(api_key_file) if api_key_file else None
+    password = _read_key(password_file) if password_file else None
     plan_names = [] if all_plans else (list(plans) if plans else None)
     field_names = [] if no_fields else (list(fields) if fields else None)
     with force_locale("en"):
         try:
             row = settings.configure(name, actor=None, url=url, api_key=api_key, basis=basis,
                                      processing_agreement=processing_agreement, plan_names=plan_names,
-                                     fields=field_names, sync_time=sync_time, enabled=enable)
+                                     fields=field_names, sync_time=sync_time, enabled=enable,
+                                     application_id=application_id, integration_user=integration_user,
+                                     password=password)
         except settings.ConnectorError as error:
             db.session.rollback()
             raise click.ClickException(str(error)) from None
@@ -59,7 +70,8 @@ def configure_command(name, url, api_key_file, basis, processing_agreement, plan
             problem = settings.test_connection(row)
             if problem:
                 db.session.rollback()
-                click.echo(f"Connection test failed ({problem}): {egym.ERROR_TEXTS.get(problem, '')}".rstrip(": "), err=True)
+                text = settings.ERROR_TEXTS.get(name, egym.ERROR_TEXTS).get(problem, "")
+                click.echo(f"Connection test failed ({problem}): {text}".rstrip(": "), err=True)
                 click.echo("Nothing was saved.", err=True)
                 sys.exit(1)
             click.echo("Connection test: the partner answered.")

@@ -4,11 +4,20 @@ from app.models.api import ApiClient, ApiIdempotencyKey, MemberChange
 from app.models.audit import AuditEvent
 from app.models.auth import Role, RolePermission, User, user_roles
 from app.models.imports import ImportedMember, MemberImport
-from app.models.integration import Connector, ConnectorMember, DataTransfer, DataTransferMember, OutboxEvent, WorkerHeartbeat
+from app.models.integration import (
+    Connector,
+    ConnectorMember,
+    DataTransfer,
+    DataTransferMember,
+    JobRun,
+    ManualRecipient,
+    OutboxEvent,
+    WorkerHeartbeat,
+)
 from app.models.mail import MailOutbox
 from app.models.member import Consent, HealthNote, Invoice, Member, StaffNote, Subscription, Visit
 from app.models.plan import Plan
-from app.models.privacy import DataRequest, ErasureRecord, LegalHold, RequestEvent
+from app.models.privacy import DataRequest, ErasureRecord, LegalHold, RecipientNotice, RequestEvent
 from app.models.retention import RetentionPolicy
 from app.models.system import Counter, JobLock, MaintenanceStatus, RateLimitBucket
 
@@ -28,15 +37,18 @@ __all__ = [
     "ImportedMember",
     "Invoice",
     "JobLock",
+    "JobRun",
     "LegalHold",
     "MailOutbox",
     "MaintenanceStatus",
+    "ManualRecipient",
     "MemberImport",
     "Member",
     "MemberChange",
     "OutboxEvent",
     "Plan",
     "RateLimitBucket",
+    "RecipientNotice",
     "RequestEvent",
     "RetentionPolicy",
     "Role",

@@ -65,6 +65,11 @@ class Connector(db.Model):
     base_url: Mapped[str] = mapped_column(String(300), default="")
     # Fernet token of the partner's API key; the key that opens it lives outside the database.
     api_key_encrypted: Mapped[str | None] = mapped_column(Text)
+    # TechnoGym's server-to-server access: the application id, the integration user and its
+    # password (encrypted like the key). Unused by eGym.
+    application_id: Mapped[str | None] = mapped_column(String(100))
+    integration_user: Mapped[str | None] = mapped_column(String(200))
+    password_encrypted: Mapped[str | None] = mapped_column(Text)
     legal_basis: Mapped[str] = mapped_column(String(20), default="consent")
     processing_agreement: Mapped[str | None] = mapped_column(String(300))
     # Comma-separated: plan names or plan groups taking part (empty: all), optional fields switched on.
@@ -106,6 +111,10 @@ class ConnectorMember(db.Model):
     synced_at: Mapped[datetime | None]
     fields: Mapped[str] = mapped_column(Text, default="")
     error_code: Mapped[str | None] = mapped_column(String(60))
+    # What the partner was last told about the membership (TechnoGym: "subscribed:<subscription id>"),
+    # and the partner's candidate ids when it answered "match found" (for staff to choose from).
+    partner_state: Mapped[str | None] = mapped_column(String(40))
+    candidates: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -143,3 +152,57 @@ class WorkerHeartbeat(db.Model):
     worker: Mapped[str] = mapped_column(String(200), primary_key=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- recipients without an interface, registered by hand (an accountant, an insurer) ---------
+
+class ManualRecipient(db.Model):
+    """A recipient of member data without an interface: told of a correction or erasure by letter.
+
+    Holds the organisation's own details (its address for the letter), never a member's.
+    """
+
+    __tablename__ = "manual_recipients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(200), default="")  # what it does with the data, in words
+    address: Mapped[str] = mapped_column(Text, default="")  # where the notification letter goes
+    categories: Mapped[str] = mapped_column(Text, default="")  # comma-separated categories of data it receives
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None]
+
+    @property
+    def key(self) -> str:
+        """Its key in the transfer log."""
+        return f"manual:{self.id}"
+
+    @property
+    def category_list(self) -> list[str]:
+        return [part.strip() for part in self.categories.split(",") if part.strip()]
+
+
+# --- long jobs started from a page (the retention sweep, a full sync) ---------------------------
+
+JOB_RUN_STATES = ("queued", "running", "done", "failed")
+
+
+class JobRun(db.Model):
+    """One run of a long job on the queue: its progress while it runs, its outcome afterwards. No personal data."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60), index=True)  # "retention_sweep", "full_sync:egym", ...
+    state: Mapped[str] = mapped_column(String(20), default="queued")
+    # The kind while queued or running, NULL afterwards: the unique index lets one run of a kind be active.
+    active_key: Mapped[str | None] = mapped_column(String(60), unique=True)
+    total: Mapped[int | None]
+    processed: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
+    outcome: Mapped[str | None] = mapped_column(Text)  # JSON of counts and codes, written by the job
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

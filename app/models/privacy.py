@@ -158,3 +158,38 @@ class ErasureRecord(db.Model):
 
     # No index on erased_at: nothing looks entries up by time, and the index only slowed the
     # retention sweep's bulk insert (migration 0060_ledger_indexes).
+
+
+NOTICE_STATES = ("pending", "notified", "failed", "impossible")
+
+
+class RecipientNotice(db.Model):
+    """GDPR Art. 19 on one request: one recipient of the member's data, told of the correction, restriction or erasure.
+
+    Names the recipient as the transfer log did and what it received (field names); the member
+    is named only through the request (its member number). `outbox_event_id` is the connector's
+    outbox row that carries the news; the delivery marks this notice when that row is delivered.
+    """
+
+    __tablename__ = "recipient_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("data_requests.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # rectified, restricted, erased
+    recipient_kind: Mapped[str] = mapped_column(String(20))
+    recipient_key: Mapped[str] = mapped_column(String(60))
+    recipient_name: Mapped[str] = mapped_column(String(120))
+    fields: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    notified_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(300))  # our words or a partner's error code
+    reason: Mapped[str | None] = mapped_column(Text)  # why notifying is impossible or disproportionate
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    outbox_event_id: Mapped[int | None] = mapped_column(index=True)  # no foreign key: the outbox is swept
+
+    request: Mapped[DataRequest] = relationship()
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.state in ("notified", "impossible")

@@ -86,9 +86,23 @@ def _register(huey, app) -> dict:
         with app.app_context():
             runner.tick()
 
+    @huey.task(name="longjobs.run")
+    def long_job(run_id: int):
+        from app.services import longjobs
+
+        with app.app_context():
+            longjobs.execute(run_id)
+
     from app.services import importer, mail
 
-    return {"drain": drain, "tick": tick, **importer.register_tasks(huey, app), **mail.register_tasks(huey, app)}
+    return {"drain": drain, "tick": tick, "long_job": long_job,
+            **importer.register_tasks(huey, app), **mail.register_tasks(huey, app)}
+
+
+def run_long_job(app, run_id: int) -> None:
+    """Put a long job's run on the queue (only its id travels); raises JobQueueError when the queue is unusable."""
+    get(app)
+    app.extensions["huey_tasks"]["long_job"](run_id)
 
 
 def kick(app, connector: str, delay: float | None = None) -> None:

@@ -12,6 +12,7 @@ caller's session is doing: a lock only helps when the other hosts can see it.
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,6 +46,7 @@ class HeldLock:
     name: str
     holder: str
     ttl: timedelta
+    progress: Callable | None = None  # a long job's progress report, called between chunks (retention sweep)
 
     def renew(self) -> None:
         renew(self)

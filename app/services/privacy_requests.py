@@ -299,6 +299,14 @@ def close(data_request: DataRequest, status: str, outcome: str, actor, *, minimi
         raise RequestError(_l("Unknown status."))
     if status != "completed" and not (outcome or "").strip():
         raise RequestError(_l("Give a reason."))
+    if status == "completed":  # Art. 19: every recipient told, or why not recorded (services/recipients.py)
+        from app.services import recipients
+
+        waiting = recipients.unresolved(data_request)
+        if waiting:
+            raise RequestError(_l(
+                "Not every recipient has been notified yet (%(names)s): record each notification, or why it is "
+                "impossible or disproportionate, first.", names=", ".join(sorted({n.recipient_name for n in waiting}))))
     data_request.status = status
     data_request.outcome = (outcome or "").strip() or data_request.outcome
     data_request.closed_at = clock.utcnow()
@@ -319,6 +327,9 @@ def record_rectification(data_request: DataRequest, note: str, actor) -> None:
     _require_member(data_request)
     if not (note or "").strip():
         raise RequestError(_l("Describe what was corrected."))
+    from app.services import recipients  # Art. 19: each recipient of the member is told
+
+    recipients.open_notices(data_request, data_request.member, "rectified")
     add_event(data_request, "rectified", actor, note=note.strip())
     _audit("privacy.request.rectified", data_request, actor)
     db.session.flush()
@@ -335,6 +346,9 @@ def set_restriction(data_request: DataRequest, restricted: bool, actor) -> None:
         from app.services import member_changes  # API clients that received the member learn of it (Art. 19)
 
         member_changes.restricted(member)
+        from app.services import recipients  # Art. 19: each recipient of the member is told
+
+        recipients.open_notices(data_request, member, "restricted")
     add_event(data_request, "restricted" if restricted else "restriction_lifted", actor)
     _audit("privacy.restriction.set" if restricted else "privacy.restriction.lifted", data_request, actor)
     db.session.flush()
@@ -509,11 +523,15 @@ def execute(data_request: DataRequest, typed_number: str, actor) -> dict:
     identifiers = erasure.identifiers_of(member)
     method = data_request.erasure_method
     number = member.member_number
+    from app.services import recipients  # Art. 19: read the recipients before the transfer log's links go
+
+    accounts = recipients.open_notices(data_request, member, "erased")
     try:
         count = erasure.erase_member(member, method, actor, request_reference=data_request.reference)
     except erasure.LegalHoldError as exc:
         raise RequestError(_l("The member is under an active legal hold: lift it first, or refuse the request.")) \
             from exc
+    recipients.link_erasure_rows(data_request, accounts)
     report = erasure.verify(identifiers, request_reference=data_request.reference)
     kept = [row for row in erasure_kept_summary(report)]
     db.session.execute(update(DataRequest).where(DataRequest.id == data_request.id).values(

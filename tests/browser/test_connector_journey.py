@@ -6,13 +6,14 @@ from playwright.sync_api import expect
 from app.services.connectors import delivery
 from tests.integrations.conftest import KEY, egym, egym_member  # noqa: F401 - fixtures
 from tests.integrations.conftest import short_retries as _short_retries  # noqa: F401 - fixture
+from tests.queue_helpers import work_the_queue
 
 pytestmark = pytest.mark.browser
 
 
 # The connector fixtures come from tests/integrations/conftest.py (imported above), hence F811.
-def test_manager_sets_up_egym_syncs_and_sees_what_was_sent(logged_in_page, base_url, db, make_user, egym,  # noqa: F811
-                                                             egym_member):  # noqa: F811
+def test_manager_sets_up_egym_syncs_and_sees_what_was_sent(app, logged_in_page, base_url, db, make_user,
+                                                             egym, egym_member):  # noqa: F811
     member = egym_member(city="Zwolle")
     page = logged_in_page(make_user("administrator"))
     page.get_by_role("link", name="Integrations").first.click()
@@ -35,10 +36,15 @@ def test_manager_sets_up_egym_syncs_and_sees_what_was_sent(logged_in_page, base_
     expect(page.get_by_label("API key (leave empty to keep the stored key)")).to_have_value("")
 
     page.goto(f"{base_url}/integrations")
-    page.get_by_role("button", name="Full synchronisation").click()
-    expect(page.locator("body")).to_contain_text("1 member(s) queued for eGym")
-    delivery.run_pending("egym")  # what the worker does
+    page.locator("#connector-egym").get_by_role("button", name="Full synchronisation").click()
+    # The sync runs on the job queue; its page shows it waiting, then (the worker ran) its outcome.
+    expect(page.locator("p.flash")).to_contain_text("The full synchronisation with eGym has started")
+    expect(page.locator(".job-state")).to_contain_text("Waiting for a job worker")
+    delivery.run_pending("egym")  # the member's own outbox row, sent at once by the worker
+    work_the_queue(app)  # what the worker does with the full sync
     page.reload()
+    expect(page.locator(".job-state")).to_have_text("Finished.")
+    page.goto(f"{base_url}/integrations")
     section = page.locator("#connector-egym")
     expect(section.locator(".connector-counts tbody td").nth(1)).to_have_text("1")  # synced
     expect(section.locator(".transfer-log")).to_contain_text("contact.city")

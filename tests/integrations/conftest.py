@@ -78,3 +78,46 @@ def egym_member(make_member, make_plan, db):
         return member
 
     return make
+
+
+@pytest.fixture
+def technogym():
+    from app.services.connectors import technogym as technogym_api
+    from tests.integrations.technogym_server import FakeTechnogym
+
+    technogym_api.forget_tokens()
+    server = FakeTechnogym().start()
+    yield server
+    server.stop()
+    technogym_api.forget_tokens()
+
+
+@pytest.fixture
+def configure_technogym(db, technogym):
+    """configure_technogym(**settings) -> TechnoGym enabled against the loopback server (consent basis by default)."""
+
+    def do(**overrides):
+        options = {"url": technogym.url, "api_key": technogym.api_key, "application_id": technogym.application_id,
+                   "integration_user": technogym.username, "password": technogym.password, "basis": "consent",
+                   "enabled": True}
+        options.update(overrides)
+        row = settings.configure("technogym", actor=None, **options)
+        db.session.commit()
+        return row
+
+    return do
+
+
+@pytest.fixture
+def gym_member(egym_member, db):
+    """gym_member(platforms=("egym", "technogym"), **fields) -> a member with consent for the given platforms."""
+    from app.models import Consent
+
+    def make(platforms=("technogym",), **fields):
+        member = egym_member(consent="egym" in platforms, **fields)
+        if "technogym" in platforms:
+            db.session.add(Consent(member_id=member.id, purpose="technogym", given_via="desk"))
+            db.session.commit()
+        return member
+
+    return make

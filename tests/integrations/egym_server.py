@@ -87,6 +87,8 @@ class FakeEgym:
                 pass
 
             def _send(self, status, body=None, headers=None):
+                # Recorded before the answer leaves: a test reading the log right after its call sees the status.
+                self.record["status"] = status
                 data = json.dumps(body).encode() if body is not None else b""
                 self.send_response(status)
                 for key, value in (headers or {}).items():
@@ -111,9 +113,10 @@ class FakeEgym:
                 raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw else None
                 record = {"method": method, "path": path, "query": query, "body": body, "status": None}
+                self.record = record
                 with fake.lock:
                     fake.requests.append(record)
-                    record["status"] = self._route(method, path, query, body)
+                    self._route(method, path, query, body)
 
             def _route(self, method, path, query, body):
                 if self.headers.get("x-api-key") != fake.api_key:

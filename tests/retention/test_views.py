@@ -13,6 +13,7 @@ from app.auth.permissions import DEFAULT_ROLES, PermissionNeed
 from app.models import AuditEvent, LegalHold, RetentionPolicy, Visit
 from app.services import fiscal, holds, jobs, retention
 from tests.conftest import TEST_PASSWORD
+from tests.queue_helpers import work_the_queue
 from tests.retention.conftest import at
 
 # The Privacy officer's permissions without its two-factor requirement, for a client of another app.
@@ -142,7 +143,7 @@ def _fingerprint(page):
     return re.search(r'name="fingerprint" type="hidden" value="([0-9a-f]+)"', page).group(1)
 
 
-def test_preview_then_run_from_the_page(client, login_as, make_user, make_member, db):
+def test_preview_then_run_from_the_page(app, client, login_as, make_user, make_member, db):
     officer = make_user("privacy_officer")
     member = make_member()
     _old_visit(db, member)
@@ -154,10 +155,17 @@ def test_preview_then_run_from_the_page(client, login_as, make_user, make_member
     assert _visit_count(db) == 1  # the preview changed nothing
 
     response = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(preview)})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/privacy/retention#last-sweep")
-    page = client.get("/privacy/retention").get_data(as_text=True)
-    assert "The retention sweep is done: 1 record(s) processed." in page
+    # The request only starts the sweep on the job queue; its page shows it waiting for a worker.
+    assert response.status_code == 302 and "/privacy/retention/sweep/" in response.headers["Location"]
+    run_page = response.headers["Location"]
+    page = client.get(run_page).get_data(as_text=True)
+    assert "The retention sweep has started" in page and "Waiting for a job worker" in page
+    assert 'http-equiv="refresh"' in page and _visit_count(db) == 1
+    assert work_the_queue(app) == 1  # what `flask jobs worker` does
+    page = client.get(run_page).get_data(as_text=True)
+    assert "Finished." in page and 'class="job-progress">1 / 1 (100%)' in page and 'http-equiv="refresh"' not in page
     assert _visit_count(db) == 0
+    page = client.get("/privacy/retention").get_data(as_text=True)
     last = re.search(r'id="last-sweep".*?</div>', page, re.S).group(0)
     assert officer.username in last and "Visit history" in last
     event = retention.last_sweep()
@@ -174,17 +182,25 @@ def test_the_run_is_refused_when_the_numbers_changed_since_the_preview(client, l
     assert _visit_count(db) == 1
 
 
-def test_a_run_while_another_is_busy_gets_a_clear_message(client, login_as, make_user, make_member, db):
+def test_a_run_while_another_is_busy_gets_a_clear_message(app, client, login_as, make_user, make_member, db):
     _old_visit(db, make_member())
     login_as(make_user("privacy_officer"))
     preview = client.get("/privacy/retention/preview").get_data(as_text=True)
     lock = jobs.acquire(retention.JOB_NAME, holder="nightly-cron")
     response = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(preview)}, follow_redirects=True)
     page = response.get_data(as_text=True)
-    assert "The retention sweep is already running" in page
+    assert "This job is already running" in page and "by the nightly job or the command line" in page
     assert "A sweep is running right now" in page
     assert _visit_count(db) == 1
     lock.release()
+    # A sweep started from the page is running: a second start is refused and sent to its progress.
+    first = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(preview)})
+    second = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(preview)})
+    assert second.headers["Location"] == first.headers["Location"]
+    assert "This job is already running" in client.get(second.headers["Location"]).get_data(as_text=True)
+    preview_now = client.get("/privacy/retention/preview").get_data(as_text=True)
+    assert "A sweep started from this page is running" in preview_now and first.headers["Location"] in preview_now
+    assert work_the_queue(app) == 1 and _visit_count(db) == 0
 
 
 def _csrf(page):
@@ -205,6 +221,7 @@ def test_the_sweep_needs_a_csrf_token(make_app, make_user, make_member, db):
     accepted = client.post("/privacy/retention/sweep",
                            data={"fingerprint": _fingerprint(preview), "csrf_token": _csrf(preview)})
     assert accepted.status_code == 302
+    work_the_queue(app)
     assert _visit_count(db) == 0
 
 

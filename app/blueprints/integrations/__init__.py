@@ -8,4 +8,4 @@ from flask import Blueprint
 bp = Blueprint("integrations", __name__, url_prefix="/integrations")
 
 # The API client pages and the connector pages register their routes on bp.
-from app.blueprints.integrations import api_clients, connectors  # noqa: E402, F401
+from app.blueprints.integrations import api_clients, connectors, recipients  # noqa: E402, F401

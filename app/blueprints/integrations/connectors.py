@@ -13,8 +13,9 @@ from app.blueprints.integrations import bp
 from app.blueprints.main.panels import panel_on
 from app.blueprints.web import client_ip
 from app.extensions import db
-from app.models import Member
-from app.services.connectors import delivery, outbox, plans, report, runner, settings
+from app.models import JobRun, Member
+from app.services import longjobs
+from app.services.connectors import delivery, plans, report, runner, settings
 
 # Only declared connectors have pages; anything else is no such page.
 NAME = f"<any({', '.join(settings.DECLARATIONS)}):name>"
@@ -31,6 +32,14 @@ class ConnectorForm(BaseForm):
     optional_fields = SelectMultipleField(_l("Optional fields to send"), validate_choice=False)
     sync_time = StringField(_l("Daily full sync at (HH:MM, empty: none)"), validators=[Length(max=5)])
     test_connection = BooleanField(_l("Test the connection when saving"), default=True)
+
+
+class TechnogymForm(ConnectorForm):
+    base_url = StringField(_l("Facility URL (as TechnoGym gave it)"), validators=[Length(max=300)])
+    application_id = StringField(_l("Application id"), validators=[Length(max=100)])
+    integration_user = StringField(_l("Integration user"), validators=[Length(max=200)])
+    password = PasswordField(_l("Integration user's password (leave empty to keep the stored one)"),
+                             validators=[Length(max=500)])
 
 
 def _declaration_or_404(name: str):
@@ -52,7 +61,9 @@ def index():
 def connector(name):
     spec = _declaration_or_404(name)
     row = settings.connector(name)
-    form = ConnectorForm(obj=None if request.method == "POST" else row)
+    form_class = TechnogymForm if name == "technogym" else ConnectorForm
+    form = form_class(obj=None if request.method == "POST" else row)
+    extra = {}
     offered = plans.plan_choices()
     form.plans.choices = choices(offered)
     form.optional_fields.choices = choices([(f.name, f"{f.label} ({f.name})") for f in spec.fields if f.optional])
@@ -60,12 +71,15 @@ def connector(name):
         form.plans.data = row.plan_list
         form.optional_fields.data = row.optional_field_list
     if form.validate_on_submit():
+        if name == "technogym":
+            extra = {"application_id": form.application_id.data or None,
+                     "integration_user": form.integration_user.data or None, "password": form.password.data or None}
         try:
             settings.configure(
                 name, actor=current_user, url=form.base_url.data or None, api_key=form.api_key.data or None,
                 basis=form.legal_basis.data, processing_agreement=form.processing_agreement.data or "",
                 plan_names=form.plans.data or [], fields=form.optional_fields.data or [],
-                sync_time=form.sync_time.data or "", enabled=bool(form.enabled.data))
+                sync_time=form.sync_time.data or "", enabled=bool(form.enabled.data), **extra)
             testable = form.test_connection.data and row.base_url and row.api_key_encrypted
             problem = settings.test_connection(row) if testable else None
         except settings.ConnectorError as error:
@@ -80,7 +94,7 @@ def connector(name):
             if problem:
                 db.session.rollback()
                 flash(_("The connection test failed (%(code)s): %(text)s Nothing was saved.", code=problem,
-                        text=report.error_text(problem)), "error")
+                        text=report.error_text(problem, name)), "error")
             else:
                 db.session.commit()
                 flash(_("The settings of %(name)s were saved.", name=spec.display_name), "success")
@@ -96,12 +110,38 @@ def full_sync(name):
     row = settings.connector(name)
     if not row.enabled:
         flash(_("Enable %(name)s first.", name=spec.display_name), "error")
-    else:
-        queued = outbox.enqueue_full_sync(row)
-        db.session.commit()
-        flash(_("%(count)s member(s) queued for %(name)s; the worker sends them now.", count=queued,
-                name=spec.display_name), "success")
-    return redirect(url_for("integrations.index"))
+        return redirect(url_for("integrations.index"))
+    # The full sync runs on the job queue; this request only starts it (services/longjobs.py).
+    kind = longjobs.FULL_SYNC + name
+    try:
+        run = longjobs.start(kind, actor=current_user)
+    except longjobs.JobAlreadyRunningError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        running = longjobs.active(kind)
+        return redirect(url_for("integrations.sync_run", name=name, run_id=running.id) if running
+                        else url_for("integrations.index"))
+    db.session.commit()
+    if not longjobs.enqueue_or_fail(run):
+        flash(_("The job queue cannot be reached: the synchronisation was not started. Start a worker "
+                "(flask --app wsgi jobs worker) and try again."), "error")
+        return redirect(url_for("integrations.index"))
+    flash(_("The full synchronisation with %(name)s has started; its progress is shown below.",
+            name=spec.display_name), "success")
+    return redirect(url_for("integrations.sync_run", name=name, run_id=run.id))
+
+
+@bp.get(f"/{NAME}/sync/<int:run_id>")
+@permission_required("integrations.view")
+def sync_run(name, run_id):
+    """A full sync started from the page: progress while it runs, the outcome afterwards."""
+    spec = _declaration_or_404(name)
+    run = db.session.get(JobRun, run_id)
+    if run is None or run.kind != longjobs.FULL_SYNC + name:
+        abort(404)
+    return render_template("job_run.html", job=longjobs.describe(run),
+                           title=_("Full synchronisation with %(name)s", name=spec.display_name),
+                           back=url_for("integrations.index"), back_label=_("Data sent to partners"))
 
 
 @bp.post(f"/{NAME}/retry")
@@ -113,6 +153,26 @@ def retry(name):
     flash(_("%(count)s parked delivery(ies) to %(name)s will be tried again.", count=count, name=spec.display_name),
           "success")
     return redirect(url_for("integrations.index"))
+
+
+@bp.post(f"/{NAME}/members/<int:member_number>/link")
+@permission_required("integrations.manage")
+def link_candidate(name, member_number):
+    """TechnoGym answered "match found": staff say which candidate is this member."""
+    spec = _declaration_or_404(name)
+    member = db.session.scalar(db.select(Member).where(Member.member_number == member_number))
+    if member is None or member.is_anonymised:
+        abort(404)
+    try:
+        settings.link_candidate(member, name, (request.form.get("account_id") or "").strip()[:100], actor=current_user)
+    except settings.ConnectorError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("Member %(number)s is linked to the chosen %(name)s user and will be sent again.",
+                number=member_number, name=spec.display_name), "success")
+    return redirect(url_for("integrations.index", _anchor=f"connector-{name}"))
 
 
 @bp.post(f"/{NAME}/members/<int:member_number>/opt-out")
@@ -127,6 +187,12 @@ def opt_out(name, member_number):
     db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("members.show", member_number=member_number))
+
+
+@bp.app_template_global("long_job")
+def long_job(kind):
+    """The latest run of a long job (services/longjobs.py), for the pages that start them."""
+    return longjobs.describe(longjobs.latest(kind))
 
 
 @bp.app_template_global("connector_transfers")

@@ -35,6 +35,7 @@ class Declaration:
     display_name: str
     consent_purpose: str
     fields: tuple[Field, ...] = field(default_factory=tuple)
+    channel: str = ""  # how the data travels, as the transfer log names it
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import Connector, Member, OutboxEvent
-from app.services import clock, transfers
+from app.services import clock, recipients, transfers
 from app.services.connectors import egym, settings
 from app.services.connectors.declaration import MissingValueError
 from app.services.jobs import default_holder
@@ -137,6 +137,8 @@ def deliver(event_id: int, worker: str) -> str:
             if event.member_id is not None:
                 link = settings.member_link(event.connector, event.member_id, create=True)
                 link.state, link.error_code = "failed", error.code
+                # TechnoGym's "match found": the candidates' user ids (no personal data) for staff to choose from.
+                link.candidates = ",".join(getattr(error, "candidates", None) or ()) or None
             state = "parked"
         db.session.commit()
         if error.retryable and state == "retry":
@@ -162,8 +164,16 @@ def deliver(event_id: int, worker: str) -> str:
             db.session.commit()
         return "lost"
     if outcome.get("fields"):
-        transfers.record("connector", row.name, settings.declaration(row.name).display_name,
-                         "MMS API v2", outcome["fields"], [event.member_id])
+        spec = settings.declaration(row.name)
+        transfers.record("connector", row.name, spec.display_name, spec.channel, outcome["fields"], [event.member_id])
+    # Art. 19: the notices waiting for this row (and the parked rows it covers) are notified.
+    covered = [event.id]
+    if event.member_id is not None:
+        covered += list(db.session.scalars(select(OutboxEvent.id).where(
+            OutboxEvent.connector == row.name, OutboxEvent.member_id == event.member_id, OutboxEvent.id < event.id,
+            OutboxEvent.state == "parked")))
+    recipients.delivered(covered, "deleted" if event.kind == "erase" else
+                         "sync_stopped" if outcome.get("stopped") else "sent_again")
     # Older parked rows of this member are covered by this delivery (it carried the current data).
     if event.member_id is not None:
         db.session.execute(
@@ -186,7 +196,7 @@ class _PartnerDownError(Exception):
         self.wait = wait
 
 
-def _sync_member(row: Connector, client: egym.EgymClient, event: OutboxEvent) -> dict:
+def _sync_member(row: Connector, client, event: OutboxEvent) -> dict:
     member = db.session.get(Member, event.member_id)
     if member is None or member.is_anonymised:
         return {}
@@ -194,28 +204,20 @@ def _sync_member(row: Connector, client: egym.EgymClient, event: OutboxEvent) ->
     now = clock.utcnow()
     if member.processing_restricted:
         link.state, link.error_code = "excluded", "restricted"  # Art. 18: nothing is sent, nothing removed
-        return {}
+        return {"stopped": True}
     if not settings.is_eligible(row, member.id):
         if link.account_id:
             client.delete(link.account_id)
-            link.account_id = None
+            link.account_id, link.partner_state = None, None
             link.state, link.error_code, link.synced_at = "removed", None, now
         else:
             link.state, link.error_code = "excluded", None
-        return {}
+        return {"stopped": True}
     payload, names = settings.declaration(row.name).build(member, row.optional_field_list)
-    account_id = link.account_id or client.find_by_membership(payload["membership"]["membershipId"])
-    if account_id:
-        try:
-            client.patch(account_id, payload)
-        except egym.PartnerError as error:
-            if error.status != 404:
-                raise
-            account_id = None  # removed at eGym meanwhile: create it again
-    if not account_id:
-        account_id = client.create(payload)
+    account_id = client.upsert(link, payload, member)
     link.account_id = account_id
     link.state, link.error_code, link.synced_at, link.fields = "synced", None, now, ",".join(names)
+    link.candidates = None
     return {"fields": names, "account_id": account_id, "member_id": member.id}
 
 

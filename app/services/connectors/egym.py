@@ -41,6 +41,7 @@ DECLARATION = Declaration(
     key="egym",
     display_name="eGym",
     consent_purpose="egym",
+    channel="MMS API v2",
     fields=(
         Field("email", _l("Email address"), lambda m: (m.email or "").strip() or None, required=True),
         Field("firstName", _l("First name"), lambda m: m.first_name or None, required=True),
@@ -152,6 +153,18 @@ class EgymClient:
                 return False
             raise
         return True
+
+    def upsert(self, link, payload: dict, _member) -> str:
+        """PATCH the account we know (or find by membership id), else create it; returns the account id."""
+        account_id = link.account_id or self.find_by_membership(payload["membership"]["membershipId"])
+        if account_id:
+            try:
+                self.patch(account_id, payload)
+            except PartnerError as error:
+                if error.status != 404:
+                    raise
+                account_id = None  # removed at eGym meanwhile: create it again
+        return account_id or self.create(payload)
 
     def test(self) -> None:
         """A harmless authenticated call; PartnerError when the key or the address is wrong."""

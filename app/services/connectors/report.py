@@ -25,19 +25,20 @@ class Overview:
     pending: int
     failed: int
     parked: int
-    errors: list  # (member number or None, code, text, when)
+    errors: list  # (member number or None, code, text, when, candidate ids)
     log: list  # DataTransfer rows, newest first
     plan_labels: list  # the plans and groups taking part, in words (none: all plans)
 
 
-def error_text(code: str | None):
+def error_text(code: str | None, connector: str = "egym"):
     if not code:
         return ""
+    spec = settings.DECLARATIONS.get(connector, egym.DECLARATION)
     if code.startswith("missing:"):
         name = code.split(":", 1)[1]
-        label = next((f.label for f in egym.DECLARATION.fields if f.name == name), name)
+        label = next((f.label for f in spec.fields if f.name == name), name)
         return _l("The required field '%(field)s' has no value: fill it in on the member page.", field=label)
-    return egym.ERROR_TEXTS.get(code, code)
+    return settings.ERROR_TEXTS.get(connector, egym.ERROR_TEXTS).get(code, code)
 
 
 def overview(name: str) -> Overview:
@@ -56,15 +57,16 @@ def overview(name: str) -> Overview:
     parked = count(select(func.count()).select_from(OutboxEvent).where(
         OutboxEvent.connector == name, OutboxEvent.state == "parked"))
     errors = [
-        (number, code, error_text(code), when)
-        for number, code, when in db.session.execute(
-            select(Member.member_number, ConnectorMember.error_code, ConnectorMember.updated_at)
+        (number, code, error_text(code, name), when, [c for c in (candidates or "").split(",") if c])
+        for number, code, when, candidates in db.session.execute(
+            select(Member.member_number, ConnectorMember.error_code, ConnectorMember.updated_at,
+                   ConnectorMember.candidates)
             .join(Member, Member.id == ConnectorMember.member_id)
             .where(ConnectorMember.connector == name, ConnectorMember.state == "failed")
             .order_by(Member.member_number).limit(200)
         )
     ]
-    errors += [(None, code, error_text(code), when) for code, when in db.session.execute(
+    errors += [(None, code, error_text(code, name), when, []) for code, when in db.session.execute(
         select(OutboxEvent.error_code, OutboxEvent.created_at).where(
             OutboxEvent.connector == name, OutboxEvent.state == "parked", OutboxEvent.member_id.is_(None)))]
     log = list(db.session.scalars(select(DataTransfer).where(DataTransfer.recipient_key == name)

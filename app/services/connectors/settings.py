@@ -9,14 +9,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, false, or_, select, true
 
 from app.extensions import db
-from app.models import Connector, ConnectorMember, Consent, Member
+from app.models import Connector, ConnectorMember, Consent, Member, OutboxEvent
 from app.services import audit, clock
-from app.services.connectors import egym, plans, secretbox
+from app.services.connectors import egym, plans, secretbox, technogym
 from app.services.connectors.declaration import Declaration
 from app.services.errors import DomainError
 from app.services.privacy_requests import partner_processing_clause
 
-DECLARATIONS: dict[str, Declaration] = {egym.DECLARATION.key: egym.DECLARATION}
+DECLARATIONS: dict[str, Declaration] = {egym.DECLARATION.key: egym.DECLARATION,
+                                        technogym.DECLARATION.key: technogym.DECLARATION}
+ERROR_TEXTS = {"egym": egym.ERROR_TEXTS, "technogym": technogym.ERROR_TEXTS}
 BASES = ("consent", "contract")
 SYNC_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
@@ -58,7 +60,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def clean_base_url(url: str) -> str:
+def clean_base_url(url: str, *, strip_api: bool = True) -> str:
     """The partner's address without /api/v2; HTTPS unless it is a loopback address (tests, a local proxy)."""
     url = (url or "").strip().rstrip("/")
     parts = urllib.parse.urlsplit(url)
@@ -69,20 +71,41 @@ def clean_base_url(url: str) -> str:
             _l("The partner's address must use HTTPS (plain http is allowed only for a loopback address)."), field="url")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ConnectorError(_l("Give the partner's address without a query, fragment or credentials."), field="url")
-    if parts.path.rstrip("/").endswith("/api/v2"):
+    if strip_api and parts.path.rstrip("/").endswith("/api/v2"):
         url = url[: -len("/api/v2")]
     return url
 
 
 def configure(name: str, *, actor, url: str | None = None, api_key: str | None = None, basis: str | None = None,
               processing_agreement: str | None = None, plan_names=None, fields=None, sync_time: str | None = None,
-              enabled: bool | None = None) -> Connector:
+              enabled: bool | None = None, application_id: str | None = None, integration_user: str | None = None,
+              password: str | None = None) -> Connector:
     """Change a connector's settings (None: leave as it is); flushes, the caller commits."""
     spec = declaration(name)
     row = connector(name)
     changed = []
+    if name != "technogym" and any(v is not None for v in (application_id, integration_user, password)):
+        raise ConnectorError(_l("Only TechnoGym has an application id and an integration user."), field="application_id")
+    if application_id is not None:
+        application_id = application_id.strip()
+        if not application_id or len(application_id) > 100 or not re.fullmatch(r"[A-Za-z0-9._-]+", application_id):
+            raise ConnectorError(_l("Give the application id TechnoGym issued (letters, digits, dots, dashes)."),
+                                 field="application_id")
+        row.application_id = application_id
+        changed.append("application_id")
+    if integration_user is not None:
+        integration_user = integration_user.strip()
+        if not integration_user or len(integration_user) > 200 or any(ch.isspace() for ch in integration_user):
+            raise ConnectorError(_l("Give the integration user's name (a single word)."), field="integration_user")
+        row.integration_user = integration_user
+        changed.append("integration_user")
+    if password is not None:
+        if not password.strip() or len(password) > 500:
+            raise ConnectorError(_l("The integration user's password is empty or too long."), field="password")
+        row.password_encrypted = secretbox.seal(password.strip())
+        changed.append("password")
     if url is not None:
-        row.base_url = clean_base_url(url)
+        row.base_url = clean_base_url(url, strip_api=name == "egym")
         changed.append("url")
     if api_key is not None:
         api_key = api_key.strip()
@@ -136,19 +159,25 @@ def readiness_problem(row: Connector):
         return _l("Give the partner's address first.")
     if not row.api_key_encrypted:
         return _l("Give the API key first.")
+    if row.name == "technogym" and not (row.application_id and row.integration_user and row.password_encrypted):
+        return _l("Give TechnoGym's application id, the integration user and its password first.")
     if row.legal_basis == "contract" and not row.processing_agreement:
         return _l("The legal basis 'contract' needs the processing agreement recorded (its reference or date).")
     return None
 
 
-def client(row: Connector) -> egym.EgymClient:
+def client(row: Connector):
     """The partner's client; PartnerError 'keyUnreadable' (parked, shown) when this installation's key cannot open the API key."""
     try:
         api_key = secretbox.open_sealed(row.api_key_encrypted or "")
+        password = secretbox.open_sealed(row.password_encrypted) if row.name == "technogym" else ""
     except secretbox.SecretError:
         raise egym.PartnerError(0, "keyUnreadable", False) from None
-    return egym.EgymClient(row.base_url, api_key,
-                           timeout=current_app.config.get("CONNECTOR_TIMEOUT_SECONDS", egym.TIMEOUT_DEFAULT))
+    timeout = current_app.config.get("CONNECTOR_TIMEOUT_SECONDS", egym.TIMEOUT_DEFAULT)
+    if row.name == "technogym":
+        return technogym.TechnogymClient(row.base_url, row.application_id or "", api_key, row.integration_user or "",
+                                         password, timeout=timeout)
+    return egym.EgymClient(row.base_url, api_key, timeout=timeout)
 
 
 def test_connection(row: Connector) -> str | None:
@@ -205,6 +234,27 @@ def member_link(name: str, member_id: int, *, create: bool = False) -> Connector
         db.session.add(link)
         db.session.flush()
     return link
+
+
+def link_candidate(member: Member, name: str, account_id: str, *, actor) -> None:
+    """Staff chose which of the partner's candidates is this member: link it and send again. Flushes."""
+    from app.services.connectors import outbox
+
+    declaration(name)
+    link = member_link(name, member.id)
+    offered = (link.candidates or "").split(",") if link else []
+    if not account_id or account_id not in offered:
+        raise ConnectorError(_l("Choose one of the candidates the partner offered."), field="account_id")
+    link.account_id, link.candidates, link.state, link.error_code = account_id, None, "pending", None
+    db.session.execute(
+        OutboxEvent.__table__.update().where(OutboxEvent.connector == name, OutboxEvent.member_id == member.id,
+                                             OutboxEvent.state == "parked")
+        .values(state="pending", attempts=0, next_attempt_at=clock.utcnow()))
+    outbox.write(db.session.connection(), [name], {member.id: "changed"})
+    db.session.info.setdefault("outbox_kick", set()).add(name)
+    db.session.flush()
+    audit.record("integrations.link_candidate", actor, target_type="member", target_id=member.id,
+                 member_number=member.member_number, details={"connector": name})
 
 
 def set_opt_out(member: Member, name: str, opted_out: bool, *, actor, source_ip: str | None = None) -> None:

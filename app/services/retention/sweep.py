@@ -54,8 +54,11 @@ def run_sweep(
     member_chunk: int = MEMBER_CHUNK,
     delete_chunk: int = DELETE_CHUNK,
     today: date | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> SweepResult:
     """Apply every enabled policy now, under the job lock (JobBusyError when another run holds it).
+
+    `progress(category, count)` is called after each committed chunk (the page's long job shows it).
 
     Unlike most services this one ends transactions: a sweep over 100,000 members cannot be
     one transaction. `commit` is the caller's commit (db.session.commit in the CLI and the
@@ -65,6 +68,7 @@ def run_sweep(
     """
     today = today or clock.today()
     lock = jobs.acquire(JOB_NAME)
+    lock.progress = progress  # called by _chunk_done
     storage.defer_large_tables()  # PostgreSQL: visits and the like are vacuumed once, at the end
     search_index.defer_optimize()  # SQLite: the search index is merged once, before the last commit
     try:
@@ -118,6 +122,8 @@ def _chunk_done(policy, actor, run_id, count, commit, lock, extra: dict | None =
     )
     commit()
     lock.renew()
+    if lock.progress:  # a long job started from the page shows it
+        lock.progress(policy.category, count)
 
 
 def _delete_rows(policy, today, actor, run_id, chunk_size, commit, lock) -> int:

@@ -1,3 +1,3 @@
 """The privacy views, one module per area."""
 
-from app.blueprints.privacy.routes import erasure, export, requests, retention  # noqa: F401
+from app.blueprints.privacy.routes import erasure, export, recipients, requests, retention  # noqa: F401

@@ -217,7 +217,12 @@ def erasure_letter(reference):
     form = f.EmptyForm()
     if form.validate_on_submit():
         body = pdf.render_pdf(_letter_html(data_request))
-        svc.letter_made(data_request, current_user)
+        try:
+            svc.letter_made(data_request, current_user)
+        except svc.RequestError as exc:  # Art. 19: a recipient not yet told keeps the request open
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("privacy.request", reference=reference, _anchor="recipients"))
         db.session.commit()
         return Response(body, mimetype="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{data_request.reference}-letter.pdf"',

@@ -13,8 +13,8 @@ from app.blueprints.main.panels import panel_on
 from app.blueprints.privacy import bp
 from app.blueprints.web import member_or_404
 from app.extensions import db
-from app.models import LegalHold, Member
-from app.services import fiscal, holds, jobs
+from app.models import JobRun, LegalHold, Member
+from app.services import fiscal, holds, jobs, longjobs
 from app.services import retention as retention_service
 
 
@@ -127,19 +127,32 @@ def retention_sweep():
     if form.fingerprint.data != retention_service.fingerprint(retention_service.forecast()):
         flash(_("What is due has changed since you opened the preview. Check the new numbers and start again."), "warning")
         return redirect(url_for(".retention_preview"))
+    # The sweep runs on the job queue; this request only starts it (services/longjobs.py).
     try:
-        result = retention_service.run_sweep(current_user, commit=db.session.commit, via="web")
-    except jobs.JobBusyError:
+        run = longjobs.start(longjobs.RETENTION_SWEEP, actor=current_user)
+    except longjobs.JobAlreadyRunningError as error:
         db.session.rollback()
-        flash(_("The retention sweep is already running (from the nightly job or another user). "
-                "Nothing was started; look at the result here when it has finished."), "error")
-        return redirect(url_for(".retention_preview"))
+        flash(str(error), "error")
+        running = longjobs.active(longjobs.RETENTION_SWEEP)
+        return redirect(url_for(".retention_run", run_id=running.id) if running else url_for(".retention_preview"))
     db.session.commit()
-    if result.total:
-        flash(_("The retention sweep is done: %(count)s record(s) processed. The details are below.", count=result.total))
-    else:
-        flash(_("The retention sweep is done: nothing was due."))
-    return redirect(url_for(".retention", _anchor="last-sweep"))
+    if not longjobs.enqueue_or_fail(run):
+        flash(_("The job queue cannot be reached: the sweep was not started. Try again, or run "
+                "flask --app wsgi retention sweep on the server."), "error")
+        return redirect(url_for(".retention_preview"))
+    flash(_("The retention sweep has started; its progress is shown below."))
+    return redirect(url_for(".retention_run", run_id=run.id))
+
+
+@bp.get("/retention/sweep/<int:run_id>")
+@permission_required("retention.view")
+def retention_run(run_id):
+    """A sweep started from the page: progress while it runs, the outcome afterwards."""
+    run = db.session.get(JobRun, run_id)
+    if run is None or run.kind != longjobs.RETENTION_SWEEP:
+        abort(404)
+    return render_template("job_run.html", job=longjobs.describe(run), title=_("Retention sweep"),
+                           back=url_for(".retention"), back_label=_("Retention"))
 
 
 @bp.route("/members/<int:member_number>/legal-hold", methods=["GET", "POST"])

@@ -9,10 +9,11 @@ An action without a label here still shows, as its code, so a new action never b
 import json
 from datetime import date, datetime
 
-from flask_babel import format_date, format_datetime, ngettext
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.i18n import format_count, format_day, format_moment
 from app.services import members as member_service
 
 ACTION_LABELS = {
@@ -177,21 +178,15 @@ def _format_value(key: str, value) -> str:
     if labels is not None and isinstance(value, str) and value in labels:
         return str(labels[value])
     if isinstance(value, int):
-        return format_number(value)
+        return format_count(value)
     if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
         try:
             if len(value) == 10:
-                return format_date(date.fromisoformat(value), "long")
-            return format_datetime(datetime.fromisoformat(value), "short")
+                return format_day(date.fromisoformat(value))
+            return format_moment(datetime.fromisoformat(value))
         except ValueError:
             pass
     return str(value)
-
-
-def format_number(value: int) -> str:
-    from flask_babel import format_decimal
-
-    return format_decimal(value)
 
 
 def _key_label(key: str) -> str:

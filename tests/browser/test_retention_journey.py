@@ -82,7 +82,7 @@ def test_privacy_officer_tightens_a_policy_holds_a_member_and_runs_the_sweep(log
 
     page.get_by_role("button", name="Run the sweep now").click()
     expect(page).to_have_url(re.compile(r"/privacy/retention#last-sweep$"))
-    expect(page.locator("p.flash")).to_contain_text("The retention sweep is done: 2 record(s) processed.")
+    expect(page.locator("p.flash")).to_contain_text("The retention sweep is done: 2 records processed.")
     report = page.locator("h2#last-sweep + .card")
     expect(report).to_contain_text("started by")
     expect(report.locator("tr", has_text="Ended memberships").locator("td.num")).to_have_text("1")

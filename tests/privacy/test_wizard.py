@@ -93,7 +93,7 @@ def test_the_whole_wizard(client, db, officer, seeded_member, method):
     text = pdf_text(response.data)
     assert reference in text and FULL_NAME in text
     assert ("deleted your member record" if method == "delete" else "anonymised your member record") in text
-    assert f"until December 31, {date.today().year + 6}" in text and "We granted your request in part" in text
+    assert f"until 31 December {date.today().year + 6}" in text and "We granted your request in part" in text
 
     saved = get_request(db, reference)
     assert saved.status == "completed" and saved.closed_at and saved.letter_produced_at and saved.minimised_at

@@ -24,7 +24,7 @@ PER_PAGE = 50
 
 def _role_choices():
     """Staff roles only: roles with partner API scopes belong to API clients (/integrations/api-clients)."""
-    return [SelectChoice(role.id, role.name) for role in role_service.all_roles()
+    return [SelectChoice(role.id, role_service.role_name(role)) for role in role_service.all_roles()
             if not accounts.is_partner_codes(role.permission_codes)]
 
 

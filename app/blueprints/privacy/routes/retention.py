@@ -3,6 +3,7 @@
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
@@ -13,6 +14,7 @@ from app.blueprints.form_helpers import BaseForm, choices
 from app.blueprints.main.panels import panel_on
 from app.blueprints.privacy import bp
 from app.extensions import db
+from app.i18n import format_count
 from app.models import LegalHold, Member
 from app.services import holds, jobs
 from app.services import retention as retention_service
@@ -146,7 +148,9 @@ def retention_sweep():
         return redirect(url_for(".retention_preview"))
     db.session.commit()
     if result.total:
-        flash(_("The retention sweep is done: %(count)s record(s) processed. The details are below.", count=result.total))
+        flash(ngettext("The retention sweep is done: %(count)s record processed. The details are below.",
+                       "The retention sweep is done: %(count)s records processed. The details are below.",
+                       result.total, count=format_count(result.total)))
     else:
         flash(_("The retention sweep is done: nothing was due."))
     return redirect(url_for(".retention", _anchor="last-sweep"))

@@ -181,10 +181,14 @@ def erasure_execute(reference):
             form.member_number.errors.append(str(exc))
         else:
             db.session.commit()
+            anonymised = data_request.erasure_method == "anonymise"
             if report["ok"]:
-                flash(_("The erasure has been carried out."))
+                flash(_("The anonymisation has been carried out.") if anonymised
+                      else _("The erasure has been carried out."))
             else:
-                flash(_("The erasure has been carried out, but the scan found personal data left behind."), "error")
+                flash(_("The anonymisation has been carried out, but the scan found personal data left behind.")
+                      if anonymised else
+                      _("The erasure has been carried out, but the scan found personal data left behind."), "error")
             return redirect(_step_url(data_request))
     preview = erasure.preview(data_request.member, data_request.erasure_method)
     return _render("confirm", data_request, "confirm", form=form, preview=preview, back_form=f.EmptyForm())

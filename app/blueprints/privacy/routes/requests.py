@@ -250,6 +250,7 @@ EVENT_LABELS = {
     "method": _l("Method chosen"),
     "method_changed": _l("Back to the method"),
     "erased": _l("Erasure carried out"),
+    "erased_anonymise": _l("Anonymisation carried out"),
     "letter": _l("Confirmation letter made"),
     "export_produced": _l("Export produced"),
     "export_handed_over": _l("Export handed over"),
@@ -275,9 +276,17 @@ def privacy_helpers():
         "privacy_requests_of": privacy_requests_of,
         "privacy_kind_label": lambda kind: f.KIND_SHORT.get(kind, kind),
         "privacy_status_label": lambda status: f.STATUS_LABELS.get(status, status),
-        "svc_event_label": lambda action: EVENT_LABELS.get(action, action),
+        "svc_event_label": _event_label,
         "svc_event_note": _event_note,
     }
+
+
+def _event_label(event_or_action):
+    """A timeline event in words; an erasure by anonymisation says so."""
+    action = getattr(event_or_action, "action", event_or_action)
+    if action == "erased" and getattr(event_or_action, "note", None) == "anonymise":
+        action = "erased_anonymise"
+    return EVENT_LABELS.get(action, action)
 
 
 def _event_note(event):

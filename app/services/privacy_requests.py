@@ -217,6 +217,21 @@ def find_members(query: str, limit: int = 20, *, actor=None) -> list[Member]:
     ).all()
 
 
+def identity_candidates(data_request: DataRequest, actor, limit: int = 20) -> list[Member]:
+    """The first hits of the identity step, from everything the requester told us: the member number,
+    the email (for a viewer who may search contact data), the name and the date of birth, in that order."""
+    may_search_contact = actor is None or actor.has_permission("members.contact")
+    born = data_request.requester_date_of_birth
+    terms = [data_request.requester_member_number,
+             data_request.requester_email if may_search_contact else None,
+             data_request.requester_name, born.isoformat() if born else None]
+    found: dict[int, Member] = {}
+    for term in terms:
+        for member in find_members(term or "", limit, actor=actor):
+            found.setdefault(member.id, member)
+    return list(found.values())[:limit]
+
+
 def verify_identity(data_request: DataRequest, member: Member, method: str, actor) -> None:
     """Link the request to the member and record how the identity was verified."""
     if not data_request.is_open:

@@ -122,6 +122,9 @@ def identity(reference):
     """Verify the identity and link a member. The URL never carries a search term (no ?q=): see identity_search."""
     data_request = _load(reference)
     form = f.VerifyIdentityForm()
+    picked = request.form.get("pick", "") if request.method == "POST" else ""
+    if picked:  # "This is the member" on a hit: its number, no retyping
+        form.member_number.data = picked[:20]
     if form.validate_on_submit():
         member = member_service.find_by_number(form.member_number.data)
         if member is None:
@@ -136,11 +139,10 @@ def identity(reference):
                 db.session.commit()
                 flash(_("Identity verified; the request is linked to member %(number)s.", number=member.member_number))
                 return _to(data_request)
-    # The first search uses what the requester told us, server-side: nothing of it goes into a URL.
-    # Without members.contact an email finds nobody (field-level rules), so the name is the first guess.
-    contact = data_request.requester_email if current_user.has_permission("members.contact") else data_request.requester_name
-    q = data_request.requester_member_number or contact or ""
-    return _identity_page(data_request, q, form=form)
+    # The first hits use what the requester told us, server-side: nothing of it goes into a URL.
+    # Without members.contact an email finds nobody (field-level rules); the name still does.
+    return _identity_page(data_request, "", form=form, candidates=svc.identity_candidates(data_request, current_user),
+                          picked=picked)
 
 
 @bp.post("/requests/<reference>/identity/search")
@@ -153,11 +155,12 @@ def identity_search(reference):
     return _identity_page(data_request, q, search=search)
 
 
-def _identity_page(data_request, q, *, search=None, form=None, status=200):
+def _identity_page(data_request, q, *, search=None, form=None, status=200, candidates=None, picked=""):
     search = search or f.IdentitySearchForm(formdata=None)
     search.q.data = q
-    candidates = svc.find_members(q, actor=current_user)
-    return render_template("privacy/identity.html", data_request=data_request, search=search,
+    if candidates is None:
+        candidates = svc.find_members(q, actor=current_user)
+    return render_template("privacy/identity.html", data_request=data_request, search=search, picked=picked,
                            candidates=candidates, form=form or f.VerifyIdentityForm(formdata=None),
                            show_contact=current_user.has_permission("members.contact")), status
 

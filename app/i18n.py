@@ -34,8 +34,15 @@ def _pattern(kind: str) -> str:
 
 def format_day(value) -> str:
     """A calendar day in the reader's language (1 december 2026 / 1 December 2026)."""
+    from datetime import date
+
     from flask_babel import format_date
 
+    if isinstance(value, str):  # an ISO day kept in JSON (reports, outcomes)
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
     return format_date(value, _pattern("date")) if value else ""
 
 

@@ -22,7 +22,8 @@ def register(app) -> None:
     # One format per kind (app/i18n.py): the named Babel widths a template may still pass map onto it;
     # an explicit pattern ("yyyy-MM-dd") is used as given.
     app.jinja_env.filters["date"] = lambda value, fmt=None: (
-        format_day(value) if fmt in (None, "short", "medium", "long", "full") else format_date(value, fmt) if value else "")
+        format_day(value) if fmt in (None, "short", "medium", "long", "full") or isinstance(value, str)
+        else format_date(value, fmt) if value else "")
     app.jinja_env.filters["datetime"] = lambda value, fmt=None: (
         format_moment(value, seconds=fmt == "medium") if fmt in (None, "short", "medium", "long", "full")
         else format_datetime(value, fmt) if value else "")

@@ -81,7 +81,7 @@ def test_member_asks_for_erasure_and_the_privacy_officer_carries_it_out(page, ba
     page.get_by_label("Reasons").fill("The member left the club; nothing requires us to keep more.")
     page.get_by_role("button", name="Next").click()
 
-    anonymise = page.get_by_label(re.compile(r"^Anonymise: keep the record"))
+    anonymise = page.get_by_role("radio", name=re.compile(r"^Anonymise"))
     expect(anonymise).to_be_visible()
     expect(page.locator("table.preview").first).to_be_visible()
     anonymise.check()
@@ -102,13 +102,20 @@ def test_member_asks_for_erasure_and_the_privacy_officer_carries_it_out(page, ba
     expect(page.get_by_text("No personal data of the member was found")).to_be_visible()
     page.get_by_role("button", name="Next: the confirmation letter").click()
 
+    page.get_by_role("button", name="Make the letter and close the request").click()
+    # The page confirms what happened; the letter can be downloaded (again) until it is marked sent.
+    expect(page.get_by_role("status")).to_contain_text("The letter is made and the request is closed.")
     with page.expect_download() as download_info:
-        page.get_by_role("button", name="Make the letter and close the request").click()
+        page.get_by_role("link", name="Download the letter (PDF)").click()
     download = download_info.value
     assert download.suggested_filename == f"{reference}-letter.pdf"
     letter = _pdf_text(download)
     assert reference in letter
     assert "Lotte" in letter  # addressed to the requester, whose details are removed right after
+
+    page.get_by_role("button", name="Mark the letter as sent").click()
+    expect(page.get_by_role("status")).to_contain_text("the kept copy has been removed")
+    expect(page.get_by_role("link", name="Download the letter (PDF)")).to_have_count(0)
 
     # The request is closed and minimised; the member is gone from the active list.
     page.goto(f"{base_url}/privacy/requests/{reference}")

@@ -252,6 +252,9 @@ EVENT_LABELS = {
     "decision_refuse": _l("Decision: refuse"),
     "method": _l("Method chosen"),
     "method_changed": _l("Back to the method"),
+    "wizard_back": _l("Back to an earlier step"),
+    "letter_sent": _l("Letter marked as sent; kept copy removed"),
+    "letter_expired": _l("Unsent letter removed after its keeping period"),
     "erased": _l("Erasure carried out"),
     "erased_anonymise": _l("Anonymisation carried out"),
     "letter": _l("Confirmation letter made"),
@@ -280,8 +283,20 @@ def privacy_helpers():
         "privacy_kind_label": lambda kind: f.KIND_SHORT.get(kind, kind),
         "privacy_status_label": lambda status: f.STATUS_LABELS.get(status, status),
         "svc_event_label": _event_label,
+        "report_category": lambda table: str(REPORT_CATEGORIES.get(table, table.replace("_", " "))),
         "svc_event_note": _event_note,
     }
+
+
+# The verification report grouped by what a table holds, in words (the table names stay in the folded
+# technical detail and in the JSON that is kept).
+REPORT_CATEGORIES = {
+    "members": _l("Member record"), "invoices": _l("Invoices"), "data_requests": _l("Data requests (the requester's details)"),
+    "visits": _l("Visits"), "subscriptions": _l("Subscriptions"), "consents": _l("Consents"),
+    "health_notes": _l("Health notes"), "staff_notes": _l("Staff notes"), "audit_events": _l("Audit log"),
+    "users": _l("User accounts"), "legal_holds": _l("Legal holds"), "outbox_events": _l("Deliveries to partners"),
+    "connector_members": _l("Partner accounts"), "transfers": _l("Transfer log"),
+}
 
 
 def _event_label(event_or_action):

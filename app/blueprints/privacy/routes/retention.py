@@ -1,6 +1,6 @@
 """Retention policies, the sweep (preview, then run), legal holds and the dashboard panel."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -16,7 +16,7 @@ from app.blueprints.privacy import bp
 from app.extensions import db
 from app.i18n import format_count
 from app.models import LegalHold, Member
-from app.services import holds, jobs
+from app.services import holds, jobs, privacy_requests
 from app.services import retention as retention_service
 
 
@@ -146,6 +146,9 @@ def retention_sweep():
         flash(_("The retention sweep is already running (from the nightly job or another user). "
                 "Nothing was started; look at the result here when it has finished."), "error")
         return redirect(url_for(".retention_preview"))
+    db.session.commit()
+    # Erasure letters nobody marked sent go after their own keeping period, with the sweep.
+    privacy_requests.expire_letters(current_app.config["LETTER_KEEP_DAYS"], actor=current_user)
     db.session.commit()
     if result.total:
         flash(ngettext("The retention sweep is done: %(count)s record processed. The details are below.",

@@ -692,3 +692,11 @@ def expire_letters(keep_days: int = DEFAULT_LETTER_KEEP_DAYS, actor=None) -> int
         storage.touched({"data_requests"})
     db.session.flush()
     return len(stale)
+
+
+# --- what the requester is told after the public form ------------------------------------------
+
+def intake_next_steps(kind: str | None, received_on: date) -> dict:
+    """What happens next, for the page after the public form: the answer's deadline (the same rule as
+    `register`) and whether the answer hands over or removes data (then identity is checked first)."""
+    return {"due_on": clock.add_months(received_on, 1), "kind": kind if kind in REQUEST_KINDS else None}

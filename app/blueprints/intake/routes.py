@@ -1,15 +1,14 @@
 """The public intake form: no login, rate-limited per address, CSRF, a honeypot."""
 
 from flask import current_app, redirect, render_template, session, url_for
-from flask_babel import gettext as _
 
 from app.auth.decorators import public
 from app.blueprints.intake import bp
 from app.blueprints.intake.forms import KIND_EXPLANATIONS, IntakeForm
-from app.blueprints.security import address_key, client_ip
+from app.blueprints.security import address_and_email_key, client_ip
 from app.extensions import db
+from app.services import clock, rate_limits
 from app.services import privacy_requests as svc
-from app.services import rate_limits
 
 
 @bp.route("/request", methods=["GET", "POST"])
@@ -17,11 +16,14 @@ from app.services import rate_limits
 def form():
     form = IntakeForm()
     limited = False
-    if form.is_submitted():
-        key = f"intake:{address_key('intake')}"
+    # Two layers: a generous per-address cap before the form is parsed (security.py, INTAKE_POST_LIMIT),
+    # and here a limit on *accepted* requests per address and e-mail together (INTAKE_RATE_LIMIT), so a
+    # mistyped form costs nothing and one shared network (a household, the club's Wi-Fi) is not locked out.
+    if form.validate_on_submit():
+        key = f"intake:{address_and_email_key('intake', form.email.data)}"
         if not rate_limits.allowed(key, current_app.config["INTAKE_RATE_LIMIT"]):
             limited = True
-        elif form.validate():
+        else:
             rate_limits.hit(key)
             if form.website.data:
                 # A bot filled in the hidden field: look accepted, store nothing. The reference it is
@@ -29,6 +31,7 @@ def form():
                 reference = svc.spend_reference()
                 db.session.commit()
                 session["intake_reference"] = reference
+                session["intake_kind"] = form.kind.data
                 return redirect(url_for("intake.done"))
             data_request = svc.register(
                 form.kind.data, channel="intake", requester_name=form.name.data,
@@ -38,21 +41,19 @@ def form():
             )
             db.session.commit()
             session["intake_reference"] = data_request.reference
+            session["intake_kind"] = data_request.kind
             return redirect(url_for("intake.done"))
-        else:
-            rate_limits.hit(key)
-            db.session.commit()
     status = 429 if limited else 200
     return render_template("intake/form.html", form=form, explanations=KIND_EXPLANATIONS, limited=limited,
-                           limit_message=_("You have sent several requests from this address in a short time. "
-                                           "Please wait an hour and send it again; what you filled in is still here.")
-                           ), status
+                           retry_at=rate_limits.window_ends() if limited else None), status
 
 
 @bp.get("/request/sent")
 @public
 def done():
     reference = session.pop("intake_reference", None)
+    kind = session.pop("intake_kind", None)
     if reference is None:
         return redirect(url_for("intake.form"))
-    return render_template("intake/done.html", reference=reference)
+    return render_template("intake/done.html", reference=reference, kind=kind,
+                           steps=svc.intake_next_steps(kind, clock.today()))

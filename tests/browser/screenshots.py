@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.extensions import db as _db
+from app.models import Member
 from app.services import demo, privacy_requests, retention
 
 pytestmark = pytest.mark.browser
@@ -25,7 +26,6 @@ def test_screenshots(logged_in_page, base_url, make_user):
                                              requester_email="lotte@example.nl")
     user = make_user("administrator", "privacy_officer", username="officer", full_name="Petra de Wit")
     _db.session.commit()
-    from app.models import Member
     member = _db.session.scalars(_db.select(Member).order_by(Member.member_number)).first()
     pages = {
         "dashboard": "/", "members": "/members", "member": f"/members/{member.member_number}",
@@ -40,4 +40,5 @@ def test_screenshots(logged_in_page, base_url, make_user):
             page.set_viewport_size(size)
             for name, path in pages.items():
                 page.goto(f"{base_url}{path}")
-                page.screenshot(path=OUT / f"{name}-{language}-{size_name}.png", full_page=False)
+                page.screenshot(path=OUT / f"{name}-{language}-{size_name}.jpg", type="jpeg", quality=70)
+                assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (name, size_name)

@@ -44,6 +44,7 @@ def test_member_asks_for_erasure_and_the_privacy_officer_carries_it_out(page, ba
     page.get_by_label("Date of birth").fill("1988-03-02")
     page.get_by_role("button", name="Send request").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you, we received your request")
+    expect(page.locator("#next-steps")).to_contain_text("We check that the request comes from you")
     reference = page.locator("strong.reference").inner_text()
     assert re.fullmatch(r"AVG-\d{4}-\d+", reference), reference
 

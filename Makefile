@@ -10,7 +10,7 @@ TEST_WORKERS ?= auto
 # Tests marked `long` (soak, long fuzz and load runs) stay out of `make test`; `make test-long` (and CI) runs them.
 TEST_MARKS ?= not long
 
-.PHONY: run test test-long lint bench translations system-deps system-deps-test clean
+.PHONY: run test test-long lint bench translations system-deps system-deps-test clean screenshots
 
 # Debian packages (checked on every run, installed when missing and running as root): scripts/system-deps.sh.
 system-deps:
@@ -55,6 +55,10 @@ test-long: system-deps-test $(VENV)/.installed-dev translations
 bench: $(VENV)/.installed translations
 	@scripts/system-deps.sh bench
 	$(PY) bench/chain_bench.py --record $(BENCH_ARGS)
+
+# The main pages in Dutch and English, at 1280x800 and 820x1180, into docs/screenshots/ (shown in README).
+screenshots: system-deps-test $(VENV)/.installed-dev translations
+	$(PY) -m pytest -p no:xdist -q tests/browser/screenshots.py
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -85,6 +85,8 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL", "")
     # Every post to the public form, before it is parsed (a flood guard, per address per hour).
     INTAKE_POST_LIMIT = int(os.environ.get("INTAKE_POST_LIMIT", "60"))
+    # Days a made erasure letter stays downloadable when nobody marks it sent; the sweep then removes it.
+    LETTER_KEEP_DAYS = int(os.environ.get("LETTER_KEEP_DAYS", "30"))
     LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("LOGIN_ADDRESS_MAX_FAILURES", "20"))
     # However busy, a session ends this many hours after its login.
     SESSION_LIFETIME_HOURS = int(os.environ.get("SESSION_LIFETIME_HOURS", "12"))

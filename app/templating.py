@@ -5,6 +5,7 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_principal import AnonymousIdentity
 
 from app.auth.permissions import PermissionNeed
+from app.i18n import format_count, format_day, format_moment
 
 
 def can(code: str) -> bool:
@@ -18,10 +19,19 @@ def register(app) -> None:
     def inject():
         return {"can": can, "current_locale": str(get_locale() or "nl"), "club_name": app.config["CLUB_NAME"]}
 
-    app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
-    app.jinja_env.filters["datetime"] = (
-        lambda value, fmt="short": format_datetime(value, fmt) if value else ""
-    )
+    # One format per kind (app/i18n.py): the named Babel widths a template may still pass map onto it;
+    # an explicit pattern ("yyyy-MM-dd") is used as given.
+    app.jinja_env.filters["date"] = lambda value, fmt=None: (
+        format_day(value) if fmt in (None, "short", "medium", "long", "full") or isinstance(value, str)
+        else format_date(value, fmt) if value else "")
+    app.jinja_env.filters["datetime"] = lambda value, fmt=None: (
+        format_moment(value, seconds=fmt == "medium") if fmt in (None, "short", "medium", "long", "full")
+        else format_datetime(value, fmt) if value else "")
+    app.jinja_env.filters["number"] = format_count
+    from app.services import roles  # noqa: PLC0415 (services import models, which need the app's extensions)
+
+    app.jinja_env.filters["role_name"] = roles.role_name
+    app.jinja_env.filters["role_description"] = roles.role_description
     app.jinja_env.filters["money"] = format_money
 
 

@@ -82,6 +82,14 @@ def address_key(purpose: str) -> str:
     return hmac.new(secret, f"{purpose}|{client_ip()}".encode(), hashlib.sha256).hexdigest()
 
 
+def address_and_email_key(purpose: str, email: str) -> str:
+    """A keyed hash of the client address together with an e-mail address (folded to lower case):
+    a rate-limit key for one person on one network, holding neither in clear."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    folded = (email or "").strip().casefold()
+    return hmac.new(secret, f"{purpose}|{client_ip()}|{folded}".encode(), hashlib.sha256).hexdigest()
+
+
 # --- redirects -----------------------------------------------------------------------------
 
 def _odd_character(ch: str) -> bool:
@@ -139,7 +147,11 @@ def _intake_flood() -> None:
     count = rate_limits.hit(key, timedelta(hours=1))
     db.session.commit()
     if count > current_app.config["INTAKE_POST_LIMIT"]:
-        abort(429)
+        from flask import make_response, render_template
+
+        # The page says when to try again and which other ways reach the club; nothing was read.
+        page = render_template("intake/limited.html", retry_at=rate_limits.window_ends(timedelta(hours=1)))
+        abort(make_response(page, 429))
 
 
 def register(app) -> None:

@@ -1,11 +1,12 @@
 """`flask --app wsgi retention ...` commands: the nightly sweep and the policies in words."""
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
 from app.extensions import db
-from app.services import jobs, retention
+from app.services import jobs, privacy_requests, retention
 
 group = AppGroup("retention", help="Retention policies and the sweep that applies them.")
 
@@ -34,6 +35,11 @@ def sweep_command(dry_run: bool, chunk_size: int | None, lang: str):
                 f"another retention sweep is running (holder {busy.holder}, since {since}); nothing was done."
             ) from None
         db.session.commit()
+        # Erasure letters nobody marked sent go after their own keeping period, with the sweep.
+        letters = privacy_requests.expire_letters(current_app.config["LETTER_KEEP_DAYS"])
+        db.session.commit()
+        if letters:
+            click.echo(f"{letters} unsent erasure letter(s) removed after {current_app.config['LETTER_KEEP_DAYS']} days.")
         for key in retention.DISPLAY_ORDER:
             if key in result.counts:
                 category = retention.CATEGORIES[key]

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -57,7 +57,8 @@ class DataRequest(db.Model):
     ground: Mapped[str | None] = mapped_column(String(30))
     exceptions_found: Mapped[str | None] = mapped_column(Text)  # JSON list of exception codes
     decision: Mapped[str | None] = mapped_column(String(20))
-    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decision_reason: Mapped[str | None] = mapped_column(Text)  # internal: for the file, not for the letter
+    letter_text: Mapped[str | None] = mapped_column(Text)  # what the letter tells the member about the decision
     erasure_method: Mapped[str | None] = mapped_column(String(20))
     wizard_step: Mapped[str | None] = mapped_column(String(20))
     verification_report: Mapped[str | None] = mapped_column(Text)  # JSON, no personal data
@@ -65,6 +66,10 @@ class DataRequest(db.Model):
     export_produced_at: Mapped[datetime | None]
     export_handed_over_at: Mapped[datetime | None]
     letter_produced_at: Mapped[datetime | None]
+    # The letter as made, kept so a lost file can be downloaded again until the officer marks it sent
+    # (then removed); the retention sweep removes an unsent copy after LETTER_KEEP_DAYS.
+    letter_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    letter_sent_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     minimised_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

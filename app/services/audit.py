@@ -150,6 +150,7 @@ class AuditFilters:
     member_number: int | None = None
     date_from: date | None = None
     date_to: date | None = None
+    actions: tuple[str, ...] | None = None  # a filter by words: the codes whose labels matched
 
 
 def _local_midnight_utc(day: date) -> datetime:
@@ -164,6 +165,8 @@ def search(filters: AuditFilters):
         query = query.where(func.lower(AuditEvent.actor_username) == filters.actor.strip().lower())
     if filters.action:
         query = query.where(AuditEvent.action == filters.action)
+    if filters.actions is not None:
+        query = query.where(AuditEvent.action.in_(filters.actions))
     if filters.member_number is not None:
         query = query.where(AuditEvent.member_number == filters.member_number)
     if filters.date_from:

@@ -190,6 +190,11 @@ def _sweep(run_id: int, actor) -> dict:
     first = _due_now({"ended_memberships"})
     _write(run_id, total=first or _due_now())
     result = retention.run_sweep(actor, commit=db.session.commit, via="web", progress=progress)
+    # Erasure letters nobody marked sent go after their own keeping period, with the sweep (as in the CLI).
+    from app.services import privacy_requests
+
+    privacy_requests.expire_letters(current_app.config["LETTER_KEEP_DAYS"], actor=actor)
+    db.session.commit()
     _write(run_id, processed=result.total, total=result.total)
     return {"counts": result.counts, "actions": result.actions, "total": result.total}
 

@@ -55,10 +55,12 @@ def spend_reference() -> str:
 
 
 def intake_allowed(address_key: str, limit: int) -> bool:
-    """Count one submission of the public form from this address (a keyed hash, never the address).
+    """Count one accepted request of the public form under this key (a keyed hash, never the value).
 
-    False when the address has sent `limit` in the last hour: nothing is counted or stored then.
-    Every other submission counts, valid or not, so guessing at the form costs attempts too.
+    The form passes a hash of the address and the e-mail together and calls this only for a valid
+    submission, so a mistyped form costs nothing and one shared network is not locked out (the
+    per-address flood cap acts earlier, before the form is parsed). False when `limit` requests
+    were accepted in the last hour: nothing is counted or stored then.
     """
     return rate_limits.take(f"intake:{address_key}", limit)
 
@@ -250,6 +252,21 @@ def find_members(query: str, limit: int = 20, *, actor=None) -> list[Member]:
         select(Member).where(or_(*conditions), ~Member.is_anonymised)
         .order_by(Member.last_name, Member.first_name).limit(limit)
     ).all()
+
+
+def identity_candidates(data_request: DataRequest, actor, limit: int = 20) -> list[Member]:
+    """The first hits of the identity step, from everything the requester told us: the member number,
+    the email (for a viewer who may search contact data), the name and the date of birth, in that order."""
+    may_search_contact = actor is None or actor.has_permission("members.contact")
+    born = data_request.requester_date_of_birth
+    terms = [data_request.requester_member_number,
+             data_request.requester_email if may_search_contact else None,
+             data_request.requester_name, born.isoformat() if born else None]
+    found: dict[int, Member] = {}
+    for term in terms:
+        for member in find_members(term or "", limit, actor=actor):
+            found.setdefault(member.id, member)
+    return list(found.values())[:limit]
 
 
 def verify_identity(data_request: DataRequest, member: Member, method: str, actor) -> None:
@@ -453,8 +470,42 @@ def exceptions_of(data_request: DataRequest) -> list[dict]:
     return json.loads(data_request.exceptions_found or "[]")
 
 
-def record_decision(data_request: DataRequest, decision: str, reason: str, actor) -> None:
-    """Step 2: grant, partial or refuse, with reasons (required unless a plain grant)."""
+# What the officer can do about each exception before deciding, and where on the member page.
+EXCEPTION_ADVICE = {
+    "active_subscription": (_l("End the subscription first (member page, Subscriptions), then continue here: "
+                               "with nothing running, the request can be granted in full."), "subscriptions"),
+    "open_invoices": (_l("Settle or cancel the open invoice first (member page, Invoices), or partly grant: "
+                         "the invoice then stays until it is settled."), "invoices"),
+    "fiscal_retention": (_l("Nothing to do: the law makes the club keep these invoices; they stay, detached from "
+                            "the member, whatever you decide."), None),
+    "legal_hold": (_l("Lift the legal hold first if the dispute is over (member page, Privacy); while it is in "
+                      "place, partly grant or refuse."), "privacy"),
+}
+
+# What each decision does, in one sentence, next to its choice.
+DECISION_EFFECTS = {
+    "grant": _l("Everything is erased with the method you choose next; only what the law makes the club keep "
+                "(invoices) stays."),
+    "partial": _l("What may go is erased now; what an exception protects stays until it ends. The letter names "
+                  "what is kept and why, and the member's right to complain."),
+    "refuse": _l("Nothing is erased. The letter gives the reasons and the member's right to complain to the "
+                 "Autoriteit Persoonsgegevens or to go to court."),
+}
+
+
+def exception_advice(data_request: DataRequest) -> list[dict]:
+    """The exceptions found at the ground step, each with the next action that would resolve it."""
+    advice = []
+    for item in exceptions_of(data_request):
+        text, tab = EXCEPTION_ADVICE.get(item["code"], ("", None))
+        until = date.fromisoformat(item["until"]) if item.get("until") else None
+        advice.append({**item, "until": until, "advice": text, "tab": tab})
+    return advice
+
+
+def record_decision(data_request: DataRequest, decision: str, reason: str, actor, letter_text: str | None = None) -> None:
+    """Step 2: grant, partial or refuse, with internal reasons (required unless a plain grant) and, apart
+    from them, what the letter tells the member (the reasons themselves never go into the letter)."""
     _at_step(data_request, "decision")
     if decision not in DECISIONS:
         raise RequestError(_l("Choose a decision."))
@@ -463,6 +514,7 @@ def record_decision(data_request: DataRequest, decision: str, reason: str, actor
         raise RequestError(_l("Give the reasons for this decision."))
     data_request.decision = decision
     data_request.decision_reason = reason or None
+    data_request.letter_text = (letter_text or "").strip() or None
     if decision == "refuse":
         data_request.wizard_step = "letter"
         data_request.outcome = json.dumps({"result": "refused", "reason": "decision"})
@@ -485,12 +537,34 @@ def record_method(data_request: DataRequest, method: str, actor) -> None:
     db.session.flush()
 
 
+# The steps before the erasure, in order: until it runs, the officer may go back to any finished one
+# and decide it again (the later steps are then taken again too).
+WIZARD_DECIDING_STEPS = ("ground", "decision", "method", "confirm")
+
+
+def steps_back(data_request: DataRequest) -> tuple[str, ...]:
+    """The finished steps the wizard may go back to from where it is (none once the erasure ran)."""
+    current = data_request.wizard_step
+    if not data_request.is_open or current not in WIZARD_DECIDING_STEPS:
+        return ()
+    return WIZARD_DECIDING_STEPS[:WIZARD_DECIDING_STEPS.index(current)]
+
+
+def back_to(data_request: DataRequest, step: str, actor) -> None:
+    """Go back to a finished step before the erasure, to decide it again."""
+    if not data_request.is_open:
+        raise RequestError(_l("This request is closed."))
+    if step not in steps_back(data_request):
+        raise RequestError(_l("This step is not the current one; the request has moved on."))
+    data_request.wizard_step = step
+    add_event(data_request, "method_changed" if step == "method" else "wizard_back", actor, note=step)
+    db.session.flush()
+
+
 def back_to_method(data_request: DataRequest, actor) -> None:
     """From the confirmation, go back to choose the method again."""
     _at_step(data_request, "confirm")
-    data_request.wizard_step = "method"
-    add_event(data_request, "method_changed", actor)
-    db.session.flush()
+    back_to(data_request, "method", actor)
 
 
 def _claim(data_request: DataRequest) -> None:
@@ -594,10 +668,12 @@ def to_letter(data_request: DataRequest, actor) -> None:
     db.session.flush()
 
 
-def letter_made(data_request: DataRequest, actor) -> None:
-    """The letter is made: close the request and minimise it (requester details removed)."""
+def letter_made(data_request: DataRequest, actor, letter_pdf: bytes | None = None) -> None:
+    """The letter is made: close the request and minimise it (requester details removed). The PDF is
+    kept on the request until the officer marks it sent, or `expire_letters` removes it."""
     _at_step(data_request, "letter")
     data_request.letter_produced_at = clock.utcnow()
+    data_request.letter_pdf = letter_pdf
     data_request.wizard_step = "closed"
     report = report_of(data_request)
     if report:
@@ -606,8 +682,75 @@ def letter_made(data_request: DataRequest, actor) -> None:
             if hit["status"] == "until_letter":
                 hit["status"] = "removed"
         report["until_letter"] = 0
+        if letter_pdf:
+            report["kept_letter"] = {"made_on": clock.today().isoformat()}
         data_request.verification_report = erasure.report_json(report)
     refused = data_request.decision == "refuse"
     add_event(data_request, "letter", actor)
     close(data_request, "refused" if refused else "completed",
           data_request.decision_reason if refused else "", actor)
+    _audit("privacy.letter.made", data_request, actor)
+
+
+# --- the kept letter ------------------------------------------------------------------------------
+
+DEFAULT_LETTER_KEEP_DAYS = 30
+
+
+def letter_kept_until(data_request: DataRequest, keep_days: int = DEFAULT_LETTER_KEEP_DAYS) -> date | None:
+    """The day an unsent kept letter is removed by the sweep (None when no copy is kept)."""
+    if data_request.letter_produced_at is None or data_request.letter_sent_at is not None:
+        return None
+    if not has_kept_letter(data_request):
+        return None
+    return (data_request.letter_produced_at + timedelta(days=keep_days)).date()
+
+
+def has_kept_letter(data_request: DataRequest) -> bool:
+    return db.session.scalar(select(DataRequest.id).where(
+        DataRequest.id == data_request.id, DataRequest.letter_pdf.is_not(None))) is not None
+
+
+def kept_letter(data_request: DataRequest) -> bytes | None:
+    """The kept PDF, for downloading again (None once it was marked sent or removed)."""
+    if data_request.letter_sent_at is not None:
+        return None
+    return db.session.scalar(select(DataRequest.letter_pdf).where(DataRequest.id == data_request.id))
+
+
+def mark_letter_sent(data_request: DataRequest, actor) -> None:
+    """The officer sent the letter: the kept copy (which holds the requester's name) goes."""
+    if data_request.letter_produced_at is None:
+        raise RequestError(_l("No letter has been made for this request."))
+    if data_request.letter_sent_at is not None:
+        raise RequestError(_l("The letter has already been marked as sent."))
+    data_request.letter_sent_at = clock.utcnow()
+    data_request.letter_pdf = None
+    storage.touched({"data_requests"})
+    add_event(data_request, "letter_sent", actor)
+    _audit("privacy.letter.sent", data_request, actor)
+    db.session.flush()
+
+
+def expire_letters(keep_days: int = DEFAULT_LETTER_KEEP_DAYS, actor=None) -> int:
+    """Remove kept letters never marked sent, older than `keep_days` (run with the retention sweep)."""
+    cutoff = clock.utcnow() - timedelta(days=keep_days)
+    stale = db.session.scalars(select(DataRequest).where(
+        DataRequest.letter_pdf.is_not(None), DataRequest.letter_sent_at.is_(None),
+        DataRequest.letter_produced_at < cutoff)).all()
+    for data_request in stale:
+        data_request.letter_pdf = None
+        add_event(data_request, "letter_expired", actor)
+        _audit("privacy.letter.expired", data_request, actor)
+    if stale:
+        storage.touched({"data_requests"})
+    db.session.flush()
+    return len(stale)
+
+
+# --- what the requester is told after the public form ------------------------------------------
+
+def intake_next_steps(kind: str | None, received_on: date) -> dict:
+    """What happens next, for the page after the public form: the answer's deadline (the same rule as
+    `register`) and whether the answer hands over or removes data (then identity is checked first)."""
+    return {"due_on": clock.add_months(received_on, 1), "kind": kind if kind in REQUEST_KINDS else None}

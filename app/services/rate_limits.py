@@ -23,6 +23,11 @@ def hits(key: str, window: timedelta = timedelta(hours=1)) -> int:
         RateLimitBucket.key == key, RateLimitBucket.window_start == start)) or 0
 
 
+def window_ends(window: timedelta = timedelta(hours=1)) -> datetime:
+    """When the current window ends (naive UTC): the moment a refused client may try again."""
+    return _window_start(clock.utcnow(), window) + window
+
+
 def allowed(key: str, limit: int, window: timedelta = timedelta(hours=1)) -> bool:
     """True while the key has fewer than `limit` hits in the current window (counts nothing)."""
     return hits(key, window) < limit

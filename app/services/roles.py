@@ -1,6 +1,7 @@
 """Roles: the default set and changes to roles."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, or_, select
 
 from app.auth.permissions import CODES, DEFAULT_ROLES
@@ -19,6 +20,39 @@ from app.services.accounts import (
 )
 
 __all__ = ["assert_may_grant"]  # API clients' roles are checked with the same rule
+
+# The default roles in the reader's language, by system key. The stored name stays English (the CLI
+# and `--role` options accept it); a default role an administrator renamed shows its own name.
+DEFAULT_ROLE_WORDS = {
+    "administrator": (_l("Administrator"), _l("Manages users, roles and the whole installation.")),
+    "manager": (_l("Manager"), _l("Runs the club: members, subscriptions, finance and reports.")),
+    "front_desk": (_l("Front desk"), _l("Checks members in, registers new members and requests at the desk.")),
+    "trainer": (_l("Trainer"), _l("Coaches members: sees the member and health notes, no contact or finance data.")),
+    "finance": (_l("Finance"), _l("Invoices and direct debits.")),
+    "privacy_officer": (_l("Privacy officer"), _l("Handles data requests, erasures, exports and retention.")),
+}
+
+
+def _default_words(role: Role) -> tuple | None:
+    spec = DEFAULT_ROLES.get(role.system_key or "")
+    words = DEFAULT_ROLE_WORDS.get(role.system_key or "")
+    return words if spec and words else None
+
+
+def role_name(role: Role) -> str:
+    """The role's name as the reader should see it: a default role in their language."""
+    words = _default_words(role)
+    if words and role.name == DEFAULT_ROLES[role.system_key]["name"]:
+        return str(words[0])
+    return role.name
+
+
+def role_description(role: Role) -> str:
+    """The role's description, a default role's own one in the reader's language."""
+    words = _default_words(role)
+    if words and (role.description or "") == DEFAULT_ROLES[role.system_key]["description"]:
+        return str(words[1])
+    return role.description or ""
 
 
 def ensure_default_roles() -> list[Role]:
@@ -146,8 +180,9 @@ def delete_role(actor, role: Role) -> None:
     holders = holder_count(role)
     if holders:
         raise AccountError(
-            _l("This role cannot be deleted while %(count)s user(s) hold it. Give them another role first.",
-               count=holders)
+            lazy_ngettext("This role cannot be deleted while %(num)s user holds it. Give them another role first.",
+                          "This role cannot be deleted while %(num)s users hold it. Give them another role first.",
+                          holders)
         )
     role_id, codes = role.id, sorted(role.permission_codes)
     db.session.delete(role)

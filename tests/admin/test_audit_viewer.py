@@ -30,7 +30,7 @@ def auditor(client, make_user, login_as):
 
 
 def _rows(page: str) -> int:
-    return page.count("<td><code>")
+    return page.count('<tr class="event">')
 
 
 def test_all_events_without_filters(client, events, auditor):

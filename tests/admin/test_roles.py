@@ -69,7 +69,7 @@ def test_delete_refused_while_users_hold_the_role(client, db, admin, make_user, 
     holder.roles.append(role)
     db.session.commit()
     response = client.post(f"/admin/roles/{role.id}/delete", follow_redirects=True)
-    assert "cannot be deleted while 1 user(s) hold it" in response.get_data(as_text=True)
+    assert "cannot be deleted while 1 user holds it" in response.get_data(as_text=True)
     assert db.session.get(Role, role.id) is not None
     holder.roles.remove(role)
     db.session.commit()

@@ -246,4 +246,4 @@ def test_admin_pages_speak_dutch(make_app, make_user, db):
     assert "Vereist tweestapsverificatie" in page and "Rechten" in page
     assert "Alle acties" in client.get("/admin/audit").get_data(as_text=True)
     page = client.post(f"/admin/users/{admin.id}/deactivate", follow_redirects=True).get_data(as_text=True)
-    assert "Je kunt je eigen account niet deactiveren." in page
+    assert "U kunt uw eigen account niet deactiveren." in page

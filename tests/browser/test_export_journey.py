@@ -86,9 +86,9 @@ def test_access_request_is_answered_with_an_export_and_its_hand_over_recorded(lo
     page.get_by_role("link", name=reference).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"{reference} · Access")
     page.get_by_role("link", name="Verify identity").click()
-    page.get_by_label("Member number", exact=True).fill(str(bram.member_number))
     page.get_by_label("How was the identity verified?").fill("Called back on the number we have on file.")
-    page.get_by_role("button", name="Identity verified: link this member").click()
+    page.locator("table.candidates tr", has_text=str(bram.member_number)).get_by_role(
+        "button", name="This is the member").click()
     expect(page.get_by_role("status")).to_contain_text("Identity verified")
 
     card = page.locator("#data-export")

@@ -44,6 +44,7 @@ def test_member_asks_for_erasure_and_the_privacy_officer_carries_it_out(page, ba
     page.get_by_label("Date of birth").fill("1988-03-02")
     page.get_by_role("button", name="Send request").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you, we received your request")
+    expect(page.locator("#next-steps")).to_contain_text("We check that the request comes from you")
     reference = page.locator("strong.reference").inner_text()
     assert re.fullmatch(r"AVG-\d{4}-\d+", reference), reference
 
@@ -64,9 +65,8 @@ def test_member_asks_for_erasure_and_the_privacy_officer_carries_it_out(page, ba
     page.get_by_role("link", name="Verify identity").click()
     candidates = page.locator("table.list tbody")
     expect(candidates).to_contain_text("Jansen, Lotte")
-    page.get_by_label("Member number", exact=True).fill(number)
     page.get_by_label("How was the identity verified?").fill("Passport shown at the desk; name and date of birth match.")
-    page.get_by_role("button", name="Identity verified: link this member").click()
+    candidates.locator("tr", has_text="Jansen, Lotte").get_by_role("button", name="This is the member").click()
     expect(page.get_by_role("status")).to_contain_text(f"the request is linked to member {number}")
 
     # The wizard, step by step.
@@ -82,7 +82,7 @@ def test_member_asks_for_erasure_and_the_privacy_officer_carries_it_out(page, ba
     page.get_by_label("Reasons").fill("The member left the club; nothing requires us to keep more.")
     page.get_by_role("button", name="Next").click()
 
-    anonymise = page.get_by_label(re.compile(r"^Anonymise: keep the record"))
+    anonymise = page.get_by_role("radio", name=re.compile(r"^Anonymise"))
     expect(anonymise).to_be_visible()
     expect(page.locator("table.preview").first).to_be_visible()
     anonymise.check()
@@ -97,19 +97,26 @@ def test_member_asks_for_erasure_and_the_privacy_officer_carries_it_out(page, ba
     page.get_by_label("Type the member number to confirm").fill(number)
     page.get_by_role("button", name="Anonymise now").click()
 
-    expect(page.get_by_role("status")).to_contain_text("The erasure has been carried out.")
+    expect(page.get_by_role("status")).to_contain_text("The anonymisation has been carried out.")
     expect(page.get_by_role("heading", name="Verification report")).to_be_visible()
     expect(page.get_by_text("The member was anonymised.")).to_be_visible()
     expect(page.get_by_text("No personal data of the member was found")).to_be_visible()
     page.get_by_role("button", name="Next: the confirmation letter").click()
 
+    page.get_by_role("button", name="Make the letter and close the request").click()
+    # The page confirms what happened; the letter can be downloaded (again) until it is marked sent.
+    expect(page.get_by_role("status")).to_contain_text("The letter is made and the request is closed.")
     with page.expect_download() as download_info:
-        page.get_by_role("button", name="Make the letter and close the request").click()
+        page.get_by_role("link", name="Download the letter (PDF)").click()
     download = download_info.value
     assert download.suggested_filename == f"{reference}-letter.pdf"
     letter = _pdf_text(download)
     assert reference in letter
     assert "Lotte" in letter  # addressed to the requester, whose details are removed right after
+
+    page.get_by_role("button", name="Mark the letter as sent").click()
+    expect(page.get_by_role("status")).to_contain_text("the kept copy has been removed")
+    expect(page.get_by_role("link", name="Download the letter (PDF)")).to_have_count(0)
 
     # The request is closed and minimised; the member is gone from the active list.
     page.goto(f"{base_url}/privacy/requests/{reference}")

@@ -71,7 +71,7 @@ def test_visits_show_a_month_summary_and_only_the_recent_ones(db, make_member, f
     with force_locale("en"):
         html = export_service.render_export_html(export_service.gather(member, full_staff, complete_visits=False))
     assert html.count('class="recent-visit"') == 50
-    newest = (start + timedelta(days=239 // 3, hours=239 % 3 + 1)).strftime("%-m/%-d/%y, %-I:%M")
+    newest = (start + timedelta(days=239 // 3, hours=239 % 3 + 1)).strftime("%-d %b %Y, %H:%M")
     assert newest in text  # the newest visit is listed (local time, one hour ahead in winter)
 
 

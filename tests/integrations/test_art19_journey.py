@@ -109,7 +109,9 @@ def test_an_erasure_tells_every_recipient_and_the_request_waits_for_all_four(
     client.post(f"/privacy/requests/{reference}/recipients/{manual.id}/sent")
 
     # All four recorded: now the letter closes the request.
-    response = client.post(f"{base}/letter")
+    response = client.post(f"{base}/letter")  # the request page confirms; the kept letter downloads from there
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/privacy/requests/{reference}#letter")
+    response = client.get(f"/privacy/requests/{reference}/letter.pdf")
     assert response.mimetype == "application/pdf"
     text = pdf_text(response.data)  # the member's letter lists the recipients that were told
     assert "we told each of them of the erasure" in text and "Administratiekantoor Telgen" in text and "TechnoGym" in text

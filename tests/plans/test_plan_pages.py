@@ -164,7 +164,7 @@ def test_spelling_variants_are_merged_into_one_plan(client, make_user, login, ma
     assert client.post(f"/plans/{variant.id}/merge", data={"into": "abc"}).status_code == 422
     assert client.post(f"/plans/{variant.id}/merge", data={"into": str(variant.id)}).status_code == 422
     done = client.post(f"/plans/{variant.id}/merge", data={"into": str(premium.id)}, follow_redirects=True)
-    assert "1 subscription(s) moved from Prem. to Premium; Prem. has been retired." in _page(done)
+    assert "1 subscription moved from Prem. to Premium; Prem. has been retired." in _page(done)
     assert set(db.session.scalars(select(Subscription.plan_id))) == {premium.id}
     assert db.session.scalar(select(Subscription.monthly_fee).where(Subscription.status == "active")) == Decimal("39.95")
     db.session.refresh(variant)

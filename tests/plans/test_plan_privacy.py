@@ -170,7 +170,7 @@ def test_done_means(client, make_user, login, make_member, db, frozen_clock):
     assert counts == {plan.id: (0, 1)}
     listing = client.get("/plans").get_data(as_text=True)
     row = listing.split(f'id="plan-{plan.id}"')[1].split("</tr>")[0]
-    assert '<td class="num">0</td>' in row and '<td class="num">1</td>' in row
+    assert '<td class="num">0</td>' in row and '<td class="num minor">1</td>' in row
     subscription = db.session.scalar(select(Subscription))
     assert (subscription.plan_id, subscription.status, subscription.ends_on) == (plan.id, "ended", date(2026, 6, 15))
 

@@ -62,7 +62,7 @@ def test_the_honeypot_looks_accepted_but_stores_nothing(client, db):
     assert stored(db) == 0
 
 
-def test_rate_limit_per_address_keeps_what_was_typed(make_app, db):
+def test_rate_limit_per_address_and_email_keeps_what_was_typed(make_app, db):
     app = make_app(INTAKE_RATE_LIMIT=2)
     client = app.test_client()
     for _ in range(2):
@@ -70,10 +70,45 @@ def test_rate_limit_per_address_keeps_what_was_typed(make_app, db):
     response = client.post("/request", data={**VALID, "name": "Third Try"})
     page = response.get_data(as_text=True)
     assert response.status_code == 429
-    assert "wait an hour" in page and 'value="Third Try"' in page
+    assert "You can send this one from" in page and 'value="Third Try"' in page
+    assert app.config["CLUB_EMAIL"] in page and "at the desk" in page  # other ways to reach the club
     assert stored(db) == 2
+    # Someone else on the same network (another e-mail address) is not locked out; nor is another network.
+    other_person = client.post("/request", data={**VALID, "email": "housemate@example.nl"})
+    assert other_person.status_code == 302 and stored(db) == 3
     other = client.post("/request", data=VALID, environ_base={"REMOTE_ADDR": "10.0.0.9"})
-    assert other.status_code == 302 and stored(db) == 3
+    assert other.status_code == 302 and stored(db) == 4
+
+
+def test_forms_that_fail_validation_count_nothing(make_app, db):
+    app = make_app(INTAKE_RATE_LIMIT=1)
+    client = app.test_client()
+    for _ in range(4):  # a member who mistypes the date of birth several times
+        assert client.post("/request", data={**VALID, "date_of_birth": "31-02-1990"}).status_code == 200
+    assert client.post("/request", data=VALID).status_code == 302
+    assert stored(db) == 1
+
+
+def test_the_rate_limit_key_holds_no_address_or_email(make_app, db):
+    from app.models import RateLimitBucket
+
+    app = make_app()
+    client = app.test_client()
+    client.post("/request", data=VALID)
+    keys = " ".join(db.session.scalars(db.select(RateLimitBucket.key)))
+    assert VALID["email"] not in keys and VALID["email"].split("@")[0] not in keys and "127.0.0.1" not in keys
+
+
+def test_the_coarse_cap_before_parsing_says_when_and_how_else(make_app, db):
+    app = make_app(INTAKE_POST_LIMIT=2)
+    client = app.test_client()
+    for _ in range(2):
+        client.post("/request", data={**VALID, "date_of_birth": ""})
+    response = client.post("/request", data=VALID)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 429
+    assert "You can send the form again from" in page and app.config["CLUB_EMAIL"] in page
+    assert stored(db) == 0
 
 
 def test_csrf_is_required(make_app, db):
@@ -99,3 +134,19 @@ def test_intake_only_portal_serves_nothing_else(make_app, db):
     assert endpoints <= {"intake", "core", "static"}
     assert client.post("/request", data=VALID).status_code == 302
     assert "AVG-" in client.get("/request/sent").get_data(as_text=True)
+
+
+def test_after_sending_the_member_reads_what_happens_next_in_their_language(make_app, db):
+    from datetime import date
+
+    from app.services import clock
+
+    app = make_app()
+    client = app.test_client()
+    client.post("/language", data={"lang": "nl", "next": "/request"})
+    response = client.post("/request", data=VALID, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Wat er nu gebeurt" in page
+    due = clock.add_months(date.today(), 1)
+    assert f"{due.day} " in page and str(due.year) in page
+    assert "identiteitsbewijs" in page

@@ -41,7 +41,7 @@ def _check_reapplied(db, runner, numbers, client=None, login=None, officer=None)
     gone_number, anon_number, stays_number = numbers
     warning = "Erased members are back."
     assert warning in _dashboard(client, login, officer)
-    assert "2 erased member(s) are present again" in _dashboard(client, login, officer)
+    assert "2 erased members are present again" in _dashboard(client, login, officer)
     # after the restore the erased members are back, and the ledger table forgot them
     assert db.session.scalar(select(Member).where(Member.member_number == gone_number)) is not None
     back = db.session.scalar(select(Member).where(Member.member_number == anon_number))

@@ -171,3 +171,22 @@ def test_the_front_desk_registers_requests_but_does_not_see_the_register(client,
     assert saved.kind == "erasure" and saved.channel == "desk"
     assert client.get(f"/privacy/requests/{saved.reference}").status_code == 403
     assert client.get("/privacy/requests").status_code == 403
+
+
+def test_identity_hits_come_from_the_name_too_and_one_click_links_the_member(client, db, make_user, make_member,
+                                                                             login_as):
+    from app.services import privacy_requests as requests_service
+
+    lotte = make_member(first_name="Lotte", infix=None, last_name="Jansen", email="lotte.j@example.nl")
+    make_member(first_name="Piet", infix=None, last_name="Bakker")
+    data_request = requests_service.register("erasure", channel="email", requester_name="Lotte Jansen",
+                                             requester_email="another-address@example.org")
+    db.session.commit()
+    login_as(make_user("privacy_officer"))
+    page = client.get(f"/privacy/requests/{data_request.reference}/identity").get_data(as_text=True)
+    assert "Jansen, Lotte" in page and "Bakker" not in page  # the email matches nobody; the name does
+    assert f'name="pick" value="{lotte.member_number}"' in page
+    client.post(f"/privacy/requests/{data_request.reference}/identity",
+                data={"pick": str(lotte.member_number), "method": "Passport at the desk.", "member_number": ""})
+    db.session.refresh(data_request)
+    assert data_request.member_id == lotte.id

@@ -61,6 +61,7 @@ class AuditFilterForm(BaseForm):
     class Meta:
         csrf = False
 
+    words = StringField(_l("Search in words"), validators=[Optional(), Length(max=80)])
     actor = StringField(_l("User"), validators=[Optional(), Length(max=80)])
     action = SelectField(_l("Action"), choices=[], validate_choice=False)
     member_number = IntegerField(_l("Member number"), validators=[Optional(), NumberRange(min=1, max=MAX_DATABASE_INT)])

@@ -3,6 +3,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Length
@@ -150,7 +151,8 @@ def retry(name):
     spec = _declaration_or_404(name)
     count = delivery.retry_parked(name)
     db.session.commit()
-    flash(_("%(count)s parked delivery(ies) to %(name)s will be tried again.", count=count, name=spec.display_name),
+    flash(ngettext("%(num)s parked delivery to %(name)s will be tried again.",
+                   "%(num)s parked deliveries to %(name)s will be tried again.", count, name=spec.display_name),
           "success")
     return redirect(url_for("integrations.index"))
 

@@ -2,6 +2,7 @@
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -9,6 +10,7 @@ from app.auth.decorators import permission_required
 from app.blueprints.main.panels import panel_on
 from app.blueprints.members import bp
 from app.blueprints.members.forms import (
+    CONSENT_CHANNELS,
     CheckInForm,
     ConsentForm,
     EndMembershipForm,
@@ -132,6 +134,7 @@ def _render_member(member, tab: str = "profile", status: int = 200, **forms):
     defaults.update(forms)
     page = render_template(
         "members/show.html", member=member, tab=tab, tabs=allowed, consent_labels=CONSENT_LABELS,
+        channel_labels=dict(CONSENT_CHANNELS),
         actions=service.actions_for(member, current_user),
         **_tab_context(member, tab), **defaults,
     )
@@ -222,8 +225,8 @@ def end(member_number: int):
     form = EndMembershipForm()
     if form.validate_on_submit():
         if attempt(lambda: service.end_membership(member, form.ended_on.data, actor=current_user, source_ip=client_ip()),
-                   lambda ended: _("The membership has been ended; %(count)s subscription(s) ended with it.",
-                                   count=ended),
+                   lambda ended: ngettext("The membership has been ended; %(num)s subscription ended with it.",
+                                          "The membership has been ended; %(num)s subscriptions ended with it.", ended),
                    on_error=lambda error: form.ended_on.errors.append(str(error))).ok:
             return redirect(url_for("members.show", member_number=member.member_number))
     return _render_member(member, "profile", 422, end_form=form)

@@ -2,6 +2,7 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -114,8 +115,9 @@ def merge(plan_id: int):
             merge_form.into.errors = [*merge_form.into.errors, str(error)]
         else:
             db.session.commit()
-            flash(_("%(count)s subscription(s) moved from %(old)s to %(new)s; %(old)s has been retired.",
-                    count=moved, old=plan.name, new=into.name), "success")
+            flash(ngettext("%(num)s subscription moved from %(old)s to %(new)s; %(old)s has been retired.",
+                           "%(num)s subscriptions moved from %(old)s to %(new)s; %(old)s has been retired.",
+                           moved, old=plan.name, new=into.name), "success")
             return redirect(url_for("plans.index"))
     return _render_edit(plan, PlanForm(obj=plan, formdata=None), 422, merge_form=merge_form)
 
@@ -134,8 +136,10 @@ def retire(plan_id: int):
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash(_("Plan %(name)s has been retired: it can no longer be chosen for new subscriptions; "
-                "%(count)s active subscription(s) keep it.", name=plan.name, count=still), "success")
+        flash(ngettext("Plan %(name)s has been retired: it can no longer be chosen for new subscriptions; "
+                       "%(num)s active subscription keeps it.",
+                       "Plan %(name)s has been retired: it can no longer be chosen for new subscriptions; "
+                       "%(num)s active subscriptions keep it.", still, name=plan.name), "success")
     return redirect(url_for("plans.index"))
 
 

@@ -146,6 +146,7 @@ class DecisionForm(BaseForm):
     decision = RadioField(_l("Decision"), choices=choices(DECISION_LABELS.items()),
                           validators=[InputRequired(message=_l("Choose a decision."))])
     reason = TextAreaField(_l("Reasons"), validators=[Optional(), Length(max=4000)])
+    letter_text = TextAreaField(_l("What the letter tells the member"), validators=[Optional(), Length(max=4000)])
 
 
 class MethodForm(BaseForm):

@@ -20,6 +20,7 @@ LABELS = {
         "processing_restricted": _l("Processing restricted"), "restricted_since": _l("Restricted since"),
         "created_at": _l("Registered on"), "updated_at": _l("Last changed on"),
     },
+    "gender": {"female": _l("female"), "male": _l("male"), "other": _l("other")},
     "member_status": {"active": _l("active"), "ended": _l("ended"), "anonymised": _l("anonymised")},
     "subscription_status": {"active": _l("active"), "ended": _l("ended"), "cancelled": _l("cancelled")},
     "invoice_status": {"open": _l("open"), "paid": _l("paid"), "cancelled": _l("cancelled")},
@@ -55,6 +56,13 @@ def label(group: str, code) -> str:
     return str(found) if found is not None else str(code)
 
 
+def country_name(code) -> str:
+    """A stored ISO country code (NL) as its name in the reader's language (Nederland, Netherlands)."""
+    if not code:
+        return ""
+    return get_locale().territories.get(str(code).upper(), str(code))
+
+
 def visit_matrix(visit_months: list[dict]) -> list[tuple[int, list[int], int]]:
     """Visits per month as rows of (year, twelve monthly counts, total), newest year first.
 
@@ -72,7 +80,7 @@ def render_export_html(export: MemberExport) -> str:
     names = get_month_names("abbreviated", locale=get_locale())
     locations = sorted({place for month in export.visit_months for place in month["locations"]})
     return render_template(
-        "pdf/export.html", export=export, label=label, titles=art15.CATEGORY_TITLES,
+        "pdf/export.html", export=export, label=label, country_name=country_name, titles=art15.CATEGORY_TITLES,
         recent_limit=len(export.recent_visits), visit_matrix=visit_matrix(export.visit_months),
         automated_decisions=art15.AUTOMATED_DECISIONS,
         month_names=[names[number].rstrip(".").capitalize() for number in range(1, 13)], visit_locations=locations,

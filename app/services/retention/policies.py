@@ -2,6 +2,7 @@
 
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from app.extensions import db
@@ -109,7 +110,8 @@ def update_policy(
                 ),
             )
         raise PolicyError(
-            "period_months", _("The period must be at least %(minimum)s month(s).", minimum=category.minimum_period)
+            "period_months", ngettext("The period must be at least %(num)s month.",
+                                      "The period must be at least %(num)s months.", category.minimum_period)
         )
     if period > MAX_PERIOD_MONTHS:
         raise PolicyError("period_months", _("The period can be at most %(maximum)s months.", maximum=MAX_PERIOD_MONTHS))

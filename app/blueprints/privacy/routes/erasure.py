@@ -6,7 +6,7 @@ be skipped. Execution is POST-only, behind the typed member number.
 
 from datetime import date
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -55,8 +55,10 @@ def _guard(data_request, step):
 
 
 def _render(template, data_request, step, **context):
+    back = svc.steps_back(data_request)
     return render_template(f"privacy/erasure/{template}.html", data_request=data_request,
-                           member=data_request.member, steps=STEPS, current=step, **context)
+                           member=data_request.member, steps=STEPS, current=step, method_names=f.METHOD_SHORT,
+                           steps_back=back, previous=back[-1] if back else None, **context)
 
 
 @bp.post("/requests/<reference>/erasure/start")
@@ -99,22 +101,33 @@ def _ground(data_request, form):
 
 
 def _decision(data_request, form):
-    svc.record_decision(data_request, form.decision.data, form.reason.data, current_user)
+    svc.record_decision(data_request, form.decision.data, form.reason.data, current_user,
+                        letter_text=form.letter_text.data)
 
 
 def _method(data_request, form):
     svc.record_method(data_request, form.method.data, current_user)
 
 
+METHOD_SENTENCES = {
+    "delete": _l("The member and everything attached are removed; only the invoices the law makes the club "
+                 "keep stay, detached from the member."),
+    "anonymise": _l("The record stays for the club's statistics (membership dates, visits, subscriptions) "
+                    "without anything that identifies the member."),
+}
+
+
 def _previews(data_request):
     member = data_request.member
     if member is None:
-        return {"previews": {}}
-    return {"previews": {method: erasure.preview(member, method) for method in erasure.METHODS}}
+        return {"previews": {}, "method_sentences": METHOD_SENTENCES}
+    return {"previews": {method: erasure.preview(member, method) for method in erasure.METHODS},
+            "method_sentences": METHOD_SENTENCES}
 
 
 def _exceptions(data_request):
-    return {"exceptions": svc.exceptions_of(data_request), "labels": erasure.EXCEPTION_LABELS}
+    return {"exceptions": svc.exception_advice(data_request), "labels": erasure.EXCEPTION_LABELS,
+            "effects": svc.DECISION_EFFECTS}
 
 
 for _step, _form, _handler, _context in (
@@ -164,10 +177,14 @@ def erasure_execute(reference):
             form.member_number.errors.append(str(exc))
         else:
             db.session.commit()
+            anonymised = data_request.erasure_method == "anonymise"
             if report["ok"]:
-                flash(_("The erasure has been carried out."))
+                flash(_("The anonymisation has been carried out.") if anonymised
+                      else _("The erasure has been carried out."))
             else:
-                flash(_("The erasure has been carried out, but the scan found personal data left behind."), "error")
+                flash(_("The anonymisation has been carried out, but the scan found personal data left behind.")
+                      if anonymised else
+                      _("The erasure has been carried out, but the scan found personal data left behind."), "error")
             return redirect(_step_url(data_request))
     preview = erasure.preview(data_request.member, data_request.erasure_method)
     return _render("confirm", data_request, "confirm", form=form, preview=preview, back_form=f.EmptyForm())
@@ -179,7 +196,7 @@ def erasure_back(reference):
     data_request = request_or_404(reference)
     if not f.EmptyForm().validate_on_submit():
         abort(400)
-    attempt(lambda: svc.back_to_method(data_request, current_user))
+    attempt(lambda: svc.back_to(data_request, request.form.get("step", "method"), current_user))
     return redirect(_step_url(data_request))
 
 
@@ -209,7 +226,8 @@ def _letter_html(data_request):
 @bp.route("/requests/<reference>/erasure/letter", methods=["GET", "POST"])
 @permission_required("privacy.erase")
 def erasure_letter(reference):
-    """Make the confirmation letter (PDF); making it closes and minimises the request."""
+    """Make the confirmation letter (PDF); making it closes and minimises the request, and keeps the PDF
+    on the request until it is marked sent, so a lost file can be downloaded again."""
     data_request = request_or_404(reference)
     blocked = _guard(data_request, "letter")
     if blocked:
@@ -218,13 +236,45 @@ def erasure_letter(reference):
     if form.validate_on_submit():
         body = pdf.render_pdf(_letter_html(data_request))
         try:
-            svc.letter_made(data_request, current_user)
+            svc.letter_made(data_request, current_user, body)
         except svc.RequestError as exc:  # Art. 19: a recipient not yet told keeps the request open
             db.session.rollback()
             flash(str(exc), "error")
             return redirect(url_for("privacy.request", reference=reference, _anchor="recipients"))
         db.session.commit()
-        return Response(body, mimetype="application/pdf", headers={
-            "Content-Disposition": f'attachment; filename="{data_request.reference}-letter.pdf"',
-        })
-    return _render("letter", data_request, "letter", form=form)
+        flash(_("The letter is made and the request is closed. Download the letter below and send it; "
+                "then mark it as sent."), "success")
+        return redirect(url_for("privacy.request", reference=reference) + "#letter")
+    return _render("letter", data_request, "letter", form=form, outcome=svc.outcome_of(data_request))
+
+
+@bp.get("/requests/<reference>/letter.pdf")
+@permission_required("privacy.erase")
+def letter_download(reference):
+    """The kept letter, again, until it is marked sent."""
+    data_request = request_or_404(reference)
+    body = svc.kept_letter(data_request)
+    if not body:
+        flash(_("No copy of the letter is kept any more (it was marked as sent, or its keeping period ended)."),
+              "warning")
+        return redirect(url_for("privacy.request", reference=reference))
+    return Response(body, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{data_request.reference}-letter.pdf"',
+    })
+
+
+@bp.post("/requests/<reference>/letter/sent")
+@permission_required("privacy.erase")
+def letter_sent(reference):
+    data_request = request_or_404(reference)
+    if not f.EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        svc.mark_letter_sent(data_request, current_user)
+    except svc.RequestError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("The letter is marked as sent; the kept copy has been removed."), "success")
+    return redirect(url_for("privacy.request", reference=reference) + "#letter")

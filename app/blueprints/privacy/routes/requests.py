@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -81,6 +81,7 @@ def show_request(reference):
         button=f.EmptyForm(), objection_form=_objection_form(member),
         report=svc.report_of(data_request), outcome=svc.outcome_of(data_request),
         export_state=request_export_state(data_request, current_user) if data_request.has_export else None,
+        letter_kept_until=svc.letter_kept_until(data_request, current_app.config["LETTER_KEEP_DAYS"]),
     )
 
 
@@ -117,6 +118,9 @@ def identity(reference):
     """Verify the identity and link a member. The URL never carries a search term (no ?q=): see identity_search."""
     data_request = request_or_404(reference)
     form = f.VerifyIdentityForm()
+    picked = request.form.get("pick", "") if request.method == "POST" else ""
+    if picked:  # "This is the member" on a hit: its number, no retyping
+        form.member_number.data = picked[:20]
     if form.validate_on_submit():
         member = member_service.find_by_number(form.member_number.data)
         if member is None:
@@ -131,11 +135,10 @@ def identity(reference):
                 db.session.commit()
                 flash(_("Identity verified; the request is linked to member %(number)s.", number=member.member_number))
                 return _to(data_request)
-    # The first search uses what the requester told us, server-side: nothing of it goes into a URL.
-    # Without members.contact an email finds nobody (field-level rules), so the name is the first guess.
-    contact = data_request.requester_email if current_user.has_permission("members.contact") else data_request.requester_name
-    q = data_request.requester_member_number or contact or ""
-    return _identity_page(data_request, q, form=form)
+    # The first hits use what the requester told us, server-side: nothing of it goes into a URL.
+    # Without members.contact an email finds nobody (field-level rules); the name still does.
+    return _identity_page(data_request, "", form=form, candidates=svc.identity_candidates(data_request, current_user),
+                          picked=picked)
 
 
 @bp.post("/requests/<reference>/identity/search")
@@ -148,11 +151,12 @@ def identity_search(reference):
     return _identity_page(data_request, q, search=search)
 
 
-def _identity_page(data_request, q, *, search=None, form=None, status=200):
+def _identity_page(data_request, q, *, search=None, form=None, status=200, candidates=None, picked=""):
     search = search or f.IdentitySearchForm(formdata=None)
     search.q.data = q
-    candidates = svc.find_members(q, actor=current_user)
-    return render_template("privacy/identity.html", data_request=data_request, search=search,
+    if candidates is None:
+        candidates = svc.find_members(q, actor=current_user)
+    return render_template("privacy/identity.html", data_request=data_request, search=search, picked=picked,
                            candidates=candidates, form=form or f.VerifyIdentityForm(formdata=None),
                            show_contact=current_user.has_permission("members.contact")), status
 
@@ -229,7 +233,11 @@ EVENT_LABELS = {
     "decision_refuse": _l("Decision: refuse"),
     "method": _l("Method chosen"),
     "method_changed": _l("Back to the method"),
+    "wizard_back": _l("Back to an earlier step"),
+    "letter_sent": _l("Letter marked as sent; kept copy removed"),
+    "letter_expired": _l("Unsent letter removed after its keeping period"),
     "erased": _l("Erasure carried out"),
+    "erased_anonymise": _l("Anonymisation carried out"),
     "letter": _l("Confirmation letter made"),
     "export_produced": _l("Export produced"),
     "export_handed_over": _l("Export handed over"),
@@ -256,9 +264,29 @@ def privacy_helpers():
         "privacy_requests_of": privacy_requests_of,
         "privacy_kind_label": lambda kind: f.KIND_SHORT.get(kind, kind),
         "privacy_status_label": lambda status: f.STATUS_LABELS.get(status, status),
-        "svc_event_label": lambda action: EVENT_LABELS.get(action, action),
+        "svc_event_label": _event_label,
+        "report_category": lambda table: str(REPORT_CATEGORIES.get(table, table.replace("_", " "))),
         "svc_event_note": _event_note,
     }
+
+
+# The verification report grouped by what a table holds, in words (the table names stay in the folded
+# technical detail and in the JSON that is kept).
+REPORT_CATEGORIES = {
+    "members": _l("Member record"), "invoices": _l("Invoices"), "data_requests": _l("Data requests (the requester's details)"),
+    "visits": _l("Visits"), "subscriptions": _l("Subscriptions"), "consents": _l("Consents"),
+    "health_notes": _l("Health notes"), "staff_notes": _l("Staff notes"), "audit_events": _l("Audit log"),
+    "users": _l("User accounts"), "legal_holds": _l("Legal holds"), "outbox_events": _l("Deliveries to partners"),
+    "connector_members": _l("Partner accounts"), "transfers": _l("Transfer log"),
+}
+
+
+def _event_label(event_or_action):
+    """A timeline event in words; an erasure by anonymisation says so."""
+    action = getattr(event_or_action, "action", event_or_action)
+    if action == "erased" and getattr(event_or_action, "note", None) == "anonymise":
+        action = "erased_anonymise"
+    return EVENT_LABELS.get(action, action)
 
 
 def _event_note(event):

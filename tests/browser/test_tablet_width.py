@@ -31,7 +31,7 @@ def club(make_member, make_user, make_plan):
     ]
     make_plan()
     user = make_user("administrator", "privacy_officer", username="tablet")
-    data_request = privacy_requests.register("erasure", channel="form", requester_name="Maximiliaan Oosterhout",
+    data_request = privacy_requests.register("erasure", channel="intake", requester_name="Maximiliaan Oosterhout",
                                              requester_email="maximiliaan@voorbeeld-sportvereniging.nl")
     audit.record("member.viewed", actor=user, target_type="member", target_id=members[0].id,
                  member_number=members[0].member_number, details={"two_factor": False})

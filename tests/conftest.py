@@ -189,6 +189,10 @@ def _clean_state(app, instance_dir):
                 for table in tables:
                     conn.execute(table.delete())
     clock.freeze(None)
+    # The job queue starts empty too: a new huey (and file) for the next test, never one whose
+    # file was removed under an open connection (tasks of an earlier test would linger there).
+    app.extensions.pop("huey", None)
+    app.extensions.pop("huey_tasks", None)
     for path in instance_dir.glob("*"):
         if path.is_file():
             path.unlink()

@@ -25,7 +25,7 @@ from app import create_app
 from app.config import TestConfig
 from app.extensions import db
 from app.models import Plan
-from app.services import erasure, importer, ledger
+from app.services import clock, importer, ledger
 
 SCRATCH = tempfile.mkdtemp(prefix="clubhouse-bench-")
 URL = os.environ.get("BENCH_URL", f"sqlite:///{SCRATCH}/bench.db")
@@ -68,7 +68,7 @@ def main() -> None:
                             active=True, plan_group="fitness"))
         # 100 members erased before the import (numbers 500, 1500, ...): the ledger refuses them.
         ledger.record([n for n in range(500, args.rows, 1000)], "delete", source="bench", request_reference=None,
-                      erased_at=erasure.clock.utcnow())
+                      erased_at=clock.utcnow())
         db.session.commit()
         raw = make_file(args.rows)
         print(f"{args.rows} rows, {len(raw) / 1e6:.1f} MB, {URL.split(':')[0]}")

@@ -189,8 +189,8 @@ def _clean_state(app, instance_dir):
                 for table in tables:
                     conn.execute(table.delete())
     clock.freeze(None)
-    # The job queue starts empty too: a new huey (and file) for the next test, never one whose
-    # file was removed under an open connection (tasks of an earlier test would linger there).
+    # The job queue starts empty too: its file goes below, and the next test builds a new huey
+    # on a new file instead of keeping connections to the removed one.
     app.extensions.pop("huey", None)
     app.extensions.pop("huey_tasks", None)
     for path in instance_dir.glob("*"):

@@ -5,6 +5,7 @@ import re
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import Length
@@ -12,9 +13,11 @@ from wtforms.validators import Length
 from app.auth.decorators import permission_required
 from app.blueprints.form_helpers import BaseForm
 from app.blueprints.integrations import bp
+from app.blueprints.web import attempt
 from app.extensions import db
 from app.models import ManualRecipient
 from app.services import recipients, transfers
+from app.services.members import parse_member_number
 
 
 class RecipientForm(BaseForm):
@@ -42,23 +45,24 @@ def manual_recipients():
     form = RecipientForm()
     if not form.is_submitted():
         return _page()
-    if form.validate():
-        try:
-            recipient = recipients.register_recipient(
-                form.name.data, role=form.role.data or "", address=form.address.data or "",
-                categories=(form.categories.data or "").split(","), actor=current_user)
-        except recipients.RecipientError as error:
-            db.session.rollback()
-            target = getattr(form, error.field or "", None)
-            if target is not None:
-                target.errors = [*target.errors, str(error)]
-            else:
-                flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(_("%(name)s is registered. Record which members' data it received.", name=recipient.name), "success")
-            return redirect(url_for("integrations.manual_recipients"))
+    if form.validate() and attempt(
+        lambda: recipients.register_recipient(
+            form.name.data, role=form.role.data or "", address=form.address.data or "",
+            categories=(form.categories.data or "").split(","), actor=current_user),
+        lambda recipient: _("%(name)s is registered. Record which members' data it received.", name=recipient.name),
+        on_error=lambda error: _field_error(form, error),
+    ).ok:
+        return redirect(url_for("integrations.manual_recipients"))
     return _page(form, 400)
+
+
+def _field_error(form, error) -> None:
+    """A refusal next to its field, or flashed when it is about no field of the form."""
+    target = getattr(form, error.field or "", None)
+    if target is not None:
+        target.errors = [*target.errors, str(error)]
+    else:
+        flash(str(error), "error")
 
 
 def _recipient(recipient_id: int) -> ManualRecipient:
@@ -78,20 +82,14 @@ def manual_delivery(recipient_id):
         return redirect(url_for("integrations.manual_recipients"))
     numbers = None
     if not form.all_members.data:
-        words = [w for w in re.split(r"[\s,;]+", form.member_numbers.data or "") if w]
-        if not words or not all(w.isdigit() and len(w) <= 9 for w in words):
+        numbers = [parse_member_number(w) for w in re.split(r"[\s,;]+", form.member_numbers.data or "") if w]
+        if not numbers or None in numbers:
             flash(_("Tick 'every active member' or give member numbers (digits only)."), "error")
             return redirect(url_for("integrations.manual_recipients"))
-        numbers = [int(w) for w in words]
-    try:
-        transfer = recipients.record_delivery(recipient, numbers, actor=current_user)
-    except recipients.RecipientError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(_("Recorded: %(name)s received data of %(count)s member(s).", name=recipient.name,
-                count=transfer.member_count), "success")
+    attempt(lambda: recipients.record_delivery(recipient, numbers, actor=current_user),
+            lambda transfer: ngettext("Recorded: %(name)s received data of %(num)s member.",
+                                      "Recorded: %(name)s received data of %(num)s members.",
+                                      transfer.member_count, name=recipient.name))
     return redirect(url_for("integrations.manual_recipients"))
 
 

@@ -10,21 +10,13 @@ from wtforms.validators import Length
 from app.auth.decorators import permission_required
 from app.blueprints.form_helpers import BaseForm
 from app.blueprints.privacy import bp
-from app.extensions import db
-from app.services import privacy_requests as svc
+from app.blueprints.web import attempt, request_or_404
 from app.services import recipients
 
 
 class ImpossibleForm(BaseForm):
     reason = TextAreaField(_l("Why telling this recipient is impossible or disproportionate"),
                            validators=[Length(max=2000)])
-
-
-def _load(reference: str):
-    data_request = svc.get_by_reference(reference)
-    if data_request is None:
-        abort(404)
-    return data_request
 
 
 def _back(data_request):
@@ -46,7 +38,7 @@ def recipient_outcome(notice):
 @permission_required("privacy.handle")
 def recipient_letter(reference, notice_id):
     """The notification letter to a recipient registered by hand (printable)."""
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     notice = next((n for n in recipients.notices_of(data_request) if n.id == notice_id), None)
     if notice is None or notice.recipient_kind != "manual":
         abort(404)
@@ -57,7 +49,7 @@ def recipient_letter(reference, notice_id):
 @permission_required("privacy.handle")
 def recipients_member_letter(reference):
     """On request the member is told who the recipients are: the letter lists them and what each was told."""
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     return render_template("privacy/recipients_member_letter.html", data_request=data_request,
                            notices=recipients.recipients_for_member_letter(data_request))
 
@@ -65,34 +57,22 @@ def recipients_member_letter(reference):
 @bp.post("/requests/<reference>/recipients/<int:notice_id>/sent")
 @permission_required("privacy.handle")
 def recipient_sent(reference, notice_id):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     if not ImpossibleForm().validate_on_submit():
         abort(400)
-    try:
-        notice = recipients.mark_sent(data_request, notice_id, actor=current_user)
-    except recipients.RecipientError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(_("Recorded: the letter to %(name)s was sent.", name=notice.recipient_name), "success")
+    attempt(lambda: recipients.mark_sent(data_request, notice_id, actor=current_user),
+            lambda notice: _("Recorded: the letter to %(name)s was sent.", name=notice.recipient_name))
     return _back(data_request)
 
 
 @bp.post("/requests/<reference>/recipients/<int:notice_id>/impossible")
 @permission_required("privacy.handle")
 def recipient_impossible(reference, notice_id):
-    data_request = _load(reference)
+    data_request = request_or_404(reference)
     form = ImpossibleForm()
     if not form.validate_on_submit():
         flash(_("The reason is too long (at most 2000 characters)."), "error")
         return _back(data_request)
-    try:
-        notice = recipients.record_impossible(data_request, notice_id, form.reason.data or "", actor=current_user)
-    except recipients.RecipientError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(_("Recorded why %(name)s is not notified.", name=notice.recipient_name), "success")
+    attempt(lambda: recipients.record_impossible(data_request, notice_id, form.reason.data or "", actor=current_user),
+            lambda notice: _("Recorded why %(name)s is not notified.", name=notice.recipient_name))
     return _back(data_request)

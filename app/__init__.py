@@ -43,11 +43,14 @@ def _default_config():
 
 
 def register_storage_checks(app: Flask) -> None:
-    """The instance folder is the owner's only; the ledger and its key never lie inside BACKUP_DIR."""
+    """The instance folder is the owner's only; the ledger and its key never lie inside BACKUP_DIR; a set
+    CONNECTOR_SECRET_KEY is a real key."""
     from app.services import backup, storage
+    from app.services.connectors import secretbox
 
     storage.secure_instance_dir()
     backup.refuse_ledger_in_backup_dir(app.config)
+    secretbox.refuse_bad_configured_key(app.config)
 
 
 def register_extensions(app: Flask) -> None:

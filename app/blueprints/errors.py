@@ -23,7 +23,7 @@ def _messages():
 
 
 def _render(code: int, message: str | None = None, error: Exception | None = None):
-    if request.path == "/api" or request.path.startswith("/api/") or current_app.config["PORTAL_MODE"] == "api":
+    if _is_api():
         from app.api.problems import problem
 
         data = getattr(error, "data", None)
@@ -44,7 +44,24 @@ def _render(code: int, message: str | None = None, error: Exception | None = Non
     return render_template("errors/error.html", code=code, message=message, language_next="/"), code
 
 
+def _is_api() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/") or current_app.config["PORTAL_MODE"] == "api"
+
+
 def register(app) -> None:
+    from app.services.high_water import HighWaterError
+
+    @app.errorhandler(HighWaterError)
+    def counters_unreadable(_error):
+        from app.extensions import db
+
+        db.session.rollback()
+        log.error("counter high-water file unreadable on %s %s", request.method, request.url_rule)
+        message = _("No new number can be given out now: the counter file kept beside the erasure "
+                    "ledger cannot be read. Nothing was saved. An administrator restores "
+                    "counters-high-water.json from its backup; until then, please try again later.")
+        return _render(503, message)
+
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
         return _render(400, _("This form has expired or was sent from elsewhere. Please reload the page and try again."))

@@ -82,3 +82,13 @@ def test_a_row_locked_by_another_worker_is_skipped_on_postgresql(app, configure,
         assert delivery.claim("egym", "worker-b") == [second]
         other.execute(text("ROLLBACK"))
     assert delivery.claim("egym", "worker-a") == [first]
+
+
+def test_a_mistyped_connector_secret_key_stops_the_start_with_its_remedy(make_app):
+    from cryptography.fernet import Fernet
+
+    from app.services.connectors.secretbox import BadSecretKeyError
+
+    with pytest.raises(BadSecretKeyError, match="CONNECTOR_SECRET_KEY is not a valid key.*generate_key"):
+        make_app(CONNECTOR_SECRET_KEY="not-a-key")
+    make_app(CONNECTOR_SECRET_KEY=Fernet.generate_key().decode())  # a real key starts

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from app.models import Counter
 from app.services import clock, high_water
@@ -58,3 +58,33 @@ def test_an_unreadable_high_water_file_refuses_instead_of_guessing(db, app):
     with pytest.raises(high_water.HighWaterError):
         svc.register("access", channel="desk")
     db.session.rollback()
+
+
+def test_a_damaged_high_water_file_is_a_clear_message_on_the_staff_pages(db, app, client, make_user, login_as):
+    from app.models import Member
+
+    high_water.path().write_text("{not json")
+    login_as(make_user("administrator"))
+    response = client.post("/members/new", data={
+        "first_name": "Ria", "last_name": "Rood", "date_of_birth": "1990-01-02", "email": "ria@example.nl",
+        "country": "NL", "postcode": "3511AB", "status": "active"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "counter file kept beside the erasure" in page and "Nothing was saved" in page
+    assert "Traceback" not in page
+    assert db.session.scalar(select(func.count()).select_from(Member)) == 0
+
+
+def test_a_damaged_high_water_file_keeps_the_public_form_and_offers_other_channels(db, app, client):
+    from app.models import DataRequest
+
+    high_water.path().write_text("{not json")
+    response = client.post("/request", data={
+        "name": "Saskia Bloembollen", "email": "saskia@example.nl", "member_number": "",
+        "date_of_birth": "1985-04-03", "kind": "access", "message": "", "website": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "could not be registered just now, and nothing was stored" in page
+    assert 'value="Saskia Bloembollen"' in page and "at the desk" in page
+    assert "counters-high-water" not in page  # the repair is the staff's business, not the member's
+    assert db.session.scalar(select(func.count()).select_from(DataRequest)) == 0

@@ -16,6 +16,25 @@ class SecretError(Exception):
     """The stored key cannot be opened with this installation's key."""
 
 
+class BadSecretKeyError(RuntimeError):
+    """CONNECTOR_SECRET_KEY is set but is no Fernet key: the portal must not start with it."""
+
+
+def refuse_bad_configured_key(config) -> None:
+    """At startup: a mistyped CONNECTOR_SECRET_KEY is named now, not as a crash on the first partner call."""
+    configured = config.get("CONNECTOR_SECRET_KEY")
+    if not configured:
+        return
+    try:
+        Fernet(configured.encode() if isinstance(configured, str) else configured)
+    except (ValueError, TypeError) as error:
+        raise BadSecretKeyError(
+            "CONNECTOR_SECRET_KEY is not a valid key: it must be 32 bytes in url-safe base64 (44 characters), "
+            "as made by: python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'. "
+            "Keep the key that sealed the stored partner keys, or enter those keys again after changing it."
+        ) from error
+
+
 def _fernet() -> Fernet:
     configured = current_app.config.get("CONNECTOR_SECRET_KEY")
     if configured:

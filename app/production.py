@@ -11,8 +11,6 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from app import config as config_module
-
 MIN_SECRET_LENGTH = 32
 
 
@@ -40,7 +38,7 @@ def _inside(path: Path, folder: Path) -> bool:
 def _ledger_key_path(app) -> Path | None:
     if app.config.get("ERASURE_LEDGER_KEY"):
         return None  # the key comes from the environment, not a file
-    return Path(config_module.INSTANCE_DIR) / "erasure_ledger_key"
+    return Path(app.instance_path) / "erasure_ledger_key"
 
 
 def startup_problems(app, environ=None) -> list[Check]:
@@ -92,8 +90,8 @@ def enforce(app) -> None:
             + "\nRun `flask --app wsgi deploy-check` for the full list.")
 
 
-def _permission_checks() -> list[Check]:
-    folder = Path(config_module.INSTANCE_DIR)
+def _permission_checks(app) -> list[Check]:
+    folder = Path(app.instance_path)
     if not folder.exists():
         return [Check("info", "instance/", f"{folder} does not exist yet (created at the first start)")]
     checks = []
@@ -153,7 +151,7 @@ def deploy_checks(app, environ=None) -> list[Check]:
     else:
         checks.append(Check("fail", "CLUBHOUSE_ENV", "not production: export CLUBHOUSE_ENV=production"))
     checks += startup_problems(app, environ)
-    checks += _permission_checks()
+    checks += _permission_checks(app)
     checks += _proxy_checks(app)
     checks += _database_checks(app)
     checks += _worker_checks(app)

@@ -20,13 +20,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import delete, select
 
-from app import config as config_module
 from app.extensions import db
 from app.models import JobLock
-from app.services import clock, erasure, jobs, storage
+from app.services import clock, erasure, installation, jobs, storage
 from app.services.errors import DomainError
 
 RESTORE_JOB = "backup-restore"
@@ -42,9 +40,7 @@ class LedgerInBackupDirError(RuntimeError):
 
 # --- where things are ------------------------------------------------------------------------
 
-def backup_dir(config=None) -> Path:
-    config = config or current_app.config
-    return Path(config.get("BACKUP_DIR") or config_module.BASE_DIR / "backups")
+backup_dir = installation.backup_dir
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -63,7 +59,7 @@ def refuse_ledger_in_backup_dir(config) -> None:
     if _inside(ledger_file, folder):
         problems.append(f"the erasure ledger ERASURE_LEDGER_PATH={ledger_file}")
     if not config.get("ERASURE_LEDGER_KEY"):
-        key_file = Path(config.get("INSTANCE_DIR") or config_module.INSTANCE_DIR) / "erasure_ledger_key"
+        key_file = Path(config["INSTANCE_DIR"]) / "erasure_ledger_key"
         if _inside(key_file, folder):
             problems.append(f"the ledger key file {key_file}")
     if problems:
@@ -155,7 +151,7 @@ class RestoreResult:
 
 def _restore_lock_path() -> Path:
     main = storage.database_path()
-    return Path(f"{main}.restore-lock") if main else storage.instance_dir() / "restore.lock"
+    return Path(f"{main}.restore-lock") if main else installation.instance_dir() / "restore.lock"
 
 
 def restore(path, actor=None) -> RestoreResult:

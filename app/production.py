@@ -27,20 +27,6 @@ class UnsafeProductionSettingsError(RuntimeError):
     """Raised by create_app in production while a startup rule is broken."""
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True
-
-
-def _ledger_key_path(app) -> Path | None:
-    if app.config.get("ERASURE_LEDGER_KEY"):
-        return None  # the key comes from the environment, not a file
-    return Path(app.instance_path) / "erasure_ledger_key"
-
-
 def startup_problems(app, environ=None) -> list[Check]:
     """The rules every production start must pass (each check's result, failures first matter)."""
     environ = os.environ if environ is None else environ
@@ -66,11 +52,10 @@ def startup_problems(app, environ=None) -> list[Check]:
         checks.append(Check("ok", "HSTS", "Strict-Transport-Security is sent"))
     else:
         checks.append(Check("fail", "HSTS", "HSTS is off: use CLUBHOUSE_ENV=production's settings"))
-    backup_dir = Path(cfg["BACKUP_DIR"])
-    ledger = Path(cfg["ERASURE_LEDGER_PATH"])
-    key_path = _ledger_key_path(app)
-    misplaced = [name for name, path in (("erasure ledger", ledger), ("ledger key", key_path))
-                 if path is not None and _inside(path, backup_dir)]
+    from app.services import backup
+
+    backup_dir = backup.backup_dir(cfg)
+    misplaced = [{"ledger": "erasure ledger", "key": "ledger key"}[what] for what, _path in backup.inside_backup_dir(cfg)]
     if misplaced:
         checks.append(Check("fail", "ledger", (
             f"the {' and the '.join(misplaced)} must not be inside BACKUP_DIR ({backup_dir}): a restore would "

@@ -189,29 +189,27 @@ class Consent(db.Model):
         return self.withdrawn_at is None
 
 
-class HealthNote(db.Model):
+class _MemberNote:
+    """The columns of a note about a member, written by staff (health notes and staff notes alike)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class HealthNote(_MemberNote, db.Model):
     """Special-category data (GDPR Art. 9): only with the health permission."""
 
     __tablename__ = "health_notes"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-
     member: Mapped[Member] = relationship(back_populates="health_notes")
 
 
-class StaffNote(db.Model):
+class StaffNote(_MemberNote, db.Model):
     """A free-text note by staff about a member."""
 
     __tablename__ = "staff_notes"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     member: Mapped[Member] = relationship(back_populates="staff_notes")

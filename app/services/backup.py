@@ -51,17 +51,23 @@ def _inside(path: Path, folder: Path) -> bool:
     return True
 
 
+def inside_backup_dir(config) -> list[tuple[str, Path]]:
+    """What of the ledger lies inside BACKUP_DIR: ("ledger", its file) and ("key", the key file), of `config`.
+
+    A restore would roll those back with the database and bring erased members back for good;
+    the startup check below and `deploy-check` (app/production.py) both ask this.
+    """
+    folder = backup_dir(config)
+    key_file = None if config.get("ERASURE_LEDGER_KEY") else Path(config["INSTANCE_DIR"]) / "erasure_ledger_key"
+    return [(what, path) for what, path in (("ledger", Path(config["ERASURE_LEDGER_PATH"])), ("key", key_file))
+            if path is not None and _inside(path, folder)]
+
+
 def refuse_ledger_in_backup_dir(config) -> None:
     """Raise LedgerInBackupDirError when the ledger file or its key file lies inside BACKUP_DIR."""
     folder = backup_dir(config)
-    ledger_file = Path(config["ERASURE_LEDGER_PATH"])
-    problems = []
-    if _inside(ledger_file, folder):
-        problems.append(f"the erasure ledger ERASURE_LEDGER_PATH={ledger_file}")
-    if not config.get("ERASURE_LEDGER_KEY"):
-        key_file = Path(config["INSTANCE_DIR"]) / "erasure_ledger_key"
-        if _inside(key_file, folder):
-            problems.append(f"the ledger key file {key_file}")
+    problems = [f"the erasure ledger ERASURE_LEDGER_PATH={path}" if what == "ledger" else f"the ledger key file {path}"
+                for what, path in inside_backup_dir(config)]
     if problems:
         raise LedgerInBackupDirError(
             f"{' and '.join(problems)} lie(s) inside BACKUP_DIR={folder}: a restore would roll them back and "

@@ -185,9 +185,6 @@ def like_escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-_like_escape = like_escape
-
-
 @dataclass(frozen=True)
 class SearchParams:
     query: str = ""
@@ -227,7 +224,7 @@ def search_statement(params: SearchParams, *, actor) -> Select:
         for term in terms:
             if term in indexed:
                 continue
-            escaped = _like_escape(term)
+            escaped = like_escape(term)
             pattern = f"%{escaped}%" if may_search_contact else f"%{escaped}% {SEPARATOR}%"
             conditions.append(Member.search_text.like(pattern, escape="\\"))
         matched = and_(*conditions)

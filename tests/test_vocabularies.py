@@ -14,7 +14,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db as _db
-from app.models import Consent, Member, Subscription, Visit
+from app.models import Consent, Member, Subscription, User, Visit
 from app.services import members as member_service
 
 BEFORE = "0100_h12_a-1"
@@ -51,8 +51,9 @@ def _search(term):
 
 
 @pytest.mark.slow
-def test_the_rebuild_keeps_every_row_and_the_search(app, db, make_member, make_plan):
+def test_the_rebuild_keeps_every_row_and_the_search(app, db, make_member, make_plan, make_user):
     plan = make_plan()
+    staff_id = make_user("front_desk").id
     member = make_member(first_name="Wilhelmina", last_name="Zwanenburg")
     db.session.add_all([
         Subscription(member_id=member.id, plan_id=plan.id, starts_on=date(2026, 1, 1), monthly_fee=Decimal("30")),
@@ -71,6 +72,7 @@ def test_the_rebuild_keeps_every_row_and_the_search(app, db, make_member, make_p
         # Dropping the old table did not cascade to the member's children.
         assert (len(kept.subscriptions), len(kept.consents)) == (1, 1)
         assert db.session.scalar(select(_db.func.count()).select_from(Visit)) == 1
+        assert [role.system_key for role in db.session.get(User, staff_id).roles] == ["front_desk"]
         assert _search("zwanenburg") == [number]
         # The triggers are back: a change and a new member reach the index.
         kept.last_name = "Kraanvogel"

@@ -55,6 +55,7 @@ VOCABULARIES = {
     },
     "retention_policies": {"action": ("delete", "anonymise")},
     "member_imports": {"status": ("uploaded", "queued", "running", "done", "cancelled", "failed")},
+    "users": {"kind": ("staff", "partner")},
 }
 
 

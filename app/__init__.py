@@ -1,5 +1,8 @@
 """The application factory."""
 
+import os
+from pathlib import Path
+
 from flask import Flask
 
 from app import config as config_module
@@ -9,6 +12,9 @@ def create_app(config_object=None) -> Flask:
     """Build the app from a config class (default: Config, or ProductionConfig via CLUBHOUSE_ENV)."""
     app = Flask(__name__, instance_path=str(config_module.INSTANCE_DIR))
     app.config.from_object(config_object or _default_config())
+    # One instance folder: INSTANCE_DIR when the config names one (each test app has its own).
+    app.instance_path = os.path.abspath(app.config.get("INSTANCE_DIR") or app.instance_path)
+    app.config["INSTANCE_DIR"] = app.instance_path
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.secret_key()
     if app.config.get("PRODUCTION") and not _reporting_only():
@@ -48,7 +54,7 @@ def register_storage_checks(app: Flask) -> None:
     from app.services import backup, storage
     from app.services.connectors import secretbox
 
-    storage.secure_instance_dir()
+    storage.secure_instance_dir(instance=Path(app.instance_path))
     backup.refuse_ledger_in_backup_dir(app.config)
     secretbox.refuse_bad_configured_key(app.config)
 

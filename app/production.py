@@ -11,8 +11,6 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from app import config as config_module
-
 MIN_SECRET_LENGTH = 32
 
 
@@ -27,20 +25,6 @@ class Check:
 
 class UnsafeProductionSettingsError(RuntimeError):
     """Raised by create_app in production while a startup rule is broken."""
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True
-
-
-def _ledger_key_path(app) -> Path | None:
-    if app.config.get("ERASURE_LEDGER_KEY"):
-        return None  # the key comes from the environment, not a file
-    return Path(config_module.INSTANCE_DIR) / "erasure_ledger_key"
 
 
 def startup_problems(app, environ=None) -> list[Check]:
@@ -68,11 +52,10 @@ def startup_problems(app, environ=None) -> list[Check]:
         checks.append(Check("ok", "HSTS", "Strict-Transport-Security is sent"))
     else:
         checks.append(Check("fail", "HSTS", "HSTS is off: use CLUBHOUSE_ENV=production's settings"))
-    backup_dir = Path(cfg["BACKUP_DIR"])
-    ledger = Path(cfg["ERASURE_LEDGER_PATH"])
-    key_path = _ledger_key_path(app)
-    misplaced = [name for name, path in (("erasure ledger", ledger), ("ledger key", key_path))
-                 if path is not None and _inside(path, backup_dir)]
+    from app.services import backup
+
+    backup_dir = backup.backup_dir(cfg)
+    misplaced = [{"ledger": "erasure ledger", "key": "ledger key"}[what] for what, _path in backup.inside_backup_dir(cfg)]
     if misplaced:
         checks.append(Check("fail", "ledger", (
             f"the {' and the '.join(misplaced)} must not be inside BACKUP_DIR ({backup_dir}): a restore would "
@@ -92,8 +75,8 @@ def enforce(app) -> None:
             + "\nRun `flask --app wsgi deploy-check` for the full list.")
 
 
-def _permission_checks() -> list[Check]:
-    folder = Path(config_module.INSTANCE_DIR)
+def _permission_checks(app) -> list[Check]:
+    folder = Path(app.instance_path)
     if not folder.exists():
         return [Check("info", "instance/", f"{folder} does not exist yet (created at the first start)")]
     checks = []
@@ -153,7 +136,7 @@ def deploy_checks(app, environ=None) -> list[Check]:
     else:
         checks.append(Check("fail", "CLUBHOUSE_ENV", "not production: export CLUBHOUSE_ENV=production"))
     checks += startup_problems(app, environ)
-    checks += _permission_checks()
+    checks += _permission_checks(app)
     checks += _proxy_checks(app)
     checks += _database_checks(app)
     checks += _worker_checks(app)

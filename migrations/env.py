@@ -97,14 +97,42 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _foreign_keys(connection, "OFF")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                _refuse_broken_references(connection)
+        finally:
+            if sqlite:
+                _foreign_keys(connection, "ON")
+
+
+# SQLite changes a table's constraints only by rebuilding it (Alembic's batch mode: copy, drop
+# the old table, rename the copy). With foreign keys on, dropping the old table deletes its rows
+# first, which cascades to (or is refused by) every table that references it. So migrations run
+# with foreign keys off, the way SQLite's documentation describes a schema change, and the
+# references are checked once at the end. The pragma is ignored inside a transaction, hence the
+# commits around it; the pooled connection gets foreign keys back before it is returned.
+def _foreign_keys(connection, state):
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={state}")
+    connection.commit()
+
+
+def _refuse_broken_references(connection):
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    connection.commit()
+    if broken:
+        tables = sorted({row[0] for row in broken})
+        raise RuntimeError(f"the migrations left rows whose foreign key points nowhere, in: {', '.join(tables)}")
 
 
 if context.is_offline_mode():

@@ -121,9 +121,14 @@ def list_members(query):
     after = _decode_cursor("m", query["cursor"])
     data, ids, next_after = partner_api.members_page(client, limit=query["limit"], after_id=after,
                                                      updated_since=_naive_utc(query["updated_since"]))
-    partner_api.record(client, "GET /api/v1/members", api_clients.granted_fields(client), ids)
-    db.session.commit()
+    _delivered(client, "GET /api/v1/members", api_clients.granted_fields(client), ids)
     return {"data": data, "next_cursor": _encode_cursor("m", next_after) if next_after else None}
+
+
+def _delivered(client, endpoint: str, fields, member_ids) -> None:
+    """Every answer with member data goes to the transfer log, committed before the answer leaves."""
+    partner_api.record(client, endpoint, fields, member_ids)
+    db.session.commit()
 
 
 def _not_found() -> ApiProblem:
@@ -153,8 +158,7 @@ def get_member(member_number: int):
     """One member, with the fields granted to the client."""
     client = _client()
     data, member_id = _served(member_number)
-    partner_api.record(client, "GET /api/v1/members/{member_number}", api_clients.granted_fields(client), [member_id])
-    db.session.commit()
+    _delivered(client, "GET /api/v1/members/{member_number}", api_clients.granted_fields(client), [member_id])
     return data
 
 
@@ -167,9 +171,8 @@ def member_subscriptions(member_number: int):
     client = _client()
     member_id = _served_id(member_number)
     data = partner_api.subscriptions(member_id)
-    partner_api.record(client, "GET /api/v1/members/{member_number}/subscriptions",
-                       ("member_number", *partner_api.SUBSCRIPTION_FIELDS), [member_id])
-    db.session.commit()
+    _delivered(client, "GET /api/v1/members/{member_number}/subscriptions",
+               ("member_number", *partner_api.SUBSCRIPTION_FIELDS), [member_id])
     return {"data": data}
 
 
@@ -185,9 +188,8 @@ def member_visits(query, member_number: int):
     after = _decode_cursor("v", query["cursor"])
     data, next_after = partner_api.visits(member_id, since=_naive_utc(query["since"]), limit=query["limit"],
                                           after_id=after)
-    partner_api.record(client, "GET /api/v1/members/{member_number}/visits",
-                       ("member_number", *partner_api.VISIT_FIELDS), [member_id])
-    db.session.commit()
+    _delivered(client, "GET /api/v1/members/{member_number}/visits",
+               ("member_number", *partner_api.VISIT_FIELDS), [member_id])
     for row in data:
         row["at"] = _aware(row["at"])
     return {"data": data, "next_cursor": _encode_cursor("v", next_after) if next_after else None}
@@ -211,8 +213,7 @@ def checkin(body):
                          "An Idempotency-Key is at most 200 characters.")
     result = partner_api.check_in(client, member_number=body["member_number"], at=_naive_utc(body["at"]),
                                   location=body["location"], idempotency_key=key or None, source_ip=client_ip())
-    partner_api.record(client, "POST /api/v1/checkins", ("member_number",), [result.visit.member_id])
-    db.session.commit()
+    _delivered(client, "POST /api/v1/checkins", ("member_number",), [result.visit.member_id])
     answer = {"member_number": result.member_number, "at": _aware(result.visit.checked_in_at),
               "location": result.visit.location, "replayed": result.replayed}
     return answer, 200 if result.replayed else 201

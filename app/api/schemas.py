@@ -2,11 +2,12 @@
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
+from app.models.api import CHANGE_KINDS
+from app.models.member import ACTIVE, ENDED
 from app.services.api_clients import ALWAYS_FIELDS
 from app.services.partner_api import MAX_LIMIT
 
-MEMBER_STATUSES = ("active", "ended")
-CHANGE_KINDS = ("rectified", "restricted", "erased")
+MEMBER_STATUSES = (ACTIVE, ENDED)  # what a partner may filter on: anonymised members are not served
 
 
 class QuerySchema(Schema):

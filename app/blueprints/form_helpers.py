@@ -24,6 +24,14 @@ def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def id_or_none(value):
+    """A chosen row's id (a select's coerce); anything else (text typed into a forged form) is no choice at all."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value if value is not None else "").strip()
+    return int(text) if text.isdecimal() and len(text) <= 10 else None
+
+
 def without_control_characters(value):
     """Text as typed, minus invisible control characters (a NUL byte cannot be stored in PostgreSQL)."""
     if not isinstance(value, str):

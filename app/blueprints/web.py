@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from flask import abort, flash, request
 from werkzeug.routing import IntegerConverter, UnicodeConverter
+from wtforms import Field
 
 from app.blueprints.security import client_ip  # noqa: F401 - the one client address, re-exported for the views
 from app.extensions import db
@@ -36,6 +37,12 @@ def page_arg(name: str = "page") -> int:
     return int(value) if value.isdecimal() and len(value) < 7 and int(value) > 0 else 1
 
 
+def choice_arg(name: str, allowed, default: str) -> str:
+    """A query-string value that must be one of `allowed` (a filter, a sort); anything else is the default."""
+    value = request.args.get(name, default)
+    return value if value in allowed else default
+
+
 @dataclass
 class Outcome:
     """What attempt() did: whether the service call went through, its return value, or the refusal."""
@@ -45,13 +52,25 @@ class Outcome:
     error: DomainError | None = None
 
 
-def attempt(action, success=None, *, category: str = "success", on_error=None) -> Outcome:
+def field_error(form, error: DomainError) -> None:
+    """A refusal beside the form's field it is about (its `field`), or flashed when it names none of them."""
+    target = getattr(form, error.field, None) if error.field else None
+    if isinstance(target, Field):
+        target.errors = [*target.errors, str(error)]
+    else:
+        flash(str(error), "error")
+
+
+def attempt(action, success=None, *, category: str = "success", on_error=None, form=None) -> Outcome:
     """Run one service call as the request's transaction, the way every form post does.
 
     It went through: commit, then flash `success` (a message, or a function of the call's
     return value giving one). A rule refused it (a DomainError): roll back, then hand the
-    error to `on_error` (to put it next to a form field) or flash it.
+    error to `on_error`, or put it beside its field of `form` (field_error), or flash it.
     """
+    if on_error is None and form is not None:
+        def on_error(error):
+            field_error(form, error)
     try:
         value = action()
     except DomainError as error:

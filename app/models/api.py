@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.auth import User
-from app.models.base import utcnow
+from app.models.base import one_of, utcnow
 
 # What the changes feed tells a client about a member it has received (GDPR Art. 19).
 CHANGE_KINDS = ("rectified", "restricted", "erased")
@@ -81,4 +81,5 @@ class MemberChange(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
-    __table_args__ = (Index("ix_member_changes_client_id_id", "client_id", "id"),)
+    __table_args__ = (Index("ix_member_changes_client_id_id", "client_id", "id"),
+                      one_of("kind", CHANGE_KINDS))

@@ -7,7 +7,9 @@ from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import utcnow
+from app.models.base import one_of, utcnow
+
+USER_KINDS = ("staff", "partner")  # a staff account or a partner system's API account; never both
 
 user_roles = Table(
     "user_roles",
@@ -83,6 +85,8 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, back_populates="users")
+
+    __table_args__ = (one_of("kind", USER_KINDS),)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts

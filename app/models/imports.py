@@ -6,7 +6,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models.base import utcnow
+from app.models.base import one_of, utcnow
 
 IMPORT_STATUSES = ("uploaded", "queued", "running", "done", "cancelled", "failed")
 
@@ -42,6 +42,8 @@ class MemberImport(db.Model):
     refused_count: Mapped[int] = mapped_column(default=0)
     has_refused_file: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (one_of("status", IMPORT_STATUSES),)
 
 
 class ImportedMember(db.Model):

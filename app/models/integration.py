@@ -6,7 +6,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import utcnow
+from app.models.base import one_of, utcnow
 
 # Who received it: a partner client of the API, an equipment connector (eGym, TechnoGym), or a
 # recipient without an interface registered by hand (an accountant, an insurer).
@@ -33,6 +33,8 @@ class DataTransfer(db.Model):
     members: Mapped[list["DataTransferMember"]] = relationship(
         back_populates="transfer", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    __table_args__ = (one_of("recipient_kind", RECIPIENT_KINDS),)
 
     @property
     def field_names(self) -> list[str]:
@@ -141,7 +143,8 @@ class OutboxEvent(db.Model):
     error_code: Mapped[str | None] = mapped_column(String(60))
     http_status: Mapped[int | None]
 
-    __table_args__ = (Index("ix_outbox_events_due", "connector", "state", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_events_due", "connector", "state", "next_attempt_at"),
+                      one_of("state", OUTBOX_STATES))
 
 
 class WorkerHeartbeat(db.Model):
@@ -206,3 +209,5 @@ class JobRun(db.Model):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (one_of("state", JOB_RUN_STATES),)

@@ -8,12 +8,12 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import utcnow
+from app.models.base import one_of, utcnow
 from app.models.plan import Plan
 
 MEMBER_STATUSES = ("active", "ended", "anonymised")
 ACTIVE, ENDED, ANONYMISED = MEMBER_STATUSES
-SUBSCRIPTION_STATUSES = ("active", "ended", "cancelled")
+SUBSCRIPTION_STATUSES = ("active", "ended", "cancelled", "frozen")  # frozen: paused (TechnoGym hears Froze)
 INVOICE_STATUSES = ("open", "paid", "cancelled")
 VISIT_SOURCES = ("desk", "gate", "app", "import")
 CONSENT_PURPOSES = ("newsletter", "photos", "marketing", "technogym", "egym")
@@ -73,6 +73,7 @@ class Member(db.Model):
         # (migration 0010_members_search); SQLite gets a plain index that it scans instead of the table.
         Index("ix_members_search_text", "search_text", postgresql_using="gin",
               postgresql_ops={"search_text": "gin_trgm_ops"}),
+        one_of("status", MEMBER_STATUSES),
     )
 
     @property
@@ -114,7 +115,8 @@ class Subscription(db.Model):
 
     # The running subscriptions per plan (the dashboard's counts) are one range of this index,
     # read without the table; the catalogue's counts of every subscription read it whole.
-    __table_args__ = (Index("ix_subscriptions_status_plan", "status", "plan_id", "ends_on"),)
+    __table_args__ = (Index("ix_subscriptions_status_plan", "status", "plan_id", "ends_on"),
+                      one_of("status", SUBSCRIPTION_STATUSES))
 
 
 class Visit(db.Model):
@@ -131,7 +133,8 @@ class Visit(db.Model):
 
     member: Mapped[Member] = relationship()
 
-    __table_args__ = (Index("ix_visits_member_time", "member_id", "checked_in_at"),)
+    __table_args__ = (Index("ix_visits_member_time", "member_id", "checked_in_at"),
+                      one_of("source", VISIT_SOURCES))
 
 
 class Invoice(db.Model):
@@ -160,6 +163,8 @@ class Invoice(db.Model):
 
     member: Mapped[Member | None] = relationship()
 
+    __table_args__ = (one_of("status", INVOICE_STATUSES),)
+
 
 class Consent(db.Model):
     """Consent for one purpose: when and how it was given, and withdrawn."""
@@ -177,34 +182,34 @@ class Consent(db.Model):
 
     member: Mapped[Member] = relationship(back_populates="consents")
 
+    __table_args__ = (one_of("purpose", CONSENT_PURPOSES),)
+
     @property
     def is_active(self) -> bool:
         return self.withdrawn_at is None
 
 
-class HealthNote(db.Model):
+class _MemberNote:
+    """The columns of a note about a member, written by staff (health notes and staff notes alike)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class HealthNote(_MemberNote, db.Model):
     """Special-category data (GDPR Art. 9): only with the health permission."""
 
     __tablename__ = "health_notes"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-
     member: Mapped[Member] = relationship(back_populates="health_notes")
 
 
-class StaffNote(db.Model):
+class StaffNote(_MemberNote, db.Model):
     """A free-text note by staff about a member."""
 
     __tablename__ = "staff_notes"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     member: Mapped[Member] = relationship(back_populates="staff_notes")

@@ -7,7 +7,7 @@ from sqlalchemy import Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models.base import utcnow
+from app.models.base import one_of, utcnow
 
 # How long one purchase of a plan runs (or what it buys); labels in app/services/plans.py.
 PLAN_PERIODS = ("month", "quarter", "half_year", "year", "week", "day", "ten_ride", "lifetime")
@@ -27,7 +27,9 @@ class Plan(db.Model):
     """
 
     __tablename__ = "plans"
-    __table_args__ = {"info": {"catalogue": True}}
+    __table_args__ = (one_of("period", PLAN_PERIODS),
+                      one_of("egym_membership_type", EGYM_MEMBERSHIP_TYPES),
+                      {"info": {"catalogue": True}})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)  # Dutch display name

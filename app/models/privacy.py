@@ -6,7 +6,9 @@ from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import utcnow
+from app.models.api import CHANGE_KINDS
+from app.models.base import one_of, utcnow
+from app.models.integration import RECIPIENT_KINDS
 
 REQUEST_KINDS = ("access", "portability", "erasure", "rectification", "restriction", "objection")
 REQUEST_CHANNELS = ("intake", "desk", "mail", "email", "phone")
@@ -78,6 +80,15 @@ class DataRequest(db.Model):
     events: Mapped[list["RequestEvent"]] = relationship(
         back_populates="request", cascade="all, delete-orphan", passive_deletes=True,
         order_by="RequestEvent.occurred_at",
+    )
+
+    __table_args__ = (
+        one_of("kind", REQUEST_KINDS),
+        one_of("channel", REQUEST_CHANNELS),
+        one_of("status", REQUEST_STATUSES),
+        one_of("ground", ERASURE_GROUNDS),
+        one_of("decision", DECISIONS),
+        one_of("erasure_method", ERASURE_METHODS),
     )
 
     @property
@@ -180,7 +191,7 @@ class RecipientNotice(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("data_requests.id", ondelete="CASCADE"), index=True)
-    action: Mapped[str] = mapped_column(String(20))  # rectified, restricted, erased
+    action: Mapped[str] = mapped_column(String(20))  # one of CHANGE_KINDS: rectified, restricted, erased
     recipient_kind: Mapped[str] = mapped_column(String(20))
     recipient_key: Mapped[str] = mapped_column(String(60))
     recipient_name: Mapped[str] = mapped_column(String(120))
@@ -194,6 +205,12 @@ class RecipientNotice(db.Model):
     outbox_event_id: Mapped[int | None] = mapped_column(index=True)  # no foreign key: the outbox is swept
 
     request: Mapped[DataRequest] = relationship()
+
+    __table_args__ = (
+        one_of("action", CHANGE_KINDS),
+        one_of("recipient_kind", RECIPIENT_KINDS),
+        one_of("state", NOTICE_STATES),
+    )
 
     @property
     def is_resolved(self) -> bool:

@@ -13,14 +13,13 @@ from functools import cache
 
 import pyotp
 import pyotp.utils
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Role, RolePermission, User, user_roles
-from app.services import audit, clock, locks, passwords, rate_limits, signals
+from app.services import audit, clock, installation, locks, passwords, rate_limits, signals
 from app.services.errors import DomainError
 
 ADMIN_CODES = frozenset({"admin.users", "admin.roles"})
@@ -173,7 +172,7 @@ def authenticate(username: str, password: str, *, max_failures: int = 5, lockout
 
 def _dummy_hash() -> str:
     """A hash to check against when no real one may be checked, so every answer takes as long."""
-    return _dummy_hash_for(current_app.config.get("PASSWORD_HASH_METHOD", passwords.DEFAULT_METHOD))
+    return _dummy_hash_for(installation.password_hash_method())
 
 
 @cache

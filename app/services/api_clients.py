@@ -244,6 +244,22 @@ def state(client: ApiClient) -> str:
     return "active"
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What the client pages show of a client: its state (and words for it), scopes, fields, addresses."""
+
+    state: str
+    state_label: str
+    scopes: list[str]
+    fields: tuple[str, ...]
+    networks: list[str]
+
+
+def summary(client: ApiClient) -> Summary:
+    current = state(client)
+    return Summary(current, str(STATE_LABELS[current]), scopes_of(client), granted_fields(client), networks_of(client))
+
+
 # --- managing clients ---------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ untouched, so the chain stays intact.
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 
@@ -153,11 +153,6 @@ class AuditFilters:
     actions: tuple[str, ...] | None = None  # a filter by words: the codes whose labels matched
 
 
-def _local_midnight_utc(day: date) -> datetime:
-    """Midnight at the start of a local (club) day, as naive UTC."""
-    return clock.local_day_bounds(day)[0]
-
-
 def search(filters: AuditFilters):
     """A select() of events matching the filters, newest first (the caller paginates)."""
     query = select(AuditEvent)
@@ -170,9 +165,9 @@ def search(filters: AuditFilters):
     if filters.member_number is not None:
         query = query.where(AuditEvent.member_number == filters.member_number)
     if filters.date_from:
-        query = query.where(AuditEvent.occurred_at >= _local_midnight_utc(filters.date_from))
+        query = query.where(AuditEvent.occurred_at >= clock.local_day_bounds(filters.date_from)[0])
     if filters.date_to:
-        query = query.where(AuditEvent.occurred_at < _local_midnight_utc(filters.date_to + timedelta(days=1)))
+        query = query.where(AuditEvent.occurred_at < clock.local_day_bounds(filters.date_to)[1])
     return query.order_by(AuditEvent.id.desc())
 
 

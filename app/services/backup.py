@@ -20,13 +20,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import delete, select
 
-from app import config as config_module
 from app.extensions import db
 from app.models import JobLock
-from app.services import clock, erasure, jobs, storage
+from app.services import clock, erasure, installation, jobs, storage
 from app.services.errors import DomainError
 
 RESTORE_JOB = "backup-restore"
@@ -42,9 +40,7 @@ class LedgerInBackupDirError(RuntimeError):
 
 # --- where things are ------------------------------------------------------------------------
 
-def backup_dir(config=None) -> Path:
-    config = config or current_app.config
-    return Path(config.get("BACKUP_DIR") or config_module.BASE_DIR / "backups")
+backup_dir = installation.backup_dir
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -55,17 +51,23 @@ def _inside(path: Path, folder: Path) -> bool:
     return True
 
 
+def inside_backup_dir(config) -> list[tuple[str, Path]]:
+    """What of the ledger lies inside BACKUP_DIR: ("ledger", its file) and ("key", the key file), of `config`.
+
+    A restore would roll those back with the database and bring erased members back for good;
+    the startup check below and `deploy-check` (app/production.py) both ask this.
+    """
+    folder = backup_dir(config)
+    key_file = None if config.get("ERASURE_LEDGER_KEY") else Path(config["INSTANCE_DIR"]) / "erasure_ledger_key"
+    return [(what, path) for what, path in (("ledger", Path(config["ERASURE_LEDGER_PATH"])), ("key", key_file))
+            if path is not None and _inside(path, folder)]
+
+
 def refuse_ledger_in_backup_dir(config) -> None:
     """Raise LedgerInBackupDirError when the ledger file or its key file lies inside BACKUP_DIR."""
     folder = backup_dir(config)
-    ledger_file = Path(config["ERASURE_LEDGER_PATH"])
-    problems = []
-    if _inside(ledger_file, folder):
-        problems.append(f"the erasure ledger ERASURE_LEDGER_PATH={ledger_file}")
-    if not config.get("ERASURE_LEDGER_KEY"):
-        key_file = Path(config.get("INSTANCE_DIR") or config_module.INSTANCE_DIR) / "erasure_ledger_key"
-        if _inside(key_file, folder):
-            problems.append(f"the ledger key file {key_file}")
+    problems = [f"the erasure ledger ERASURE_LEDGER_PATH={path}" if what == "ledger" else f"the ledger key file {path}"
+                for what, path in inside_backup_dir(config)]
     if problems:
         raise LedgerInBackupDirError(
             f"{' and '.join(problems)} lie(s) inside BACKUP_DIR={folder}: a restore would roll them back and "
@@ -155,7 +157,7 @@ class RestoreResult:
 
 def _restore_lock_path() -> Path:
     main = storage.database_path()
-    return Path(f"{main}.restore-lock") if main else storage.instance_dir() / "restore.lock"
+    return Path(f"{main}.restore-lock") if main else installation.instance_dir() / "restore.lock"
 
 
 def restore(path, actor=None) -> RestoreResult:

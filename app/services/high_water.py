@@ -15,7 +15,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import current_app
+from app.services import installation
 
 FILE_NAME = "counters-high-water.json"
 
@@ -25,7 +25,7 @@ class HighWaterError(Exception):
 
 
 def path() -> Path:
-    return Path(current_app.config["ERASURE_LEDGER_PATH"]).with_name(FILE_NAME)
+    return installation.ledger_path().with_name(FILE_NAME)
 
 
 def read(file: Path | None = None) -> dict[str, int]:

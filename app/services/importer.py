@@ -34,7 +34,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
@@ -42,8 +41,8 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Consent, Counter, ErasureRecord, ImportedMember, Member, MemberImport, Subscription
-from app.models.member import CONSENT_PURPOSES
-from app.services import audit, clock, ledger, member_rules, members, plans, signals
+from app.models.member import ANONYMISED, CONSENT_PURPOSES
+from app.services import audit, clock, installation, ledger, member_rules, members, plans, signals
 from app.services.errors import DomainError
 
 CHUNK = 1000
@@ -126,7 +125,7 @@ def fold(text: str) -> str:
 # --- the file ------------------------------------------------------------------------------
 
 def _folder() -> Path:
-    folder = Path(current_app.config["INSTANCE_DIR"]) / "imports"
+    folder = installation.imports_dir()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
 
@@ -324,9 +323,10 @@ def _member_number(text: str) -> int:
     digits = text.strip().lstrip("#")
     if not digits:
         raise RowError(_l("The member number is missing."))
-    if not digits.isdecimal() or len(digits) > 10 or not 0 < int(digits) <= members.MAX_MEMBER_NUMBER:
+    number = members.parse_member_number(digits)
+    if number is None:
         raise RowError(_l("%(value)s is not a member number (whole number, 1 to 2147483647).", value=digits[:20]))
-    return int(digits)
+    return number
 
 
 def _country(text: str) -> str:
@@ -492,7 +492,7 @@ class Planner:
         for line, cells, row, error in checked:
             if row is None:
                 number = self.checker.cell(cells, "member_number")
-                results.append((Outcome(line, int(number) if number.isdecimal() and len(number) < 11 else None,
+                results.append((Outcome(line, members.parse_member_number(number),
                                         "refused", error), None, None))
                 continue
             outcome = Outcome(line, row.number, "create",
@@ -516,7 +516,7 @@ class Planner:
                 if not outcome.changed:
                     outcome.action = "unchanged"
                 elif member.is_anonymised:
-                    outcome.action, outcome.reason = "refused", str(members._REFUSALS["anonymised"])
+                    outcome.action, outcome.reason = "refused", str(members._REFUSALS[ANONYMISED])
                 elif member.processing_restricted:
                     outcome.action = "refused"
                     outcome.reason = str(_l("Processing of this member's data is restricted; change it on the "

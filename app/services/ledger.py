@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import ErasureRecord, Member
 from app.models.member import ANONYMISED
-from app.services import locks, storage
+from app.services import installation, locks
 
 GENESIS = "0" * 64
 PENDING = "clubhouse_ledger_pending"
@@ -57,12 +56,12 @@ class Entry:
 # --- the key and the keyed hash -------------------------------------------------------
 
 def _key_file() -> Path:
-    return storage.instance_dir() / "erasure_ledger_key"
+    return installation.instance_dir() / "erasure_ledger_key"
 
 
 def ledger_key() -> bytes:
     """ERASURE_LEDGER_KEY, else a key generated once into instance/ beside the secret key."""
-    configured = current_app.config.get("ERASURE_LEDGER_KEY")
+    configured = installation.ledger_key_setting()
     if configured:
         return configured.encode()
     path = _key_file()
@@ -113,7 +112,7 @@ def entry_hash(fields: dict) -> str:
 # --- the file -----------------------------------------------------------------------
 
 def ledger_path() -> Path:
-    return Path(current_app.config["ERASURE_LEDGER_PATH"])
+    return installation.ledger_path()
 
 
 def _parse(line: str, lineno: int) -> Entry:
@@ -278,7 +277,7 @@ def _insert_rows(rows: list[tuple], chunk: int = 10_000) -> None:
 def _write_pending(session: Session) -> None:
     pending = session.info.pop(PENDING, None)
     if pending and pending["lines"]:
-        _append_lines(Path(current_app.config["ERASURE_LEDGER_PATH"]), pending["lines"])
+        _append_lines(installation.ledger_path(), pending["lines"])
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import JobRun, User
-from app.services import clock, jobs
+from app.services import clock, installation, jobs
 from app.services.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ def _sweep(run_id: int, actor) -> dict:
     # Erasure letters nobody marked sent go after their own keeping period, with the sweep (as in the CLI).
     from app.services import privacy_requests
 
-    privacy_requests.expire_letters(current_app.config["LETTER_KEEP_DAYS"], actor=actor)
+    privacy_requests.expire_letters(installation.letter_keep_days(), actor=actor)
     db.session.commit()
     _write(run_id, processed=result.total, total=result.total)
     return {"counts": result.counts, "actions": result.actions, "total": result.total}

@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, func, or_, select, update
 
 from app.extensions import db
 from app.models import Consent, Counter, HealthNote, Invoice, Member, Plan, StaffNote, Subscription, Visit
-from app.models.member import ACTIVE, CONSENT_PURPOSES, MEMBER_STATUSES, VISIT_SOURCES
+from app.models.member import ACTIVE, ANONYMISED, CONSENT_PURPOSES, ENDED, MEMBER_STATUSES, VISIT_SOURCES
 from app.services import audit, clock, plans, search_index
 from app.services.errors import DomainError
 
@@ -185,9 +185,6 @@ def like_escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-_like_escape = like_escape
-
-
 @dataclass(frozen=True)
 class SearchParams:
     query: str = ""
@@ -210,7 +207,7 @@ def search_statement(params: SearchParams, *, actor) -> Select:
         # Active members: on the plan now (an active subscription, as the dashboard counts them);
         # the other lists: ever subscribed to it.
         on_plan = select(Subscription.member_id).where(Subscription.plan_id == params.plan_id)
-        if params.status == "active":
+        if params.status == ACTIVE:
             on_plan = on_plan.where(plans.running_clause())
         stmt = stmt.where(Member.id.in_(on_plan))
     may_search_contact = actor is not None and actor.has_permission("members.contact")
@@ -227,13 +224,13 @@ def search_statement(params: SearchParams, *, actor) -> Select:
         for term in terms:
             if term in indexed:
                 continue
-            escaped = _like_escape(term)
+            escaped = like_escape(term)
             pattern = f"%{escaped}%" if may_search_contact else f"%{escaped}% {SEPARATOR}%"
             conditions.append(Member.search_text.like(pattern, escape="\\"))
         matched = and_(*conditions)
-        digits = query.strip().lstrip("#")
-        if digits.isdecimal() and len(digits) <= 10 and 0 < int(digits) <= MAX_MEMBER_NUMBER:
-            matched = or_(Member.member_number == int(digits), matched)
+        number = parse_member_number(query)
+        if number is not None:
+            matched = or_(Member.member_number == number, matched)
         # As a sub-select of ids: SQLite then scans the narrow search_text index instead of
         # walking the name index row by row for the sort; PostgreSQL uses its trigram index.
         stmt = stmt.where(Member.id.in_(select(Member.id).where(matched)))
@@ -261,7 +258,7 @@ ACTION_PERMISSIONS = {
 ACTIVE_ONLY = {"end_membership", "add_subscription", "check_in"}
 
 _REFUSALS = {
-    "anonymised": _l("This member has been anonymised; nothing personal can be added or changed."),
+    ANONYMISED: _l("This member has been anonymised; nothing personal can be added or changed."),
     "not_active": _l("This membership is not active."),
 }
 
@@ -304,7 +301,7 @@ def actions_for(member: Member, actor=None) -> MemberActions:
     """
     refusals = {}
     if member.is_anonymised:
-        refusals = {action: ("anonymised", _REFUSALS["anonymised"]) for action in ACTION_PERMISSIONS}
+        refusals = {action: (ANONYMISED, _REFUSALS[ANONYMISED]) for action in ACTION_PERMISSIONS}
     elif member.status != ACTIVE:
         refusals = {action: ("not_active", _REFUSALS["not_active"]) for action in ACTIVE_ONLY}
     if actor is None:
@@ -408,7 +405,7 @@ def end_membership(member: Member, ended_on: date, *, actor, source_ip: str | No
     if ended_on < member.joined_on:
         raise MemberError(_l("A membership cannot end before the member joined."), "before_join")
     member.ended_on = ended_on
-    member.status = "ended"
+    member.status = ENDED
     ended = 0
     for subscription in member.subscriptions:
         if subscription.status == "active":
@@ -434,7 +431,7 @@ def check_in(member_number, *, actor, location: str = "", source: str = "desk",
     member = find_by_number(member_number)
     if member is None:
         raise MemberError(_l("No member has this member number."), "unknown")
-    if member.status == "ended":
+    if member.status == ENDED:
         raise MemberError(_l("This membership has ended; the member cannot check in."), "ended")
     actions_for(member, actor).require("check_in")
     now = at or clock.utcnow()

@@ -1,8 +1,9 @@
 """Password hashing and the password policy."""
 
-from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.services import installation
 
 MIN_LENGTH = 12
 MAX_LENGTH = 200
@@ -30,15 +31,12 @@ MESSAGES = {
 }
 
 
-# werkzeug's scrypt (N=2**15, r=8, p=1: about 60 ms and 32 MB per check). The parameters are
-# stored in each hash, so a check always uses the cost the hash was made with.
-DEFAULT_METHOD = "scrypt"
+DEFAULT_METHOD = installation.DEFAULT_PASSWORD_HASH_METHOD
 
 
 def hash_password(password: str) -> str:
     """A slow salted hash (scrypt, with the installation's PASSWORD_HASH_METHOD)."""
-    method = current_app.config.get("PASSWORD_HASH_METHOD", DEFAULT_METHOD) if has_app_context() else DEFAULT_METHOD
-    return generate_password_hash(password, method=method)
+    return generate_password_hash(password, method=installation.password_hash_method())
 
 
 def verify_password(password_hash: str, password: str) -> bool:

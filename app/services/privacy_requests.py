@@ -241,13 +241,10 @@ def find_members(query: str, limit: int = 20, *, actor=None) -> list[Member]:
     words = member_service.fold(query).replace(member_service.SEPARATOR, " ").split()
     may_search_contact = actor is None or actor.has_permission("members.contact")
     if words:
-        if may_search_contact:
-            conditions.append(and_(*(Member.search_text.contains(word, autoescape=True) for word in words)))
-        else:
-            conditions.append(and_(*(
-                Member.search_text.like(f"%{member_service.like_escape(word)}% {member_service.SEPARATOR}%",
-                                        escape="\\")
-                for word in words)))
+        # As the member list does: without members.contact a word must stand before the separator.
+        rest = "%" if may_search_contact else f"% {member_service.SEPARATOR}%"
+        conditions.append(and_(*(Member.search_text.like(f"%{member_service.like_escape(word)}{rest}", escape="\\")
+                                 for word in words)))
     return db.session.scalars(
         select(Member).where(or_(*conditions), ~Member.is_anonymised)
         .order_by(Member.last_name, Member.first_name).limit(limit)

@@ -19,10 +19,12 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import ConnectorMember, DataRequest, ManualRecipient, Member, OutboxEvent, RecipientNotice
+from app.models.api import CHANGE_KINDS
+from app.models.member import ACTIVE
 from app.services import audit, clock, transfers
 from app.services.errors import DomainError
 
-ACTIONS = ("rectified", "restricted", "erased")
+ACTIONS = CHANGE_KINDS  # what a recipient is told of: the changes feed's kinds
 MANUAL_CHANNEL = "by hand (registered on the integrations page)"
 
 
@@ -67,11 +69,11 @@ def record_delivery(recipient: ManualRecipient, member_numbers: Iterable[int] | 
     if recipient.retired_at is not None:
         raise RecipientError(_l("This recipient is retired."))
     if member_numbers is None:
-        ids = list(db.session.scalars(select(Member.id).where(Member.status == "active")))
+        ids = list(db.session.scalars(select(Member.id).where(Member.status == ACTIVE)))
     else:
         numbers = sorted(set(member_numbers))
         ids = list(db.session.scalars(select(Member.id).where(Member.member_number.in_(numbers),
-                                                              Member.status != "anonymised")))
+                                                              ~Member.is_anonymised)))
         if len(ids) != len(numbers):
             raise RecipientError(_l("Not every member number given belongs to a member."), field="members")
     if not ids:

@@ -30,14 +30,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import current_app, has_app_context
+from flask import has_app_context
 from sqlalchemy import delete, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import MaintenanceStatus
-from app.services import clock
+from app.services import clock, installation
 
 log = logging.getLogger(__name__)
 
@@ -225,10 +225,6 @@ def database_path(engine: Engine | None = None) -> Path | None:
     return Path(engine.url.database).resolve()
 
 
-def instance_dir() -> Path:
-    return Path(current_app.config.get("INSTANCE_DIR") or current_app.instance_path)
-
-
 def _candidates(engine: Engine | None = None) -> tuple[list[Path], list[Path]]:
     """(the database and its side files, the other files of instance/ that may be SQLite files)."""
     known: list[Path] = []
@@ -238,7 +234,7 @@ def _candidates(engine: Engine | None = None) -> tuple[list[Path], list[Path]]:
             if path.exists():
                 known.append(path)
     sniff: list[Path] = []
-    folder = instance_dir()
+    folder = installation.instance_dir()
     if folder.is_dir():
         seen = {p.resolve() for p in known}
         for path in sorted(folder.iterdir()):
@@ -309,11 +305,16 @@ def secure_sqlite_files(database: str | None) -> None:
     secure_instance_dir(main.parent)
 
 
-def secure_instance_dir(folder: Path | None = None) -> None:
-    """The instance folder (secret key, ledger key, SQLite database) is the owner's only: 0700."""
-    from app import config as config_module
+def secure_instance_dir(folder: Path | None = None, *, instance: Path | None = None) -> None:
+    """The instance folder (secret key, ledger key, SQLite database) is the owner's only: 0700.
 
-    instance = Path(config_module.INSTANCE_DIR).resolve()
+    `instance` is the app's instance folder (create_app passes it; otherwise the current app's).
+    """
+    if instance is None:
+        if not has_app_context():
+            return  # no app, so no folder known to be ours
+        instance = installation.instance_dir()
+    instance = instance.resolve()
     folder = (folder or instance).resolve()
     if folder != instance:
         return  # never change the mode of a folder that is not ours (a test's tmp folder, /var/lib)

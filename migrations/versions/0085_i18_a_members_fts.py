@@ -43,15 +43,28 @@ def upgrade():
         return
     op.execute("CREATE VIRTUAL TABLE members_fts USING fts5(name, contact, content='', tokenize='trigram')")
     op.execute(f"INSERT INTO members_fts(rowid, name, contact) SELECT id, {_name('members')}, {_contact('members')} FROM members")
+    create_triggers()
+
+
+def create_triggers():
+    """The triggers that keep members_fts in step with members.
+
+    SQLite drops a table's triggers with the table, so a later migration that rebuilds `members`
+    (Alembic's batch mode on SQLite) calls this again afterwards (0100_h12_a does).
+    """
     op.execute(f"CREATE TRIGGER members_fts_insert AFTER INSERT ON members BEGIN {_insert('new')} END")
     op.execute(f"CREATE TRIGGER members_fts_delete AFTER DELETE ON members BEGIN {_delete('old')} END")
     op.execute("CREATE TRIGGER members_fts_update AFTER UPDATE OF search_text ON members "
                f"WHEN old.search_text IS NOT new.search_text BEGIN {_delete('old')} {_insert('new')} END")
 
 
+def drop_triggers():
+    for trigger in ("members_fts_insert", "members_fts_delete", "members_fts_update"):
+        op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+
+
 def downgrade():
     if op.get_bind().dialect.name != "sqlite":
         return
-    for trigger in ("members_fts_insert", "members_fts_delete", "members_fts_update"):
-        op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    drop_triggers()
     op.execute("DROP TABLE IF EXISTS members_fts")

@@ -156,9 +156,9 @@ def test_partner_and_staff_roles_never_mix(db, make_client, make_user, make_role
                              roles=[staff_role])
     # A partner's role cannot gain staff codes, nor a staff role api.* codes.
     own = client.user.roles[0]
-    with pytest.raises(AccountError):
+    with pytest.raises(AccountError, match="can only hold roles with partner API scopes"):
         role_service.update_role(admin, own, name=own.name, description="", codes={"members.view"}, requires_2fa=False)
-    with pytest.raises(AccountError):
+    with pytest.raises(AccountError, match="or staff permissions, never both"):
         role_service.update_role(admin, staff_role, name=staff_role.name, description="",
                                  codes=staff_role.permission_codes | {"api.members.read"}, requires_2fa=False)
 

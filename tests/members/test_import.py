@@ -140,7 +140,7 @@ def test_an_erased_imported_member_is_refused_when_the_old_file_comes_back(app, 
 
 
 def test_utf8_with_bom_and_commas_amounts_and_dates(app, make_plan):
-    make_plan("Tienrittenkaart", period="once", price=Decimal("80.00"))
+    make_plan("Tienrittenkaart", period="ten_ride", price=Decimal("80.00"))
     rows = [good_row(5, Abonnement="Tienrittenkaart", Maandbedrag="€ 1.234,50")]
     out = io.StringIO()
     __import__("csv").writer(out, lineterminator="\r\n").writerows([HEADER, *rows])

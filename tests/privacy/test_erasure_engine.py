@@ -267,7 +267,7 @@ def test_exceptions_found(db, seeded_member, frozen_clock, make_plan):
 
 
 def test_ledger_key_is_generated_once_into_the_instance_folder(app, monkeypatch, tmp_path):
-    monkeypatch.setitem(app.config, "INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
     monkeypatch.setitem(app.config, "ERASURE_LEDGER_KEY", None)
     first = ledger.member_key(1234)
     key_file = tmp_path / "erasure_ledger_key"

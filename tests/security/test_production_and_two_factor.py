@@ -5,7 +5,6 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app import config as config_module
 from app import create_app, production
 from app.config import ProductionConfig
 from app.models import User
@@ -87,8 +86,7 @@ def test_deploy_check_sees_a_live_job_worker(runner, db):
 def test_deploy_check_passes_a_sound_production_setup(production_app, monkeypatch, tmp_path):
     folder = tmp_path / "instance"
     folder.mkdir(mode=0o700)
-    monkeypatch.setattr(config_module, "INSTANCE_DIR", folder)
-    app = production_app(TRUSTED_PROXIES=("10.0.0.1",))
+    app = production_app(TRUSTED_PROXIES=("10.0.0.1",), INSTANCE_DIR=str(folder))
     with app.app_context():  # the command runs in the production app, not the test session's
         result = app.test_cli_runner().invoke(args=["deploy-check"])
         assert result.exit_code == 0, result.output

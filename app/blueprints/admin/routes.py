@@ -2,6 +2,7 @@
 
 from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -42,12 +43,13 @@ def _staff_or_404(user_id: int) -> User:
     return user
 
 
-def _field_error(form, error: accounts.AccountError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [str(error)]
-    else:
-        flash(str(error), "error")
+def _saved(changed) -> str:
+    return _("Changes saved.") if changed else _("Nothing was changed.")
+
+
+def _role_fields(form) -> dict:
+    return {"name": form.name.data, "description": form.description.data,
+            "codes": form.permissions.data or [], "requires_2fa": form.requires_2fa.data}
 
 
 # --- users ------------------------------------------------------------------------------
@@ -65,20 +67,14 @@ def user_new():
     form = NewUserForm()
     form.roles.choices = _role_choices()
     if form.validate_on_submit():
-        try:
-            user = accounts.create_staff_user(
-                current_user, username=form.username.data, full_name=form.full_name.data,
-                email=form.email.data, roles=role_service.roles_by_ids(form.roles.data),
-                temporary_password=form.temporary_password.data,
-            )
-        except accounts.AccountError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("User %(username)s created. They must choose their own password at the first login.",
-                    username=user.username), "info")
-            return redirect(url_for("admin.user_edit", user_id=user.id))
+        created = attempt(lambda: accounts.create_staff_user(
+            current_user, username=form.username.data, full_name=form.full_name.data,
+            email=form.email.data, roles=role_service.roles_by_ids(form.roles.data),
+            temporary_password=form.temporary_password.data,
+        ), lambda user: _("User %(username)s created. They must choose their own password at the first login.",
+                          username=user.username), category="info", form=form)
+        if created.ok:
+            return redirect(url_for("admin.user_edit", user_id=created.value.id))
     return render_template("admin/user_form.html", form=form, user=None)
 
 
@@ -94,17 +90,10 @@ def user_edit(user_id: int):
     if own and request.method == "POST":
         form.roles.data = [role.id for role in user.roles]  # one's own roles are not editable here
     if form.validate_on_submit():
-        try:
-            changed = accounts.update_user(
-                current_user, user, username=form.username.data, full_name=form.full_name.data,
-                email=form.email.data, roles=role_service.roles_by_ids(form.roles.data),
-            )
-        except accounts.AccountError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Changes saved.") if changed else _("Nothing was changed."), "info")
+        if attempt(lambda: accounts.update_user(
+            current_user, user, username=form.username.data, full_name=form.full_name.data,
+            email=form.email.data, roles=role_service.roles_by_ids(form.roles.data),
+        ), _saved, category="info", form=form).ok:
             return redirect(url_for("admin.user_edit", user_id=user.id))
     return render_template(
         "admin/user_form.html", form=form, user=user, own=own, reset_form=ResetPasswordForm(),
@@ -113,39 +102,31 @@ def user_edit(user_id: int):
     )
 
 
-def _user_action(user_id: int, action, done_message: str):
-    user = _staff_or_404(user_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    attempt(lambda: action(current_user, user), done_message, category="info")
-    return redirect(url_for("admin.user_edit", user_id=user.id))
+# The one-button actions on a user's page: (URL part, service call, what the page says afterwards).
+_USER_ACTIONS = (
+    ("deactivate", accounts.deactivate_user, _l("The account is deactivated; this user can no longer log in.")),
+    ("reactivate", accounts.reactivate_user, _l("The account is active again.")),
+    ("unlock", accounts.unlock_user, _l("The account is unlocked.")),
+    ("reset-two-factor", accounts.reset_totp,
+     _l("Two-factor login is reset; the user sets it up again (required if a role demands it).")),
+)
 
 
-@bp.post("/users/<int:user_id>/deactivate")
-@permission_required("admin.users")
-def user_deactivate(user_id: int):
-    return _user_action(user_id, accounts.deactivate_user, _("The account is deactivated; this user can no longer log in."))
+def _user_action_view(action, done_message):
+    @permission_required("admin.users")
+    def view(user_id: int):
+        user = _staff_or_404(user_id)
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        attempt(lambda: action(current_user, user), str(done_message), category="info")
+        return redirect(url_for("admin.user_edit", user_id=user.id))
+
+    return view
 
 
-@bp.post("/users/<int:user_id>/reactivate")
-@permission_required("admin.users")
-def user_reactivate(user_id: int):
-    return _user_action(user_id, accounts.reactivate_user, _("The account is active again."))
-
-
-@bp.post("/users/<int:user_id>/unlock")
-@permission_required("admin.users")
-def user_unlock(user_id: int):
-    return _user_action(user_id, accounts.unlock_user, _("The account is unlocked."))
-
-
-@bp.post("/users/<int:user_id>/reset-two-factor")
-@permission_required("admin.users")
-def user_reset_two_factor(user_id: int):
-    return _user_action(
-        user_id, accounts.reset_totp,
-        _("Two-factor login is reset; the user sets it up again (required if a role demands it)."),
-    )
+for _slug, _action, _message in _USER_ACTIONS:  # endpoints admin.user_deactivate, ...
+    _endpoint = "user_" + _slug.replace("-", "_")
+    bp.add_url_rule(f"/users/<int:user_id>/{_slug}", _endpoint, _user_action_view(_action, _message), methods=["POST"])
 
 
 @bp.post("/users/<int:user_id>/password")
@@ -175,17 +156,8 @@ def roles():
 def role_new():
     form = RoleForm()
     if form.validate_on_submit():
-        try:
-            role = role_service.create_role(
-                current_user, name=form.name.data, description=form.description.data,
-                codes=form.permissions.data or [], requires_2fa=form.requires_2fa.data,
-            )
-        except accounts.AccountError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Role %(name)s created.", name=role.name), "info")
+        if attempt(lambda: role_service.create_role(current_user, **_role_fields(form)),
+                   lambda role: _("Role %(name)s created.", name=role.name), category="info", form=form).ok:
             return redirect(url_for("admin.roles"))
     return render_template("admin/role_form.html", form=form, role=None, groups=grouped(),
                            selected=set(form.permissions.data or []))
@@ -199,17 +171,8 @@ def role_edit(role_id: int):
     if request.method == "GET":
         form.permissions.data = sorted(role.permission_codes)
     if form.validate_on_submit():
-        try:
-            changed = role_service.update_role(
-                current_user, role, name=form.name.data, description=form.description.data,
-                codes=form.permissions.data or [], requires_2fa=form.requires_2fa.data,
-            )
-        except accounts.AccountError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Changes saved.") if changed else _("Nothing was changed."), "info")
+        if attempt(lambda: role_service.update_role(current_user, role, **_role_fields(form)),
+                   _saved, category="info", form=form).ok:
             return redirect(url_for("admin.role_edit", role_id=role.id))
     return render_template("admin/role_form.html", form=form, role=role, groups=grouped(),
                            selected=set(form.permissions.data or []), holders=role_service.holders(role),
@@ -223,15 +186,10 @@ def role_delete(role_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     name = role.name
-    try:
-        role_service.delete_role(current_user, role)
-    except accounts.AccountError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("admin.role_edit", role_id=role_id))
-    db.session.commit()
-    flash(_("Role %(name)s deleted.", name=name), "info")
-    return redirect(url_for("admin.roles"))
+    if attempt(lambda: role_service.delete_role(current_user, role), _("Role %(name)s deleted.", name=name),
+               category="info").ok:
+        return redirect(url_for("admin.roles"))
+    return redirect(url_for("admin.role_edit", role_id=role_id))
 
 
 # --- audit log --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from app.auth.decorators import permission_required
 from app.blueprints.auth.forms import EmptyForm
 from app.blueprints.integrations import bp
 from app.blueprints.integrations.api_client_forms import FIELD_LABELS, EditApiClientForm, NewApiClientForm
-from app.blueprints.web import client_ip
+from app.blueprints.web import attempt, client_ip
 from app.extensions import db
 from app.models import ApiClient, DataTransfer
 from app.services import api_clients, clock, transfers
@@ -47,22 +47,12 @@ def _networks(text: str | None) -> list[str]:
     return (text or "").split()
 
 
-def _refused(form, error: api_clients.ApiClientError) -> None:
-    db.session.rollback()
-    target = {"expires_days": "expires_days", "networks": "networks", "fields": "fields", "scopes": "scopes",
-              "roles": "roles", "name": "name"}.get(error.field or "")
-    field = getattr(form, target, None) if target else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        flash(str(error), "error")
-
-
 @bp.get("/api-clients")
 @permission_required("integrations.view", "integrations.manage")
 def api_clients_index():
     clients = api_clients.all_clients()
-    return render_template("integrations/api_clients.html", clients=clients, service=api_clients)
+    return render_template("integrations/api_clients.html",
+                           clients=[(client, api_clients.summary(client)) for client in clients])
 
 
 @bp.route("/api-clients/new", methods=["GET", "POST"])
@@ -71,15 +61,12 @@ def api_client_new():
     form = NewApiClientForm()
     _fill_choices(form)
     if form.validate_on_submit():
-        try:
-            client, token = api_clients.create_client(
-                current_user, name=form.name.data, roles=role_service.roles_by_ids(form.roles.data),
-                scopes=form.scopes.data, fields=form.fields.data, networks=_networks(form.networks.data),
-                expires_days=form.expires_days.data, processing_agreement=form.processing_agreement.data)
-        except api_clients.ApiClientError as error:
-            _refused(form, error)
-        else:
-            db.session.commit()
+        created = attempt(lambda: api_clients.create_client(
+            current_user, name=form.name.data, roles=role_service.roles_by_ids(form.roles.data),
+            scopes=form.scopes.data, fields=form.fields.data, networks=_networks(form.networks.data),
+            expires_days=form.expires_days.data, processing_agreement=form.processing_agreement.data), form=form)
+        if created.ok:
+            client, token = created.value
             return render_template("integrations/api_client_token.html", client=client, token=token, rotated=False), 201
     status = 200 if not form.is_submitted() else 422
     return render_template("integrations/api_client_form.html", form=form, client=None), status
@@ -107,7 +94,7 @@ def _render_client(client: ApiClient, form=None, status: int = 200):
                                    DataTransfer.recipient_key == str(client.user_id))
         .order_by(DataTransfer.at.desc(), DataTransfer.id.desc()).limit(RECENT_TRANSFERS)))
     return render_template(
-        "integrations/api_client.html", client=client, service=api_clients, form=form or _edit_form(client),
+        "integrations/api_client.html", client=client, summary=api_clients.summary(client), form=form or _edit_form(client),
         button=EmptyForm(), recent=recent, deliveries=transfers.count_for_recipient(client.user_id),
         field_labels=FIELD_LABELS, now=clock.utcnow(),
     ), status
@@ -127,19 +114,14 @@ def api_client_update(api_client_id: int):
     _fill_choices(form, client)
     if form.validate_on_submit():
         own = _own_role_name(client)
-        try:
-            changed = api_clients.update_client(
+        if attempt(lambda: api_clients.update_client(
                 current_user, client, scopes=form.scopes.data,
                 roles=[*role_service.roles_by_ids(form.roles.data),
                        *[r for r in client.user.roles if r.name == own]],
                 fields=form.fields.data, networks=_networks(form.networks.data),
                 expires_at=datetime.combine(form.expires_on.data, time(23, 59)),
-                processing_agreement=form.processing_agreement.data)
-        except api_clients.ApiClientError as error:
-            _refused(form, error)
-        else:
-            db.session.commit()
-            flash(_("Saved.") if changed else _("Nothing changed."), "info")
+                processing_agreement=form.processing_agreement.data),
+                lambda changed: _("Saved.") if changed else _("Nothing changed."), category="info", form=form).ok:
             return redirect(url_for("integrations.api_client_show", api_client_id=client.id))
     return _render_client(client, form, 422)
 

@@ -12,9 +12,9 @@ from app.auth.decorators import permission_required
 from app.blueprints.form_helpers import BaseForm, choices
 from app.blueprints.integrations import bp
 from app.blueprints.main.panels import panel_on
-from app.blueprints.web import client_ip
+from app.blueprints.web import attempt, client_ip, member_or_404
 from app.extensions import db
-from app.models import JobRun, Member
+from app.models import JobRun
 from app.services import longjobs
 from app.services.connectors import delivery, plans, report, runner, settings
 
@@ -162,28 +162,27 @@ def retry(name):
 def link_candidate(name, member_number):
     """TechnoGym answered "match found": staff say which candidate is this member."""
     spec = _declaration_or_404(name)
-    member = db.session.scalar(db.select(Member).where(Member.member_number == member_number))
-    if member is None or member.is_anonymised:
-        abort(404)
-    try:
-        settings.link_candidate(member, name, (request.form.get("account_id") or "").strip()[:100], actor=current_user)
-    except settings.ConnectorError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(_("Member %(number)s is linked to the chosen %(name)s user and will be sent again.",
-                number=member_number, name=spec.display_name), "success")
+    member = _linkable_member_or_404(member_number)
+    attempt(lambda: settings.link_candidate(member, name, (request.form.get("account_id") or "").strip()[:100],
+                                            actor=current_user),
+            _("Member %(number)s is linked to the chosen %(name)s user and will be sent again.",
+              number=member_number, name=spec.display_name))
     return redirect(url_for("integrations.index", _anchor=f"connector-{name}"))
+
+
+def _linkable_member_or_404(member_number):
+    """A member a connector may hold (an anonymised member is gone for the partners too)."""
+    member = member_or_404(member_number)
+    if member.is_anonymised:
+        abort(404)
+    return member
 
 
 @bp.post(f"/{NAME}/members/<int:member_number>/opt-out")
 @permission_required("members.edit")
 def opt_out(name, member_number):
     _declaration_or_404(name)
-    member = db.session.scalar(db.select(Member).where(Member.member_number == member_number))
-    if member is None or member.is_anonymised:
-        abort(404)
+    member = _linkable_member_or_404(member_number)
     wanted = request.form.get("opted_out") == "1"
     settings.set_opt_out(member, name, wanted, actor=current_user, source_ip=client_ip())
     db.session.commit()

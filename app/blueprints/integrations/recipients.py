@@ -50,19 +50,10 @@ def manual_recipients():
             form.name.data, role=form.role.data or "", address=form.address.data or "",
             categories=(form.categories.data or "").split(","), actor=current_user),
         lambda recipient: _("%(name)s is registered. Record which members' data it received.", name=recipient.name),
-        on_error=lambda error: _field_error(form, error),
+        form=form,
     ).ok:
         return redirect(url_for("integrations.manual_recipients"))
     return _page(form, 400)
-
-
-def _field_error(form, error) -> None:
-    """A refusal next to its field, or flashed when it is about no field of the form."""
-    target = getattr(form, error.field or "", None)
-    if target is not None:
-        target.errors = [*target.errors, str(error)]
-    else:
-        flash(str(error), "error")
 
 
 def _recipient(recipient_id: int) -> ManualRecipient:

@@ -5,7 +5,7 @@ from wtforms import BooleanField, DateField, DecimalField, SelectField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from app.blueprints.form_helpers import BaseForm, choices, sensible_date
+from app.blueprints.form_helpers import BaseForm, choices, id_or_none, sensible_date
 from app.models.member import CONSENT_PURPOSES
 from app.services import member_rules as rules
 from app.services.members import CONSENT_LABELS
@@ -137,14 +137,6 @@ class EndMembershipForm(BaseForm):
     ended_on = DateField(_l("Last day of the membership"), validators=[InputRequired(_l("Enter a date.")), sensible_date])
 
 
-def _plan_id_or_none(value):
-    """The chosen plan's id; anything else (text typed into a forged form) is no choice at all."""
-    if isinstance(value, int):
-        return value
-    text = str(value or "").strip()
-    return int(text) if text.isdecimal() and len(text) <= 10 else None
-
-
 class PlanSelectField(SelectField):
     """A choice among the active plans (set by the view); the form never carries a plan's text."""
 
@@ -154,7 +146,7 @@ class PlanSelectField(SelectField):
 
 
 class SubscriptionForm(BaseForm):
-    plan_id = PlanSelectField(_l("Plan"), coerce=_plan_id_or_none, choices=[], validate_choice=False)
+    plan_id = PlanSelectField(_l("Plan"), coerce=id_or_none, choices=[], validate_choice=False)
     starts_on = DateField(_l("Starts on"), validators=[InputRequired(_l("Enter a date.")), sensible_date])
     ends_on = DateField(_l("Ends on (optional)"), validators=[Optional(), sensible_date])
     monthly_fee = DecimalField(_l("Monthly fee (EUR, optional)"), places=2, filters=[_finite_or_none],

@@ -21,7 +21,7 @@ from app.blueprints.members.forms import (
     WithdrawConsentForm,
 )
 from app.blueprints.security import safe_next
-from app.blueprints.web import attempt, client_ip, member_or_404, page_arg
+from app.blueprints.web import attempt, choice_arg, client_ip, member_or_404, page_arg
 from app.extensions import db
 from app.models import Consent, Subscription
 from app.services import clock, plans
@@ -89,12 +89,8 @@ def dashboard_panel(_user):
 @bp.get("")
 @permission_required("members.view")
 def index():
-    status = request.args.get("status", "active")
-    if status not in service.STATUS_FILTERS:
-        status = "active"
-    sort = request.args.get("sort", "name")
-    if sort not in service.SORTS:
-        sort = "name"
+    status = choice_arg("status", service.STATUS_FILTERS, "active")
+    sort = choice_arg("sort", service.SORTS, "name")
     plan = plans.get_plan(request.args.get("plan"))
     params = SearchParams(query=request.args.get("q", "")[:200], status=status, sort=sort,
                           descending=request.args.get("dir") == "desc", plan_id=plan.id if plan else None)

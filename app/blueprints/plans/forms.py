@@ -5,7 +5,7 @@ from wtforms import BooleanField, DecimalField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import TextInput
 
-from app.blueprints.form_helpers import BaseForm, choices
+from app.blueprints.form_helpers import BaseForm, choices, id_or_none
 from app.models.plan import EGYM_MEMBERSHIP_TYPES, PLAN_PERIODS
 from app.services.plans import GROUP_LENGTH, NAME_LENGTH, PERIOD_LABELS
 
@@ -52,11 +52,6 @@ class PlanForm(BaseForm):
                 ("name", "name_en", "plan_group", "period", "price", "renews", "egym_membership_type")}
 
 
-def _id_or_none(value):
-    text = str(value if value is not None else "").strip()
-    return int(text) if text.isdecimal() and len(text) <= 10 else None
-
-
 class PlanChoiceField(SelectField):
     def pre_validate(self, form):
         if self.data is None or self.data not in {choice.value for choice in self.choices}:
@@ -66,4 +61,4 @@ class PlanChoiceField(SelectField):
 class MergeForm(BaseForm):
     """Merge this plan into another: its subscriptions move, it is retired."""
 
-    into = PlanChoiceField(_l("Merge into"), coerce=_id_or_none, choices=[])
+    into = PlanChoiceField(_l("Merge into"), coerce=id_or_none, choices=[])

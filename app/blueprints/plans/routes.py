@@ -11,10 +11,8 @@ from app.blueprints.auth.forms import EmptyForm
 from app.blueprints.main.panels import panel_on
 from app.blueprints.plans import bp
 from app.blueprints.plans.forms import MergeForm, PlanForm
-from app.blueprints.web import client_ip
-from app.extensions import db
+from app.blueprints.web import attempt, client_ip
 from app.services import plans as service
-from app.services.plans import PlanError
 
 
 @bp.app_context_processor
@@ -36,14 +34,6 @@ def _plan_or_404(plan_id: int):
     return plan
 
 
-def _field_error(form, error: PlanError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        flash(str(error), "error")
-
-
 @bp.get("")
 @permission_required("plans.manage")
 def index():
@@ -55,14 +45,8 @@ def index():
 def new():
     form = PlanForm()
     if form.validate_on_submit():
-        try:
-            plan = service.create_plan(form.plan_data(), actor=current_user, source_ip=client_ip())
-        except PlanError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Plan %(name)s has been added to the catalogue.", name=plan.name), "success")
+        if attempt(lambda: service.create_plan(form.plan_data(), actor=current_user, source_ip=client_ip()),
+                   lambda plan: _("Plan %(name)s has been added to the catalogue.", name=plan.name), form=form).ok:
             return redirect(url_for("plans.index"))
     status = 200 if request.method == "GET" else 422
     return render_template("plans/form.html", form=form, plan=None, groups=service.known_groups()), status
@@ -76,14 +60,9 @@ def edit(plan_id: int):
     if request.method == "GET" and plan.egym_membership_type is None:
         form.egym_membership_type.data = ""
     if form.validate_on_submit():
-        try:
-            changed = service.update_plan(plan, form.plan_data(), actor=current_user, source_ip=client_ip())
-        except PlanError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The changes have been saved.") if changed else _("Nothing was changed."), "success")
+        if attempt(lambda: service.update_plan(plan, form.plan_data(), actor=current_user, source_ip=client_ip()),
+                   lambda changed: _("The changes have been saved.") if changed else _("Nothing was changed."),
+                   form=form).ok:
             return redirect(url_for("plans.index"))
     status = 200 if request.method == "GET" else 422
     return _render_edit(plan, form, status)
@@ -108,16 +87,12 @@ def merge(plan_id: int):
     merge_form = _merge_form(plan)
     if merge_form.validate_on_submit():
         into = service.get_plan(merge_form.into.data)
-        try:
-            moved = service.merge_plan(plan, into, actor=current_user, source_ip=client_ip())
-        except PlanError as error:
-            db.session.rollback()
-            merge_form.into.errors = [*merge_form.into.errors, str(error)]
-        else:
-            db.session.commit()
-            flash(ngettext("%(num)s subscription moved from %(old)s to %(new)s; %(old)s has been retired.",
-                           "%(num)s subscriptions moved from %(old)s to %(new)s; %(old)s has been retired.",
-                           moved, old=plan.name, new=into.name), "success")
+        if attempt(lambda: service.merge_plan(plan, into, actor=current_user, source_ip=client_ip()),
+                   lambda moved: ngettext(
+                       "%(num)s subscription moved from %(old)s to %(new)s; %(old)s has been retired.",
+                       "%(num)s subscriptions moved from %(old)s to %(new)s; %(old)s has been retired.",
+                       moved, old=plan.name, new=into.name),
+                   on_error=lambda error: merge_form.into.errors.append(str(error))).ok:
             return redirect(url_for("plans.index"))
     return _render_edit(plan, PlanForm(obj=plan, formdata=None), 422, merge_form=merge_form)
 
@@ -125,37 +100,25 @@ def merge(plan_id: int):
 @bp.post("/<int:plan_id>/retire")
 @permission_required("plans.manage")
 def retire(plan_id: int):
-    plan = _plan_or_404(plan_id)
-    if not EmptyForm().validate_on_submit():
-        flash(_("The form has expired; please try again."), "error")
-        return redirect(url_for("plans.index"))
-    try:
-        still = service.retire_plan(plan, actor=current_user, source_ip=client_ip())
-    except PlanError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(ngettext("Plan %(name)s has been retired: it can no longer be chosen for new subscriptions; "
-                       "%(num)s active subscription keeps it.",
-                       "Plan %(name)s has been retired: it can no longer be chosen for new subscriptions; "
-                       "%(num)s active subscriptions keep it.", still, name=plan.name), "success")
-    return redirect(url_for("plans.index"))
+    return _plan_action(plan_id, service.retire_plan, lambda plan, still: ngettext(
+        "Plan %(name)s has been retired: it can no longer be chosen for new subscriptions; "
+        "%(num)s active subscription keeps it.",
+        "Plan %(name)s has been retired: it can no longer be chosen for new subscriptions; "
+        "%(num)s active subscriptions keep it.", still, name=plan.name))
 
 
 @bp.post("/<int:plan_id>/reactivate")
 @permission_required("plans.manage")
 def reactivate(plan_id: int):
+    return _plan_action(plan_id, service.reactivate_plan,
+                        lambda plan, _none: _("Plan %(name)s is offered again.", name=plan.name))
+
+
+def _plan_action(plan_id: int, action, message):
+    """A button on the catalogue: the service call, then back to the catalogue with what happened."""
     plan = _plan_or_404(plan_id)
     if not EmptyForm().validate_on_submit():
         flash(_("The form has expired; please try again."), "error")
-        return redirect(url_for("plans.index"))
-    try:
-        service.reactivate_plan(plan, actor=current_user, source_ip=client_ip())
-    except PlanError as error:
-        db.session.rollback()
-        flash(str(error), "error")
     else:
-        db.session.commit()
-        flash(_("Plan %(name)s is offered again.", name=plan.name), "success")
+        attempt(lambda: action(plan, actor=current_user, source_ip=client_ip()), lambda value: message(plan, value))
     return redirect(url_for("plans.index"))

@@ -18,13 +18,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import Connector, Member, OutboxEvent
-from app.services import clock, recipients, transfers
+from app.services import clock, installation, recipients, transfers
 from app.services.connectors import egym, settings
 from app.services.connectors.declaration import MissingValueError
 from app.services.jobs import default_holder
@@ -42,14 +41,9 @@ class RunResult:
     codes: dict = field(default_factory=dict)
 
 
-def _config(name: str, default):
-    return current_app.config.get(name, default)
-
-
 def backoff(attempts: int) -> timedelta:
-    base = _config("CONNECTOR_RETRY_BASE_SECONDS", 30)
-    cap = _config("CONNECTOR_RETRY_MAX_SECONDS", 3600)
-    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+    retry = installation.delivery()
+    return timedelta(seconds=min(retry.retry_max_seconds, retry.retry_base_seconds * 2 ** max(0, attempts - 1)))
 
 
 def _claimable(name: str, now):
@@ -66,7 +60,7 @@ def _claimable(name: str, now):
 def claim(name: str, worker: str, limit: int = 20) -> list[int]:
     """Claim up to `limit` due rows for this worker and commit the claim; returns their ids, oldest first."""
     now = clock.utcnow()
-    lease = timedelta(seconds=_config("CONNECTOR_LEASE_SECONDS", 300))
+    lease = timedelta(seconds=installation.delivery().lease_seconds)
     query = select(OutboxEvent.id).where(_claimable(name, now)).order_by(OutboxEvent.id).limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=OutboxEvent)
@@ -124,7 +118,7 @@ def deliver(event_id: int, worker: str) -> str:
             db.session.commit()
             raise _PartnerDownError(error.code, wait.total_seconds()) from None
         attempts = event.attempts + 1
-        if error.retryable and attempts < _config("CONNECTOR_MAX_ATTEMPTS", 10):
+        if error.retryable and attempts < installation.delivery().max_attempts:
             wait = backoff(attempts)
             if error.retry_after:
                 wait = max(wait, timedelta(seconds=min(error.retry_after, 3600)))
@@ -158,7 +152,7 @@ def deliver(event_id: int, worker: str) -> str:
         db.session.rollback()
         account_id = outcome.get("account_id")
         if account_id and db.session.scalar(
-                select(Member.id).where(Member.id == outcome.get("member_id"), Member.status != "anonymised")) is None:
+                select(Member.id).where(Member.id == outcome.get("member_id"), ~Member.is_anonymised)) is None:
             db.session.add(OutboxEvent(connector=row.name, member_id=None, account_id=account_id, kind="erase",
                                        state="pending", created_at=now, next_attempt_at=now))
             db.session.commit()

@@ -6,10 +6,10 @@ partner keys again; nothing else depends on it.
 """
 
 import os
-from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
-from flask import current_app
+
+from app.services import installation
 
 
 class SecretError(Exception):
@@ -36,10 +36,10 @@ def refuse_bad_configured_key(config) -> None:
 
 
 def _fernet() -> Fernet:
-    configured = current_app.config.get("CONNECTOR_SECRET_KEY")
+    configured = installation.connector_secret_key()
     if configured:
         return Fernet(configured.encode() if isinstance(configured, str) else configured)
-    path = Path(current_app.config["CONNECTOR_KEY_PATH"])
+    path = installation.connector_key_path()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -4,13 +4,12 @@ import ipaddress
 import re
 import urllib.parse
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, false, or_, select, true
 
 from app.extensions import db
 from app.models import Connector, ConnectorMember, Consent, Member, OutboxEvent
-from app.services import audit, clock
+from app.services import audit, clock, installation
 from app.services.connectors import egym, plans, secretbox, technogym
 from app.services.connectors.declaration import Declaration
 from app.services.errors import DomainError
@@ -173,7 +172,7 @@ def client(row: Connector):
         password = secretbox.open_sealed(row.password_encrypted) if row.name == "technogym" else ""
     except secretbox.SecretError:
         raise egym.PartnerError(0, "keyUnreadable", False) from None
-    timeout = current_app.config.get("CONNECTOR_TIMEOUT_SECONDS", egym.TIMEOUT_DEFAULT)
+    timeout = installation.connector_timeout(egym.TIMEOUT_DEFAULT)
     if row.name == "technogym":
         return technogym.TechnogymClient(row.base_url, row.application_id or "", api_key, row.integration_user or "",
                                          password, timeout=timeout)

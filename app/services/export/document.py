@@ -22,7 +22,8 @@ LABELS = {
     },
     "gender": {"female": _l("female"), "male": _l("male"), "other": _l("other")},
     "member_status": {"active": _l("active"), "ended": _l("ended"), "anonymised": _l("anonymised")},
-    "subscription_status": {"active": _l("active"), "ended": _l("ended"), "cancelled": _l("cancelled")},
+    "subscription_status": {"active": _l("active"), "ended": _l("ended"), "cancelled": _l("cancelled"),
+                            "frozen": _l("frozen")},
     "invoice_status": {"open": _l("open"), "paid": _l("paid"), "cancelled": _l("cancelled")},
     "visit_source": {"desk": _l("front desk"), "gate": _l("gate"), "app": _l("app"), "import": _l("import")},
     "consent_purpose": {

@@ -24,6 +24,7 @@ from app.models import (
     StaffNote,
     Visit,
 )
+from app.models.member import ACTIVE, ENDED
 from app.services import clock, fiscal, holds
 
 _NO_ID = 2**62  # "no boundary" for the id-prefix comparisons of the audit log
@@ -69,7 +70,7 @@ def _member_numbers_via_member_id(model):
 
 def _due_ended_memberships(policy, today):
     cutoff = _months_back(today, policy.period_months)
-    return and_(Member.status == "ended", Member.ended_on.is_not(None), Member.ended_on <= cutoff)
+    return and_(Member.status == ENDED, Member.ended_on.is_not(None), Member.ended_on <= cutoff)
 
 
 def _exempt_members():
@@ -94,7 +95,7 @@ def _due_by_membership_end(model):
         # Correlated EXISTS: driven by the (usually small) child table, one primary-key probe per row.
         return exists().where(
             Member.id == model.member_id,
-            Member.status != "active",
+            Member.status != ACTIVE,
             Member.ended_on.is_not(None),
             Member.ended_on <= cutoff,
         )

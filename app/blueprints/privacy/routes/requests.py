@@ -134,11 +134,21 @@ def identity(reference):
             else:
                 db.session.commit()
                 flash(_("Identity verified; the request is linked to member %(number)s.", number=member.member_number))
-                return _to(data_request)
+                return _after_identity(data_request)
     # The first hits use what the requester told us, server-side: nothing of it goes into a URL.
     # Without members.contact an email finds nobody (field-level rules); the name still does.
     return _identity_page(data_request, "", form=form, candidates=svc.identity_candidates(data_request, current_user),
                           picked=picked)
+
+
+def _after_identity(data_request):
+    """Straight on to the next step: an erasure goes into its wizard (no extra page and click), the rest
+    back to the request page."""
+    if (data_request.uses_wizard and data_request.wizard_step is None
+            and current_user.has_permission("privacy.erase")):
+        if attempt(lambda: svc.wizard_start(data_request, current_user)).ok:
+            return redirect(url_for("privacy.erasure_current", reference=data_request.reference))
+    return _to(data_request)
 
 
 @bp.post("/requests/<reference>/identity/search")

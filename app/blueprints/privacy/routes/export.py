@@ -84,6 +84,20 @@ def request_export(reference: str, fmt: str):
     return _download(file)
 
 
+@bp.get("/requests/<reference>/export/block")
+@permission_required("privacy.view")
+def request_export_block(reference: str):
+    """The request page's export block on its own: clubhouse.js fetches it after a download, so the
+    block shows the produced export and the hand-over question without a reload (without script a
+    reload shows the same)."""
+    data_request = request_or_404(reference)
+    state = export_service.request_export_state(data_request, current_user) if data_request.has_export else None
+    response = Response(render_template("privacy/_request_export.html", data_request=data_request,
+                                        export_state=state), mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.post("/requests/<reference>/export/handed-over")
 @permission_required("privacy.export")
 def request_export_handed_over(reference: str):

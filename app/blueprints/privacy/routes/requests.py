@@ -23,7 +23,7 @@ from app.services.export import HANDOVER_METHODS, request_export_state
 # What the register's pages read: deadlines and labels. Explicit values, never the service
 # module, so no template can reach a function that changes data. (The names stay `svc` and `f`.)
 DEADLINES = SimpleNamespace(is_overdue=svc.is_overdue, is_due_soon=svc.is_due_soon,
-                            latest_extension=svc.latest_extension)
+                            latest_extension=svc.latest_extension, days_left=svc.days_left)
 LABELS = SimpleNamespace(KIND_SHORT=f.KIND_SHORT, STATUS_LABELS=f.STATUS_LABELS, CHANNEL_LABELS=f.CHANNEL_LABELS)
 
 
@@ -31,18 +31,31 @@ def _to(data_request):
     return redirect(url_for("privacy.request", reference=data_request.reference))
 
 
-@bp.get("/requests")
+SEARCH_RESULTS = 50  # a search shows this many hits on one page (a POST has no pager); refine for more
+
+
+@bp.route("/requests", methods=["GET", "POST"])
 @permission_required("privacy.view")
 def requests():
-    filter_ = request.args.get("filter", "open")
+    """The register. Filters, sort and page ride in the URL; a search by reference or name is POSTed."""
+    values = request.form if request.method == "POST" else request.args
+    filter_ = values.get("filter", "open")
     if filter_ not in svc.FILTERS:
         filter_ = "open"
-    kind = request.args.get("kind") if request.args.get("kind") in REQUEST_KINDS else None
-    status = request.args.get("status") if request.args.get("status") in REQUEST_STATUSES else None
-    pagination = db.paginate(svc.register_query(filter_, kind, status), page=page_arg(), per_page=25,
-                             error_out=False)
+    kind = values.get("kind") if values.get("kind") in REQUEST_KINDS else None
+    status = values.get("status") if values.get("status") in REQUEST_STATUSES else None
+    sort = svc.register_sort(values.get("sort"))
+    search = f.RegisterSearchForm() if request.method == "POST" else f.RegisterSearchForm(formdata=None)
+    query = svc.register_query(filter_, kind, status, sort=sort)
+    term = (search.q.data or "").strip() if request.method == "POST" and search.validate_on_submit() else ""
+    if term:
+        query = svc.register_search(query, term, current_user)
+        pagination = db.paginate(query, page=1, per_page=SEARCH_RESULTS, error_out=False)
+    else:
+        pagination = db.paginate(query, page=page_arg(), per_page=25, error_out=False)
     return render_template("privacy/requests.html", pagination=pagination, filter=filter_, kind=kind,
-                           status=status, svc=DEADLINES, f=LABELS, today=clock.today())
+                           status=status, sort=sort, search=search, searched=term, svc=DEADLINES, f=LABELS,
+                           today=clock.today())
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])

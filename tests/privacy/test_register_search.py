@@ -63,5 +63,5 @@ def test_the_register_reads_in_dutch(client, make_user, login_as, frozen_clock):
     client.post("/language", data={"lang": "nl"})
     _three(client, login_as, make_user, frozen_clock)
     page = client.get("/privacy/requests").get_data(as_text=True)
-    assert "15 dagen te laat" in page and "nog 8 dagen" in page and "Per telefoon" in page
+    assert "15 dagen te laat" in page and "nog 8 dagen" in page and "Telefonisch" in page
     assert "Referentie of naam" in page and "Resterende dagen" in page

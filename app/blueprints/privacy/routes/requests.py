@@ -15,7 +15,7 @@ from app.blueprints.privacy import forms as f
 from app.blueprints.web import attempt, client_ip, page_arg, request_or_404
 from app.extensions import db
 from app.models.privacy import REQUEST_KINDS, REQUEST_STATUSES
-from app.services import clock, ledger, storage
+from app.services import clock, erasure, ledger, storage
 from app.services import members as member_service
 from app.services import privacy_requests as svc
 from app.services.export import HANDOVER_METHODS, request_export_state
@@ -288,20 +288,9 @@ def privacy_helpers():
         "privacy_kind_label": lambda kind: f.KIND_SHORT.get(kind, kind),
         "privacy_status_label": lambda status: f.STATUS_LABELS.get(status, status),
         "svc_event_label": _event_label,
-        "report_category": lambda table: str(REPORT_CATEGORIES.get(table, table.replace("_", " "))),
+        "report_category": erasure.table_words,
         "svc_event_note": _event_note,
     }
-
-
-# The verification report grouped by what a table holds, in words (the table names stay in the folded
-# technical detail and in the JSON that is kept).
-REPORT_CATEGORIES = {
-    "members": _l("Member record"), "invoices": _l("Invoices"), "data_requests": _l("Data requests (the requester's details)"),
-    "visits": _l("Visits"), "subscriptions": _l("Subscriptions"), "consents": _l("Consents"),
-    "health_notes": _l("Health notes"), "staff_notes": _l("Staff notes"), "audit_events": _l("Audit log"),
-    "users": _l("User accounts"), "legal_holds": _l("Legal holds"), "outbox_events": _l("Deliveries to partners"),
-    "connector_members": _l("Partner accounts"), "transfers": _l("Transfer log"),
-}
 
 
 def _event_label(event_or_action):

@@ -2,8 +2,8 @@
 sent letter in at most 10 page loads, in Dutch, and every page on the way reads in words.
 
 Page loads are counted as real navigations of the main frame (Playwright's `framenavigated`), from the
-dashboard the login lands on up to the page that confirms the letter was sent: a form post that
-redirects is one load, a download is none.
+dashboard the login lands on (the first load) up to the page that confirms the letter was sent: a form
+post that redirects is one load, a download is none. The login pages themselves are not counted.
 """
 
 import re
@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-MAX_LOADS = 10
+MAX_LOADS = 10  # the issue's bound; the walk takes 10, the dashboard included
 
 # What a developer reads but a privacy officer should not: table and column names, ISO dates,
 # stored codes and Python values, English status words in a Dutch page.
@@ -58,7 +58,7 @@ def test_first_time_officer_from_public_form_to_sent_letter_in_ten_loads(browser
 
     # The privacy officer (Dutch is her language) logs in and lands on the dashboard; from here on we count.
     logged_in_page(make_user("privacy_officer", locale="nl"))
-    loads: list[str] = []
+    loads: list[str] = [page.url]  # the dashboard counts as the first load
     page.on("framenavigated", lambda frame: loads.append(frame.url) if frame == page.main_frame else None)
     _reads_in_words(page, "the dashboard")
 
@@ -75,12 +75,10 @@ def test_first_time_officer_from_public_form_to_sent_letter_in_ten_loads(browser
 
     row.get_by_role("link", name=reference).click()
     expect(page.get_by_text("De identiteit is nog niet gecontroleerd.")).to_be_visible()
-    arrived("the request page")
-
-    page.get_by_role("link", name="Identiteit controleren").click()
-    hits = page.locator("table.candidates")
+    # The identity check is on the request page: the members matching what she told us, to pick.
+    hits = page.locator("#identity-pick table.candidates")
     expect(hits).to_contain_text("Jansen, Lotte")  # found from the name she typed, nothing retyped
-    arrived("the identity check")
+    arrived("the request page with the identity check")
     page.get_by_label("Hoe is de identiteit gecontroleerd?").fill("Paspoort getoond aan de balie.")
     hits.locator("tr", has_text="Jansen, Lotte").get_by_role("button", name="Dit is het lid").click()
 
@@ -124,5 +122,5 @@ def test_first_time_officer_from_public_form_to_sent_letter_in_ten_loads(browser
     expect(page.get_by_role("heading", level=1)).to_contain_text("Afgehandeld")
     arrived("the request page after the letter was sent")
     assert len(loads) <= MAX_LOADS, loads
-    print(f"\nprivacy officer walk: {len(loads)} page loads after the dashboard: {loads}")
+    print(f"\nprivacy officer walk: {len(loads)} page loads, the dashboard included: {loads}")
     expect(page.locator("main")).not_to_contain_text("lotte@example.nl")

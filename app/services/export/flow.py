@@ -126,6 +126,11 @@ def request_export_state(data_request: DataRequest, actor) -> RequestExportState
     return RequestExportState(refusal, nothing_left, parts, beyond)
 
 
+def member_page_missing_parts(actor) -> list[str]:
+    """What an export from the member page leaves out for this actor, in words (the card warns about it)."""
+    return [str(PART_WORDS[o.key]) for o in omissions_for_export(actor)]
+
+
 def request_refusal(data_request: DataRequest) -> str | None:
     """Why no export can be produced for this request yet, or None when it can."""
     if not data_request.has_export:

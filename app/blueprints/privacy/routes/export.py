@@ -41,9 +41,10 @@ def _request_page(reference: str) -> str:
 
 @bp.app_context_processor
 def export_helpers():
-    """The hand-over choices for the request page's export partial (whichever view renders it)."""
+    """The hand-over choices for the request page's export partial, and what the member page's export leaves out."""
     return {"export_handover_methods": list(export_service.HANDOVER_METHODS.items()),
-            "export_mail_configured": mail.configured()}
+            "export_mail_configured": mail.configured(),
+            "export_missing_parts": lambda: export_service.member_page_missing_parts(current_user)}
 
 
 @bp.get(f"/members/<int:member_number>/export.{FORMAT_RULE}")

@@ -218,12 +218,14 @@ def register_search(query, term: str | None, actor=None):
         conditions.append(and_(*(func.lower(DataRequest.requester_name).contains(word, autoescape=True)
                                  for word in term.lower().split())))
         if actor is None or actor.has_permission("members.view"):
-            named = select(Member.id).where(*(
-                Member.search_text.like(f"%{member_service.like_escape(word)}% {member_service.SEPARATOR}%",
-                                        escape="\\")
-                for word in words))
+            named = select(Member.id).where(*(_in_name_part(word) for word in words))
             conditions.append(DataRequest.member_id.in_(named))
     return query.where(or_(*conditions))
+
+
+def _in_name_part(word: str):
+    """The folded word occurs in the name part of search_text (before the separator: no contact data)."""
+    return Member.search_text.like(f"%{member_service.like_escape(word)}% {member_service.SEPARATOR}%", escape="\\")
 
 
 def days_left(data_request: DataRequest, today: date | None = None) -> int | None:
@@ -296,10 +298,7 @@ def find_members(query: str, limit: int = 20, *, actor=None) -> list[Member]:
         if may_search_contact:
             conditions.append(and_(*(Member.search_text.contains(word, autoescape=True) for word in words)))
         else:
-            conditions.append(and_(*(
-                Member.search_text.like(f"%{member_service.like_escape(word)}% {member_service.SEPARATOR}%",
-                                        escape="\\")
-                for word in words)))
+            conditions.append(and_(*(_in_name_part(word) for word in words)))
     return db.session.scalars(
         select(Member).where(or_(*conditions), ~Member.is_anonymised)
         .order_by(Member.last_name, Member.first_name).limit(limit)

@@ -186,8 +186,58 @@ def extend(data_request: DataRequest, new_due_on: date, reason: str, actor) -> N
 FILTERS = ("open", "overdue", "due_soon", "closed", "all")
 
 
-def register_query(filter_: str = "open", kind: str | None = None, status: str | None = None):
-    """The register's query: a filter (open, overdue, due within 7 days, closed, all), kind, status."""
+# The register's orders: key -> (column, descending); a leading "-" reverses it.
+REGISTER_SORTS = {
+    "due": lambda: _effective_due(),
+    "received": lambda: DataRequest.received_at,
+    "reference": lambda: DataRequest.reference,
+    "status": lambda: DataRequest.status,
+}
+SEARCH_MAX_LENGTH = 100
+
+
+def register_sort(value: str | None) -> str:
+    """A known sort key ("due", "-received", ...), else the default: the nearest deadline first."""
+    value = value or ""
+    return value if value.lstrip("-") in REGISTER_SORTS else "due"
+
+
+def register_search(query, term: str | None, actor=None):
+    """Narrow the register to a reference or a name: the requester's, or the linked member's.
+
+    The term is personal data: callers take it from a POSTed form, never from a query string. Words
+    are matched accent- and case-free against the member's name (search_text, name part only, as
+    the member list does without members.contact) and case-free against the requester's name.
+    """
+    term = "".join(ch for ch in (term or "")[:SEARCH_MAX_LENGTH] if ch.isprintable()).strip()
+    if not term:
+        return query
+    conditions = [func.upper(DataRequest.reference).contains(term.upper(), autoescape=True)]
+    words = member_service.fold(term).replace(member_service.SEPARATOR, " ").split()
+    if words:
+        conditions.append(and_(*(func.lower(DataRequest.requester_name).contains(word, autoescape=True)
+                                 for word in term.lower().split())))
+        if actor is None or actor.has_permission("members.view"):
+            named = select(Member.id).where(*(_in_name_part(word) for word in words))
+            conditions.append(DataRequest.member_id.in_(named))
+    return query.where(or_(*conditions))
+
+
+def _in_name_part(word: str):
+    """The folded word occurs in the name part of search_text (before the separator: no contact data)."""
+    return Member.search_text.like(f"%{member_service.like_escape(word)}% {member_service.SEPARATOR}%", escape="\\")
+
+
+def days_left(data_request: DataRequest, today: date | None = None) -> int | None:
+    """Days until the (extended) deadline of an open request; negative when overdue; None once closed."""
+    if not data_request.is_open:
+        return None
+    return (data_request.effective_due_on - (today or clock.today())).days
+
+
+def register_query(filter_: str = "open", kind: str | None = None, status: str | None = None, *,
+                   sort: str = "due"):
+    """The register's query: a filter (open, overdue, due within 7 days, closed, all), kind, status, order."""
     today = clock.today()
     query = select(DataRequest)
     if filter_ == "open":
@@ -203,7 +253,11 @@ def register_query(filter_: str = "open", kind: str | None = None, status: str |
         query = query.where(DataRequest.kind == kind)
     if status:
         query = query.where(DataRequest.status == status)
-    return query.order_by(_effective_due(), DataRequest.id)
+    sort = register_sort(sort)
+    column = REGISTER_SORTS[sort.lstrip("-")]()
+    if sort.startswith("-"):
+        return query.order_by(column.desc(), DataRequest.id.desc())
+    return query.order_by(column, DataRequest.id)
 
 
 def deadline_summary() -> dict:
@@ -242,9 +296,11 @@ def find_members(query: str, limit: int = 20, *, actor=None) -> list[Member]:
     may_search_contact = actor is None or actor.has_permission("members.contact")
     if words:
         # As the member list does: without members.contact a word must stand before the separator.
-        rest = "%" if may_search_contact else f"% {member_service.SEPARATOR}%"
-        conditions.append(and_(*(Member.search_text.like(f"%{member_service.like_escape(word)}{rest}", escape="\\")
-                                 for word in words)))
+        if may_search_contact:
+            conditions.append(and_(*(Member.search_text.like(f"%{member_service.like_escape(word)}%", escape="\\")
+                                     for word in words)))
+        else:
+            conditions.append(and_(*(_in_name_part(word) for word in words)))
     return db.session.scalars(
         select(Member).where(or_(*conditions), ~Member.is_anonymised)
         .order_by(Member.last_name, Member.first_name).limit(limit)

@@ -94,22 +94,28 @@ def test_access_request_is_answered_with_an_export_and_its_hand_over_recorded(lo
     card = page.locator("#data-export")
     expect(card).to_contain_text("Export produced")
     expect(card.get_by_label("How was it handed over?")).to_have_count(0)  # nothing produced yet
+    loads = []
+    page.on("framenavigated", lambda frame: loads.append(frame.url) if frame == page.main_frame else None)
     card.get_by_label("Language of the export").select_option("en")
     with page.expect_download() as pdf_download:
         card.get_by_role("button", name="Produce PDF letter").click()
     text = _pdf_text(_read(pdf_download.value))
     assert "Bram" in text and "Visser" in text
     assert reference in text
+    # The download leaves the page in place; the block updates itself (clubhouse.js), no reload.
+    expect(card.get_by_label("How was it handed over?")).to_be_visible()
+    expect(card.locator("dd").first).not_to_have_text("not yet")  # produced, with its time
+    assert loads == []
 
+    produced = card.get_attribute("data-produced")
     with page.expect_download() as zip_download:
         card.get_by_role("button", name="Produce package (ZIP)").click()
+    expect(card).not_to_have_attribute("data-produced", produced)  # the block has caught up with the ZIP
     names, document = _zip_member(_read(zip_download.value))
     assert "member.json" in names
     assert document["request_reference"] == reference
 
-    # The download is a POST answered with a file: reload to see what the request recorded.
-    page.reload()
-    card = page.locator("#data-export")
+    assert loads == []
     expect(card.get_by_label("How was it handed over?")).to_be_visible()
     handover = card.get_by_label("How was it handed over?")
     card.get_by_role("button", name="Record hand-over").click()  # no method chosen: the browser asks for one

@@ -81,6 +81,20 @@ def test_privacy_officer_tightens_a_policy_holds_a_member_and_runs_the_sweep(app
     expect(ended).not_to_contain_text(str(held.member_number))
     expect(page.locator("#preview-visits td").nth(1)).to_have_text("1")  # the visit of 18 months ago
 
+    # Every member affected is listed, with what the sweep processes of theirs.
+    affected = page.locator("#affected-members")
+    expect(affected.locator("tr", has_text=str(gone.member_number))).to_contain_text("Ended memberships")
+    expect(affected).not_to_contain_text(str(held.member_number))
+
+    # Nothing is deleted on one click: the confirmation shows the counts and wants the total typed.
+    page.get_by_role("link", name="Continue to the confirmation").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm the retention sweep")
+    expect(page.locator("#plan-ended_memberships td.num")).to_have_text("1")
+    expect(page.locator("#plan-visits td.num")).to_have_text("1")
+    page.get_by_label("Type the number of records to confirm").fill("3")
+    page.get_by_role("button", name="Run the sweep now").click()
+    expect(page.locator(".field.has-error")).to_contain_text("not the number of records")
+    page.get_by_label("Type the number of records to confirm").fill("2")
     page.get_by_role("button", name="Run the sweep now").click()
     # The sweep runs on the job queue: the page shows it waiting, then its progress and outcome.
     expect(page).to_have_url(re.compile(r"/privacy/retention/sweep/\d+$"))

@@ -11,7 +11,8 @@ TABLET = {"width": 820, "height": 1180}
 
 PAGES = [
     "/", "/members", "/members/new", "/plans", "/plans/new", "/privacy/requests", "/privacy/requests/new",
-    "/privacy/retention", "/privacy/retention/preview", "/integrations", "/integrations/api-clients",
+    "/privacy/retention", "/privacy/retention/preview", "/privacy/retention/sweep/confirm",
+    "/integrations", "/integrations/api-clients",
     "/admin/users", "/admin/users/new", "/admin/roles", "/admin/roles/new", "/admin/audit", "/account",
 ]
 

@@ -83,8 +83,7 @@ def test_an_erasure_tells_every_recipient_and_the_request_waits_for_all_four(
     assert [(e["member_number"], e["kind"]) for e in feed] == [(number, "erased")]
 
     # Not everyone is told yet: the letter step refuses to close the request, and says who waits.
-    client.post(f"{base}/result")
-    response = client.post(f"{base}/letter")
+    response = client.post(f"{base}/result")  # the result page makes the letter
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Not every recipient has been notified yet" in page and "Administratiekantoor Telgen" in page
@@ -104,12 +103,12 @@ def test_an_erasure_tells_every_recipient_and_the_request_waits_for_all_four(
     assert "Berendina" not in letter and "berendina@" not in letter
     members_letter = client.get(f"/privacy/requests/{reference}/recipients/letter").get_data(as_text=True)
     assert all(name in members_letter for name in ("eGym", "TechnoGym", "ClubPlanner", "Administratiekantoor Telgen"))
-    response = client.post(f"{base}/letter")
+    response = client.post(f"{base}/result")
     assert response.status_code == 302 and get_request(db, reference).closed_at is None
     client.post(f"/privacy/requests/{reference}/recipients/{manual.id}/sent")
 
     # All four recorded: now the letter closes the request.
-    response = client.post(f"{base}/letter")  # the request page confirms; the kept letter downloads from there
+    response = client.post(f"{base}/result")  # the request page confirms; the kept letter downloads from there
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/privacy/requests/{reference}#letter")
     response = client.get(f"/privacy/requests/{reference}/letter.pdf")
     assert response.mimetype == "application/pdf"

@@ -17,6 +17,7 @@ def verify(client, reference, member):
     response = client.post(f"/privacy/requests/{reference}/identity",
                            data={"member_number": str(member.member_number), "method": "Passport shown at the desk"})
     assert response.status_code == 302, response.get_data(as_text=True)
+    return response
 
 
 def get_request(db, reference):

@@ -40,9 +40,9 @@ def pdf_text(body):
     return "\n".join(page.extract_text() for page in PdfReader(BytesIO(body)).pages)
 
 
-def _make_letter(client, base, reference) -> str:
-    """Make the letter (the request closes) and download the kept copy."""
-    assert client.post(f"{base}/letter").status_code == 302
+def _make_letter(client, base, reference, step="letter") -> str:
+    """Make the letter (the request closes) and download the kept copy; after an erasure the result page makes it."""
+    assert client.post(f"{base}/{step}").status_code == 302
     return pdf_text(client.get(f"/privacy/requests/{reference}/letter.pdf").data)
 
 
@@ -94,8 +94,7 @@ def test_the_whole_wizard(client, db, officer, seeded_member, method):
     row = db.session.get(Member, member_id)
     assert (row is None) if method == "delete" else (row.status == "anonymised" and row.last_name == "")
 
-    client.post(f"{base}/result")
-    made = client.post(f"{base}/letter")
+    made = client.post(f"{base}/result")  # one click from the report to the made letter
     assert made.status_code == 302 and made.headers["Location"].endswith(f"/privacy/requests/{reference}#letter")
     response = client.get(f"/privacy/requests/{reference}/letter.pdf")
     assert response.mimetype == "application/pdf"
@@ -232,9 +231,9 @@ def test_the_pages_speak_dutch(make_app, db, make_user, seeded_member):
     client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
     member = seeded_member()
     reference = register(client)
-    verify(client, reference, member)
-    assert "Verwijderwizard starten" in client.get(f"/privacy/requests/{reference}").get_data(as_text=True)
-    client.post(f"/privacy/requests/{reference}/erasure/start")
+    verified = verify(client, reference, member)  # an erasure goes straight into its wizard
+    assert verified.headers["Location"].endswith(f"/privacy/requests/{reference}/erasure")
+    assert "Verwijderwizard hervatten" in client.get(f"/privacy/requests/{reference}").get_data(as_text=True)
     base = f"/privacy/requests/{reference}/erasure"
     assert "Welke grond is van toepassing?" in client.get(f"{base}/ground").get_data(as_text=True)
     client.post(f"{base}/ground", data={"ground": "unlawful"})
@@ -245,8 +244,7 @@ def test_the_pages_speak_dutch(make_app, db, make_user, seeded_member):
     assert "Nu anonimiseren" in client.get(f"{base}/confirm").get_data(as_text=True)
     client.post(f"{base}/confirm", data={"member_number": str(member.member_number)})
     assert "Controlerapport" in client.get(f"{base}/result").get_data(as_text=True)
-    client.post(f"{base}/result")
-    text = _make_letter(client, base, reference)
+    text = _make_letter(client, base, reference, step="result")
     assert "U vroeg ons uw persoonsgegevens te wissen" in text and "fiscale bewaarplicht" in text
     assert "Bevestigingsbrief gemaakt" in client.get(f"/privacy/requests/{reference}").get_data(as_text=True)
 

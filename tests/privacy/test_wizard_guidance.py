@@ -2,6 +2,7 @@
 cards with the row detail folded, the decision explained, the letter's text apart from the internal reasons,
 and the letter kept until it is marked sent (or its keeping period ends)."""
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -62,8 +63,7 @@ def test_the_letter_prints_the_member_text_not_the_internal_reasons(client, db, 
                                  letter_text="we keep the invoices the law requires.")
     client.post(f"{base}/method", data={"method": "anonymise"})
     client.post(f"{base}/confirm", data={"member_number": str(member.member_number)})
-    client.post(f"{base}/result")
-    assert client.post(f"{base}/letter").status_code == 302
+    assert client.post(f"{base}/result").status_code == 302  # makes the letter
     page = client.get(f"/privacy/requests/{reference}").get_data(as_text=True)
     assert "Download the letter (PDF)" in page and "Mark the letter as sent" in page
     text = " ".join(pdf_text(client.get(f"/privacy/requests/{reference}/letter.pdf").data).split())
@@ -85,8 +85,7 @@ def test_an_unsent_letter_goes_after_its_keeping_period(client, db, officer, see
     reference, base = _to_method(client, db, member)
     client.post(f"{base}/method", data={"method": "delete"})
     client.post(f"{base}/confirm", data={"member_number": str(member.member_number)})
-    client.post(f"{base}/result")
-    client.post(f"{base}/letter")
+    client.post(f"{base}/result")  # makes the letter
     made = get_request(db, reference)
     assert svc.letter_kept_until(made, 30) == (made.letter_produced_at + timedelta(days=30)).date()
     frozen_clock(clock.utcnow() + timedelta(days=29))
@@ -98,3 +97,24 @@ def test_an_unsent_letter_goes_after_its_keeping_period(client, db, officer, see
     login_as(officer)  # a month later: a new session
     assert "Unsent letter removed after its keeping period" in client.get(
         f"/privacy/requests/{reference}").get_data(as_text=True)
+
+
+def _kept_sentence(page: str) -> str:
+    return " ".join(re.search(r'<p id="kept-letter">(.*?)</p>', page, re.S).group(1).split())
+
+
+def test_the_report_says_until_when_the_letter_is_kept_and_then_that_it_went(client, db, officer, seeded_member):
+    member = seeded_member()
+    reference, base = _to_method(client, db, member)
+    client.post(f"{base}/method", data={"method": "anonymise"})
+    client.post(f"{base}/confirm", data={"member_number": str(member.member_number)})
+    client.post(f"{base}/result")  # makes the letter
+    until = svc.letter_kept_until(get_request(db, reference), client.application.config["LETTER_KEEP_DAYS"])
+    assert until is not None
+    sentence = _kept_sentence(client.get(f"/privacy/requests/{reference}").get_data(as_text=True))
+    assert f"removed on {until.day} {until.strftime('%B')} {until.year} at the latest" in sentence
+    client.post(f"/privacy/requests/{reference}/letter/sent")
+    sentence = _kept_sentence(client.get(f"/privacy/requests/{reference}").get_data(as_text=True))
+    today = clock.today()
+    assert sentence == (f"The letter to the requester was marked as sent on {today.day} {today.strftime('%B')} "
+                        f"{today.year}; the kept copy has been removed.")

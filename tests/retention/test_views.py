@@ -10,7 +10,7 @@ from flask_principal import Identity
 from sqlalchemy import func, select
 
 from app.auth.permissions import DEFAULT_ROLES, PermissionNeed
-from app.models import AuditEvent, LegalHold, RetentionPolicy, Visit
+from app.models import AuditEvent, JobRun, LegalHold, RetentionPolicy, Visit
 from app.services import fiscal, holds, jobs, retention
 from tests.conftest import TEST_PASSWORD
 from tests.queue_helpers import work_the_queue
@@ -143,6 +143,11 @@ def _fingerprint(page):
     return re.search(r'name="fingerprint" type="hidden" value="([0-9a-f]+)"', page).group(1)
 
 
+def _confirm(client):
+    """The confirmation page, where the sweep is started (the preview only leads there)."""
+    return client.get("/privacy/retention/sweep/confirm").get_data(as_text=True)
+
+
 def test_preview_then_run_from_the_page(app, client, login_as, make_user, make_member, db):
     officer = make_user("privacy_officer")
     member = make_member()
@@ -154,7 +159,15 @@ def test_preview_then_run_from_the_page(app, client, login_as, make_user, make_m
     assert str(member.member_number) in row
     assert _visit_count(db) == 1  # the preview changed nothing
 
-    response = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(preview)})
+    assert "/privacy/retention/sweep/confirm" in preview and 'name="fingerprint"' not in preview
+    confirm = _confirm(client)
+    assert re.search(r'<tr id="plan-visits"><td>Visit history: deleted 24 months after the visit</td>'
+                     r'<td class="num">1</td></tr>', confirm)
+    # The total must be typed back; a wrong one starts nothing and says so next to the field.
+    wrong = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(confirm), "confirm_total": "2"})
+    assert wrong.status_code == 200 and "not the number of records" in wrong.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(JobRun)) == 0 and _visit_count(db) == 1
+    response = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(confirm), "confirm_total": "1"})
     # The request only starts the sweep on the job queue; its page shows it waiting for a worker.
     assert response.status_code == 302 and "/privacy/retention/sweep/" in response.headers["Location"]
     run_page = response.headers["Location"]
@@ -180,9 +193,9 @@ def test_preview_then_run_from_the_page(app, client, login_as, make_user, make_m
 def test_the_run_is_refused_when_the_numbers_changed_since_the_preview(client, login_as, make_user, make_member, db):
     member = make_member()
     login_as(make_user("privacy_officer"))
-    preview = client.get("/privacy/retention/preview").get_data(as_text=True)
-    _old_visit(db, member)  # something fell due after the preview was shown
-    response = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(preview)}, follow_redirects=True)
+    confirm = _confirm(client)
+    _old_visit(db, member)  # something fell due after the confirmation page was shown
+    response = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(confirm)}, follow_redirects=True)
     assert "What is due has changed since you opened the preview." in response.get_data(as_text=True)
     assert _visit_count(db) == 1
 
@@ -190,17 +203,19 @@ def test_the_run_is_refused_when_the_numbers_changed_since_the_preview(client, l
 def test_a_run_while_another_is_busy_gets_a_clear_message(app, client, login_as, make_user, make_member, db):
     _old_visit(db, make_member())
     login_as(make_user("privacy_officer"))
-    preview = client.get("/privacy/retention/preview").get_data(as_text=True)
+    preview = _confirm(client)
     lock = jobs.acquire(retention.JOB_NAME, holder="nightly-cron")
-    response = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(preview)}, follow_redirects=True)
+    response = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(preview), "confirm_total": "1"},
+                           follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "This job is already running" in page and "by the nightly job or the command line" in page
     assert "A sweep is running right now" in page
     assert _visit_count(db) == 1
     lock.release()
     # A sweep started from the page is running: a second start is refused and sent to its progress.
-    first = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(preview)})
-    second = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(preview)})
+    typed = {"fingerprint": _fingerprint(preview), "confirm_total": "1"}
+    first = client.post("/privacy/retention/sweep", data=typed)
+    second = client.post("/privacy/retention/sweep", data=typed)
     assert second.headers["Location"] == first.headers["Location"]
     assert "This job is already running" in client.get(second.headers["Location"]).get_data(as_text=True)
     preview_now = client.get("/privacy/retention/preview").get_data(as_text=True)
@@ -219,12 +234,12 @@ def test_the_sweep_needs_a_csrf_token(make_app, make_user, make_member, db):
     _old_visit(db, make_member())
     login_page = client.get("/login").get_data(as_text=True)
     client.post("/login", data={"username": officer.username, "password": TEST_PASSWORD, "csrf_token": _csrf(login_page)})
-    preview = client.get("/privacy/retention/preview").get_data(as_text=True)
-    refused = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(preview)})
+    preview = _confirm(client)
+    refused = client.post("/privacy/retention/sweep", data={"fingerprint": _fingerprint(preview), "confirm_total": "1"})
     assert refused.status_code in (302, 400)
     assert _visit_count(db) == 1
     accepted = client.post("/privacy/retention/sweep",
-                           data={"fingerprint": _fingerprint(preview), "csrf_token": _csrf(preview)})
+                           data={"fingerprint": _fingerprint(preview), "csrf_token": _csrf(preview), "confirm_total": "1"})
     assert accepted.status_code == 302
     work_the_queue(app)
     assert _visit_count(db) == 0

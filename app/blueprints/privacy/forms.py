@@ -99,6 +99,12 @@ class ExtendForm(BaseForm):
     reason = TextAreaField(_l("Reason for the extension"), validators=[DataRequired(), Length(max=2000)])
 
 
+class RegisterSearchForm(BaseForm):
+    """The register's search by reference or name: posted, never in a query string (a name is personal data)."""
+
+    q = StringField(_l("Reference or name"), validators=[Length(max=100)])
+
+
 class IdentitySearchForm(BaseForm):
     """Posted, never in a query string: the term is personal data."""
 

@@ -22,9 +22,11 @@ The package (every public name stays importable from ``app.services.erasure``):
 
 from app.services.erasure.assessment import (
     EXCEPTION_LABELS,
+    TABLE_WORDS,
     PreviewRow,
     find_exceptions,
     preview,
+    table_words,
 )
 from app.services.erasure.engine import (
     ANONYMISED_VALUES,
@@ -59,6 +61,8 @@ from app.services.erasure.scan import (
 from app.services.ledger import members_back  # its home is the ledger; importable here as before
 
 __all__ = [
+    "TABLE_WORDS",
+    "table_words",
     "ANONYMISED_VALUES",
     "BATCH",
     "BATCH_MEMBERS",

@@ -22,6 +22,8 @@ from app.services.export.flow import (
     ExportFile,
     ExportRefusedError,
     RequestExportState,
+    member_page_missing_parts,
+    omissions_for_export,
     produce,
     produce_for_request,
     record_handover,
@@ -35,6 +37,7 @@ __all__ = [
     "EXPORT_REQUEST_KINDS", "FORMATS", "HANDOVER_METHODS", "LANGUAGES", "PART_WORDS",
     "RECIPIENT_SOURCES", "ClubInfo", "ExportFile", "ExportRefusedError", "MemberExport", "Omission",
     "Recipient", "RequestExportState", "as_document", "build_zip", "csv_files", "gather", "neutralise",
-    "omissions_for", "produce", "produce_for_request", "recipients_for", "record_handover",
+    "member_page_missing_parts",
+    "omissions_for", "omissions_for_export", "produce", "produce_for_request", "recipients_for", "record_handover",
     "register_recipient_source", "render_export_html", "render_export_pdf", "request_export_state", "request_refusal",
 ]

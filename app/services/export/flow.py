@@ -1,6 +1,6 @@
 """Producing an export for staff: permission-aware, audited, and recorded on a data request."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -12,11 +12,13 @@ from app.models.privacy import EXPORT_KINDS
 from app.services import audit, clock
 from app.services.errors import DomainError
 from app.services.export.document import render_export_pdf
-from app.services.export.gather import gather, omissions_for
+from app.services.export.gather import Omission, gather, omissions_for
 from app.services.export.package import build_zip
 
 FORMATS = {"pdf": "application/pdf", "zip": "application/zip"}
 LANGUAGES = ("nl", "en")
+# Answering requests is what makes a request's export complete (omissions_for_export).
+ANSWER_PERMISSION = "privacy.handle"
 EXPORT_REQUEST_KINDS = EXPORT_KINDS  # the model's vocabulary (DataRequest.has_export)
 # What an export by someone without a guard's permission leaves out, in a few words (gather.GUARDS).
 PART_WORDS = {
@@ -62,22 +64,38 @@ def produce(member: Member, actor, fmt: str, language: str, club: ClubInfo, *,
     if member.is_anonymised:
         raise ExportRefusedError(_nothing_left())
     reference = data_request.reference if data_request else None
+    omitted = omissions_for_export(actor, data_request)
     with force_locale(language):
         if fmt == "pdf":
-            export = gather(member, actor, complete_visits=False, request_reference=reference)
+            export = gather(member, actor, complete_visits=False, request_reference=reference, omitted=omitted)
             content = render_export_pdf(export)
         else:
-            export = gather(member, actor, complete_visits=True, request_reference=reference)
+            export = gather(member, actor, complete_visits=True, request_reference=reference, omitted=omitted)
             content = build_zip(export, club.name, club.email)
     audit.record(
         f"export.{fmt}", actor,
         target_type="data_request" if data_request else "member",
         target_id=data_request.id if data_request else member.member_number,
         member_number=member.member_number,
-        details={"format": fmt, "language": language, "request": reference, "left_out": export.omitted_keys},
+        details={"format": fmt, "language": language, "request": reference, "left_out": export.omitted_keys,
+                 "complete": not export.omitted},
         source_ip=source_ip,
     )
     return ExportFile(f"export-{member.member_number}.{fmt}", FORMATS[fmt], content)
+
+
+def omissions_for_export(actor, data_request: DataRequest | None = None) -> list[Omission]:
+    """What an export leaves out. The answer to an access or portability request is complete.
+
+    Art. 15 and 20 entitle the member to all their data, so an export made for a request, by staff
+    who may answer requests (privacy.handle), holds every category, also those the producer's own
+    role hides (the default Privacy officer role cannot read health notes); the export is audited
+    as complete. An export from the member page follows the viewer's field permissions and says
+    what it leaves out.
+    """
+    if data_request is not None and data_request.has_export and actor.has_permission(ANSWER_PERMISSION):
+        return []
+    return omissions_for(actor)
 
 
 def _nothing_left() -> str:
@@ -91,6 +109,7 @@ class RequestExportState:
     refusal: str | None  # why nothing can be produced yet (not linked, identity not verified)
     nothing_left: str | None  # the member is anonymised: there is nothing to export
     missing_parts: list[str]  # what an export by this actor leaves out, in words
+    complete_beyond_role: list[str] = field(default_factory=list)  # parts included although the role hides them
 
     @property
     def can_produce(self) -> bool:
@@ -102,8 +121,14 @@ def request_export_state(data_request: DataRequest, actor) -> RequestExportState
     refusal = request_refusal(data_request)
     member = data_request.member
     nothing_left = _nothing_left() if refusal is None and member.is_anonymised else None
-    parts = [str(PART_WORDS[o.key]) for o in omissions_for(actor)]
-    return RequestExportState(refusal, nothing_left, parts)
+    parts = [str(PART_WORDS[o.key]) for o in omissions_for_export(actor, data_request)]
+    beyond = [] if parts else [str(PART_WORDS[o.key]) for o in omissions_for(actor)]
+    return RequestExportState(refusal, nothing_left, parts, beyond)
+
+
+def member_page_missing_parts(actor) -> list[str]:
+    """What an export from the member page leaves out for this actor, in words (the card warns about it)."""
+    return [str(PART_WORDS[o.key]) for o in omissions_for_export(actor)]
 
 
 def request_refusal(data_request: DataRequest) -> str | None:

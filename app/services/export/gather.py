@@ -125,13 +125,17 @@ def omissions_for(actor) -> list[Omission]:
     return [Omission(key, code, reasons[key]) for key, code in GUARDS if not actor.has_permission(code)]
 
 
-def gather(member: Member, actor, *, complete_visits: bool = True, request_reference: str | None = None) -> MemberExport:
+def gather(member: Member, actor, *, complete_visits: bool = True, request_reference: str | None = None,
+           omitted: list[Omission] | None = None) -> MemberExport:
     """Everything held on the member that ``actor`` may see, in the current language.
 
+    ``omitted`` overrides what is left out (flow.omissions_for_export decides it: nothing for the
+    answer to a request); by default it follows the actor's field permissions.
     ``complete_visits=False`` keeps only the monthly summary and the most recent visits (the
     PDF); the package asks for the complete list. Visits are read with one streamed query.
     """
-    omitted = omissions_for(actor)
+    if omitted is None:
+        omitted = omissions_for(actor)
     left_out = {o.key for o in omitted}
 
     profile = {name: getattr(member, name) for name in PROFILE_FIELDS}

@@ -14,6 +14,7 @@ The package, one job a module (every public name stays importable from ``app.ser
 - ``rules``: the declarative due-rules (per category: the model, the SQL that makes rows due,
   what keeps them anyway, and how to name the members concerned);
 - ``forecast``: what the sweep would do now and within the horizon;
+- ``confirmation``: the counts typed back before a sweep, and every member it affects, paginated;
 - ``sweep``: the sweep itself, in chunked transactions, and the last sweep's summary.
 """
 
@@ -29,6 +30,17 @@ from app.services.retention.categories import (
     SWEEP_ORDER,
     Category,
     period_words,
+)
+from app.services.retention.confirmation import (
+    AFFECTED_PER_PAGE,
+    AffectedMember,
+    AffectedPage,
+    PlanRow,
+    SweepConfirmationError,
+    affected_members,
+    check_confirmation,
+    plan_total,
+    sweep_plan,
 )
 from app.services.retention.forecast import (
     HORIZON_DAYS,
@@ -67,7 +79,16 @@ from app.services.retention.sweep import (
 )
 
 __all__ = [
+    "AFFECTED_PER_PAGE",
     "ACTION_CHOICES",
+    "AffectedMember",
+    "AffectedPage",
+    "PlanRow",
+    "SweepConfirmationError",
+    "affected_members",
+    "check_confirmation",
+    "plan_total",
+    "sweep_plan",
     "ACTION_WORDS",
     "BASIS_MAX_LENGTH",
     "CATEGORIES",

@@ -209,9 +209,9 @@ def erasure_result(reference):
         return blocked
     form = f.EmptyForm()
     if form.validate_on_submit():
+        # One click from the report to the made letter: on to the letter step and make it at once.
         svc.to_letter(data_request, current_user)
-        db.session.commit()
-        return redirect(_step_url(data_request))
+        return _make_letter(data_request)
     return _render("result", data_request, "result", form=form, report=svc.report_of(data_request),
                    outcome=svc.outcome_of(data_request))
 
@@ -234,18 +234,24 @@ def erasure_letter(reference):
         return blocked
     form = f.EmptyForm()
     if form.validate_on_submit():
-        body = pdf.render_pdf(_letter_html(data_request))
-        try:
-            svc.letter_made(data_request, current_user, body)
-        except svc.RequestError as exc:  # Art. 19: a recipient not yet told keeps the request open
-            db.session.rollback()
-            flash(str(exc), "error")
-            return redirect(url_for("privacy.request", reference=reference, _anchor="recipients"))
-        db.session.commit()
-        flash(_("The letter is made and the request is closed. Download the letter below and send it; "
-                "then mark it as sent."), "success")
-        return redirect(url_for("privacy.request", reference=reference) + "#letter")
+        return _make_letter(data_request)
     return _render("letter", data_request, "letter", form=form, outcome=svc.outcome_of(data_request))
+
+
+def _make_letter(data_request):
+    """Make the letter (the wizard is at its letter step), commit, and show it on the request page."""
+    reference = data_request.reference
+    body = pdf.render_pdf(_letter_html(data_request))
+    try:
+        svc.letter_made(data_request, current_user, body)
+    except svc.RequestError as exc:  # Art. 19: a recipient not yet told keeps the request open
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("privacy.request", reference=reference, _anchor="recipients"))
+    db.session.commit()
+    flash(_("The letter is made and the request is closed. Download the letter below and send it; "
+            "then mark it as sent."), "success")
+    return redirect(url_for("privacy.request", reference=reference) + "#letter")
 
 
 @bp.get("/requests/<reference>/letter.pdf")

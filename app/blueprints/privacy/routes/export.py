@@ -41,9 +41,10 @@ def _request_page(reference: str) -> str:
 
 @bp.app_context_processor
 def export_helpers():
-    """The hand-over choices for the request page's export partial (whichever view renders it)."""
+    """The hand-over choices for the request page's export partial, and what the member page's export leaves out."""
     return {"export_handover_methods": list(export_service.HANDOVER_METHODS.items()),
-            "export_mail_configured": mail.configured()}
+            "export_mail_configured": mail.configured(),
+            "export_missing_parts": lambda: export_service.member_page_missing_parts(current_user)}
 
 
 @bp.get(f"/members/<int:member_number>/export.{FORMAT_RULE}")
@@ -82,6 +83,20 @@ def request_export(reference: str, fmt: str):
         return redirect(_request_page(reference))
     db.session.commit()
     return _download(file)
+
+
+@bp.get("/requests/<reference>/export/block")
+@permission_required("privacy.view")
+def request_export_block(reference: str):
+    """The request page's export block on its own: clubhouse.js fetches it after a download, so the
+    block shows the produced export and the hand-over question without a reload (without script a
+    reload shows the same)."""
+    data_request = request_or_404(reference)
+    state = export_service.request_export_state(data_request, current_user) if data_request.has_export else None
+    response = Response(render_template("privacy/_request_export.html", data_request=data_request,
+                                        export_state=state), mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/requests/<reference>/export/handed-over")

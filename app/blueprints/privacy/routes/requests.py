@@ -15,7 +15,7 @@ from app.blueprints.privacy import forms as f
 from app.blueprints.web import attempt, client_ip, page_arg, request_or_404
 from app.extensions import db
 from app.models.privacy import REQUEST_KINDS, REQUEST_STATUSES
-from app.services import clock, ledger, storage
+from app.services import clock, erasure, ledger, storage
 from app.services import members as member_service
 from app.services import privacy_requests as svc
 from app.services.export import HANDOVER_METHODS, request_export_state
@@ -23,7 +23,7 @@ from app.services.export import HANDOVER_METHODS, request_export_state
 # What the register's pages read: deadlines and labels. Explicit values, never the service
 # module, so no template can reach a function that changes data. (The names stay `svc` and `f`.)
 DEADLINES = SimpleNamespace(is_overdue=svc.is_overdue, is_due_soon=svc.is_due_soon,
-                            latest_extension=svc.latest_extension)
+                            latest_extension=svc.latest_extension, days_left=svc.days_left)
 LABELS = SimpleNamespace(KIND_SHORT=f.KIND_SHORT, STATUS_LABELS=f.STATUS_LABELS, CHANNEL_LABELS=f.CHANNEL_LABELS)
 
 
@@ -31,18 +31,31 @@ def _to(data_request):
     return redirect(url_for("privacy.request", reference=data_request.reference))
 
 
-@bp.get("/requests")
+SEARCH_RESULTS = 50  # a search shows this many hits on one page (a POST has no pager); refine for more
+
+
+@bp.route("/requests", methods=["GET", "POST"])
 @permission_required("privacy.view")
 def requests():
-    filter_ = request.args.get("filter", "open")
+    """The register. Filters, sort and page ride in the URL; a search by reference or name is POSTed."""
+    values = request.form if request.method == "POST" else request.args
+    filter_ = values.get("filter", "open")
     if filter_ not in svc.FILTERS:
         filter_ = "open"
-    kind = request.args.get("kind") if request.args.get("kind") in REQUEST_KINDS else None
-    status = request.args.get("status") if request.args.get("status") in REQUEST_STATUSES else None
-    pagination = db.paginate(svc.register_query(filter_, kind, status), page=page_arg(), per_page=25,
-                             error_out=False)
+    kind = values.get("kind") if values.get("kind") in REQUEST_KINDS else None
+    status = values.get("status") if values.get("status") in REQUEST_STATUSES else None
+    sort = svc.register_sort(values.get("sort"))
+    search = f.RegisterSearchForm() if request.method == "POST" else f.RegisterSearchForm(formdata=None)
+    query = svc.register_query(filter_, kind, status, sort=sort)
+    term = (search.q.data or "").strip() if request.method == "POST" and search.validate_on_submit() else ""
+    if term:
+        query = svc.register_search(query, term, current_user)
+        pagination = db.paginate(query, page=1, per_page=SEARCH_RESULTS, error_out=False)
+    else:
+        pagination = db.paginate(query, page=page_arg(), per_page=25, error_out=False)
     return render_template("privacy/requests.html", pagination=pagination, filter=filter_, kind=kind,
-                           status=status, svc=DEADLINES, f=LABELS, today=clock.today())
+                           status=status, sort=sort, search=search, searched=term, svc=DEADLINES, f=LABELS,
+                           today=clock.today())
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
@@ -82,7 +95,16 @@ def show_request(reference):
         report=svc.report_of(data_request), outcome=svc.outcome_of(data_request),
         export_state=request_export_state(data_request, current_user) if data_request.has_export else None,
         letter_kept_until=svc.letter_kept_until(data_request, current_app.config["LETTER_KEEP_DAYS"]),
+        **_identity_on_the_page(data_request),
     )
+
+
+def _identity_on_the_page(data_request):
+    """An open, unverified request shows its identity hits on its own page (one page load fewer)."""
+    if data_request.identity_verified_at or not data_request.is_open or not current_user.has_permission("privacy.handle"):
+        return {"identity_candidates": []}
+    return {"identity_candidates": svc.identity_candidates(data_request, current_user),
+            "identity_form": f.VerifyIdentityForm(formdata=None)}
 
 
 def _objection_form(member):
@@ -134,11 +156,21 @@ def identity(reference):
             else:
                 db.session.commit()
                 flash(_("Identity verified; the request is linked to member %(number)s.", number=member.member_number))
-                return _to(data_request)
+                return _after_identity(data_request)
     # The first hits use what the requester told us, server-side: nothing of it goes into a URL.
     # Without members.contact an email finds nobody (field-level rules); the name still does.
     return _identity_page(data_request, "", form=form, candidates=svc.identity_candidates(data_request, current_user),
                           picked=picked)
+
+
+def _after_identity(data_request):
+    """Straight on to the next step: an erasure goes into its wizard (no extra page and click), the rest
+    back to the request page."""
+    if (data_request.uses_wizard and data_request.wizard_step is None
+            and current_user.has_permission("privacy.erase")):
+        if attempt(lambda: svc.wizard_start(data_request, current_user)).ok:
+            return redirect(url_for("privacy.erasure_current", reference=data_request.reference))
+    return _to(data_request)
 
 
 @bp.post("/requests/<reference>/identity/search")
@@ -265,20 +297,9 @@ def privacy_helpers():
         "privacy_kind_label": lambda kind: f.KIND_SHORT.get(kind, kind),
         "privacy_status_label": lambda status: f.STATUS_LABELS.get(status, status),
         "svc_event_label": _event_label,
-        "report_category": lambda table: str(REPORT_CATEGORIES.get(table, table.replace("_", " "))),
+        "report_category": erasure.table_words,
         "svc_event_note": _event_note,
     }
-
-
-# The verification report grouped by what a table holds, in words (the table names stay in the folded
-# technical detail and in the JSON that is kept).
-REPORT_CATEGORIES = {
-    "members": _l("Member record"), "invoices": _l("Invoices"), "data_requests": _l("Data requests (the requester's details)"),
-    "visits": _l("Visits"), "subscriptions": _l("Subscriptions"), "consents": _l("Consents"),
-    "health_notes": _l("Health notes"), "staff_notes": _l("Staff notes"), "audit_events": _l("Audit log"),
-    "users": _l("User accounts"), "legal_holds": _l("Legal holds"), "outbox_events": _l("Deliveries to partners"),
-    "connector_members": _l("Partner accounts"), "transfers": _l("Transfer log"),
-}
 
 
 def _event_label(event_or_action):

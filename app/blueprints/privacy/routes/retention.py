@@ -11,7 +11,7 @@ from app.auth.decorators import permission_required
 from app.blueprints.form_helpers import BaseForm, choices
 from app.blueprints.main.panels import panel_on
 from app.blueprints.privacy import bp
-from app.blueprints.web import member_or_404
+from app.blueprints.web import member_or_404, page_arg
 from app.extensions import db
 from app.models import JobRun, LegalHold, Member
 from app.services import fiscal, holds, jobs, longjobs
@@ -28,6 +28,7 @@ class PolicyForm(BaseForm):
 
 class SweepForm(BaseForm):
     fingerprint = HiddenField()
+    confirm_total = StringField(_l("Type the number of records to confirm"), validators=[Length(max=20)])
 
 
 class LegalHoldForm(BaseForm):
@@ -110,11 +111,28 @@ def retention_edit(category: str):
 @bp.get("/retention/preview")
 @permission_required("retention.view")
 def retention_preview():
+    """What the sweep would do now, and every member it affects (a page at a time). Changes nothing."""
     forecasts = retention_service.forecast()
-    form = SweepForm(fingerprint=retention_service.fingerprint(forecasts))
     running = jobs.current_lock(retention_service.JOB_NAME)
-    return render_template("privacy/retention_preview.html", forecasts=forecasts, form=form, running=running,
-                           describe=retention_service.describe)
+    affected = retention_service.affected_members(page_arg(), with_names=current_user.has_permission("members.view"))
+    return render_template("privacy/retention_preview.html", forecasts=forecasts, running=running,
+                           describe=retention_service.describe, affected=affected,
+                           total=retention_service.plan_total(forecasts))
+
+
+def _confirm_page(form, forecasts, status=200):
+    return render_template("privacy/retention_confirm.html", form=form, plan=retention_service.sweep_plan(forecasts),
+                           total=retention_service.plan_total(forecasts), action_words=retention_service.ACTION_WORDS,
+                           running=jobs.current_lock(retention_service.JOB_NAME)), status
+
+
+@bp.get("/retention/sweep/confirm")
+@permission_required("retention.manage")
+def retention_confirm():
+    """The step before anything is deleted: the counts per category, and the total typed back."""
+    forecasts = retention_service.forecast(sample_size=0)
+    form = SweepForm(formdata=None, fingerprint=retention_service.fingerprint(forecasts))
+    return _confirm_page(form, forecasts)
 
 
 @bp.post("/retention/sweep")
@@ -124,9 +142,15 @@ def retention_sweep():
     if not form.validate_on_submit():
         flash(_("Open the preview and start the sweep from there."), "error")
         return redirect(url_for(".retention_preview"))
-    if form.fingerprint.data != retention_service.fingerprint(retention_service.forecast()):
+    forecasts = retention_service.forecast(sample_size=0)
+    if form.fingerprint.data != retention_service.fingerprint(forecasts):
         flash(_("What is due has changed since you opened the preview. Check the new numbers and start again."), "warning")
-        return redirect(url_for(".retention_preview"))
+        return redirect(url_for(".retention_confirm"))
+    try:
+        retention_service.check_confirmation(form.confirm_total.data, forecasts)
+    except retention_service.SweepConfirmationError as error:
+        form.confirm_total.errors.append(error.message)
+        return _confirm_page(form, forecasts)
     # The sweep runs on the job queue; this request only starts it (services/longjobs.py).
     try:
         run = longjobs.start(longjobs.RETENTION_SWEEP, actor=current_user)

@@ -1,7 +1,9 @@
 """E-mail through the outbox and a real SMTP server on loopback (issue 19)."""
 
 import logging
+import re
 from datetime import datetime, timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import func, select
@@ -39,7 +41,7 @@ def test_the_requester_finds_the_acknowledgement_in_their_language(app, client, 
     text, html = parts(message)
     assert reference in text and reference in html
     assert "2 april 2026" in text  # the deadline, one month on, in Dutch
-    assert "echt" in text  # what happens next: the identity check
+    assert "identiteitsbewijs" in text  # what happens next: the identity check
     assert app.config["CLUB_EMAIL"] in text
     assert mail.drain().sent == 0  # sent once
 
@@ -50,7 +52,21 @@ def test_english_when_the_form_was_filled_in_english(app, client, smtp):
     mail.drain()
     [(_to, message)] = smtp.mailbox.messages
     text, _html = parts(message)
-    assert "Thank you, we received your request" in text and "really you" in text
+    assert "Thank you, we received your request" in text and "the request comes from you" in text
+
+
+def test_the_confirmation_page_and_the_mail_show_the_same_next_steps(app, client, smtp):
+    client.post("/language", data={"lang": "nl"})
+    page = client.post("/request", data={**FORM, "kind": "erasure"}, follow_redirects=True).get_data(as_text=True)
+    listed = page.split('id="next-steps"')[1].split("</ol>")[0]
+    steps = [" ".join(step.split()) for step in re.findall(r"<li>(.*?)</li>", listed, re.S)]
+    assert len(steps) == 3 and "brief" in steps[2]  # an erasure is answered with a letter
+    mail.drain()
+    [(_to, message)] = smtp.mailbox.messages
+    text, html = (" ".join(part.split()) for part in parts(message))
+    for number, step in enumerate(steps, 1):
+        assert step in html
+        assert f"{number}. {unescape(step)}" in text  # the plain-text part: the same steps, numbered
 
 
 def test_without_mail_the_form_works_and_says_the_club_will_contact_them(app, client):

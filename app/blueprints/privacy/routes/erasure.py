@@ -6,7 +6,8 @@ be skipped. Execution is POST-only, behind the typed member number.
 
 from datetime import date
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,7 +17,7 @@ from app.blueprints.privacy import bp
 from app.blueprints.privacy import forms as f
 from app.blueprints.web import attempt, request_or_404
 from app.extensions import db
-from app.services import clock, erasure, pdf
+from app.services import clock, erasure, mail, pdf
 from app.services import privacy_requests as svc
 
 STEPS = [
@@ -232,20 +233,27 @@ def erasure_letter(reference):
     blocked = _guard(data_request, "letter")
     if blocked:
         return blocked
-    form = f.EmptyForm()
+    form = f.LetterForm(language=data_request.locale or str(get_locale()))
     if form.validate_on_submit():
-        body = pdf.render_pdf(_letter_html(data_request))
+        with force_locale(form.language.data):  # the requester's language, for the letter and its mail
+            body = pdf.render_pdf(_letter_html(data_request))
         try:
-            svc.letter_made(data_request, current_user, body)
+            svc.letter_made(data_request, current_user, body, by_email=form.by_email.data, locale=form.language.data)
         except svc.RequestError as exc:  # Art. 19: a recipient not yet told keeps the request open
             db.session.rollback()
             flash(str(exc), "error")
             return redirect(url_for("privacy.request", reference=reference, _anchor="recipients"))
         db.session.commit()
-        flash(_("The letter is made and the request is closed. Download the letter below and send it; "
-                "then mark it as sent."), "success")
+        if form.by_email.data:
+            mail.kick(current_app._get_current_object())
+            flash(_("The letter is made and the request is closed. The letter goes to the requester by email; "
+                    "this page shows when it has gone."), "success")
+        else:
+            flash(_("The letter is made and the request is closed. Download the letter below and send it; "
+                    "then mark it as sent."), "success")
         return redirect(url_for("privacy.request", reference=reference) + "#letter")
-    return _render("letter", data_request, "letter", form=form, outcome=svc.outcome_of(data_request))
+    return _render("letter", data_request, "letter", form=form, outcome=svc.outcome_of(data_request),
+                   can_email=mail.configured() and bool(data_request.requester_email))
 
 
 @bp.get("/requests/<reference>/letter.pdf")

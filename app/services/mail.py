@@ -216,8 +216,10 @@ def build(row: MailOutbox) -> Built | None:
 
         text, html = _render("intake_ack", request=data_request, kind=KIND_SHORT.get(data_request.kind, ""),
                              steps={"due_on": data_request.effective_due_on, "kind": data_request.kind})
-        return Built([data_request.requester_email],
-                     _("Your request %(reference)s has been received", reference=data_request.reference), text, html)
+        built = Built([data_request.requester_email],
+                      _("Your request %(reference)s has been received", reference=data_request.reference), text, html)
+        built.after_send = lambda: db.session.add(_event(data_request, None, "acknowledgement_emailed"))
+        return built
     if row.kind == "account_notice":
         user = db.session.get(User, row.subject_id)
         if user is None or not user.email:
@@ -234,7 +236,9 @@ def build(row: MailOutbox) -> Built | None:
                              due_on=data_request.effective_due_on)
         subject = (_("Overdue: data request %(reference)s", reference=data_request.reference) if overdue
                    else _("Due within 7 days: data request %(reference)s", reference=data_request.reference))
-        return Built(to, subject, text, html)
+        built = Built(to, subject, text, html)
+        built.after_send = lambda: db.session.add(_event(data_request, None, "reminder_emailed"))
+        return built
     if row.kind == "request_export":
         return _build_export(row, params)
     if row.kind == "erasure_letter":

@@ -770,7 +770,7 @@ def letter_emailed(data_request: DataRequest) -> None:
     """The mail worker handed the letter to the SMTP server: it counts as sent; copy and address go."""
     data_request.letter_sent_at = clock.utcnow()
     _forget_letter(data_request)
-    add_event(data_request, "letter_emailed", None, note="email")
+    add_event(data_request, "letter_emailed", None)
     _audit("privacy.letter.sent", data_request, None, channel="email")
     db.session.flush()
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import DataRequest, MailOutbox
+from app.models import DataRequest, MailOutbox, RequestEvent
 from app.services import accounts, clock, erasure, mail, privacy_requests
 from tests.conftest import TEST_PASSWORD
 
@@ -44,6 +44,7 @@ def test_the_requester_finds_the_acknowledgement_in_their_language(app, client, 
     assert "identiteitsbewijs" in text  # what happens next: the identity check
     assert app.config["CLUB_EMAIL"] in text
     assert mail.drain().sent == 0  # sent once
+    assert "acknowledgement_emailed" in db.session.scalars(select(RequestEvent.action)).all()  # on the timeline
 
 
 def test_english_when_the_form_was_filled_in_english(app, client, smtp):
@@ -103,7 +104,7 @@ def test_a_server_down_for_a_while_delays_mail_and_loses_none(app, client, smtp,
 
 
 def test_an_account_hears_of_password_and_two_factor_changes(app, smtp, make_user):
-    user = make_user("front_desk", email="desk@example.nl", locale="en")
+    user = make_user("front_desk", username="desk<b>", email="desk@example.nl", locale="en")
     accounts.change_own_password(user, TEST_PASSWORD, "another-long-password-99")
     db.session.commit()
     admin = make_user("administrator")
@@ -114,6 +115,7 @@ def test_an_account_hears_of_password_and_two_factor_changes(app, smtp, make_use
     assert subjects == ["A security setting of your account was changed"] * 2
     texts = [parts(message)[0] for _to, message in smtp.mailbox.messages]
     assert "password" in texts[0] and "two-factor" in texts[1]
+    assert "desk<b>" in texts[0] and "desk&lt;b&gt;" in parts(smtp.mailbox.messages[0][1])[1]  # escaped in HTML
     assert all(to == ["desk@example.nl"] for to, _m in smtp.mailbox.messages)
 
 
@@ -135,6 +137,8 @@ def test_the_privacy_officer_is_reminded_once_when_due_soon_and_once_when_overdu
     assert set(by_subject) == {f"Due within 7 days: data request {soon.reference}",
                                f"Overdue: data request {late.reference}"}
     assert all(to == ["privacy-officer@example.nl"] for to in by_subject.values())
+    reminded = db.session.scalars(select(RequestEvent.request_id).where(RequestEvent.action == "reminder_emailed"))
+    assert sorted(reminded) == sorted([soon.id, late.id])  # each request's timeline records its reminder
 
 
 def test_an_erasure_removes_the_members_queued_mails(app, client, smtp, make_member, make_user):
@@ -201,8 +205,6 @@ def test_the_access_export_goes_by_email_encrypted_and_the_timeline_says_so(app,
     import zipfile
 
     import pyzipper
-
-    from app.models import RequestEvent
 
     member = make_member(first_name="Ottoline")
     data_request = privacy_requests.register("access", channel="desk", requester_name="Ottoline",

@@ -238,6 +238,8 @@ EVENT_LABELS = {
     "letter_sent": _l("Letter marked as sent; kept copy removed"),
     "letter_expired": _l("Unsent letter removed after its keeping period"),
     "letter_email_queued": _l("Letter to be sent by email, as the requester asked"),
+    "acknowledgement_emailed": _l("Acknowledgement sent to the requester by email"),
+    "reminder_emailed": _l("Reminder of the deadline sent to the privacy officer by email"),
     "letter_emailed": _l("Letter sent by email; kept copy and address removed"),
     "erased": _l("Erasure carried out"),
     "erased_anonymise": _l("Anonymisation carried out"),

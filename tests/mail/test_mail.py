@@ -103,6 +103,22 @@ def test_a_server_down_for_a_while_delays_mail_and_loses_none(app, client, smtp,
     assert pending() == 0 and mail.drain().sent == 0
 
 
+def test_a_permanent_refusal_parks_the_mail_and_the_integrations_page_counts_it(app, client, smtp, make_user,
+                                                                                login_as):
+    for address in ("refused@example.nl", "b@example.nl"):
+        mail.acknowledge_request(privacy_requests.register("access", channel="desk", requester_name="A",
+                                                           requester_email=address), locale="en")
+    db.session.commit()
+    result = mail.drain()
+    assert (result.sent, result.parked, result.retrying) == (1, 1, 0)
+    parked = db.session.scalars(select(MailOutbox).where(MailOutbox.status == "parked")).one()
+    assert parked.last_error == "smtp-550" and mail.drain().sent == 0  # not tried again
+    login_as(make_user("administrator"))
+    page = client.get("/integrations").get_data(as_text=True)
+    status = page.split('id="mail-status"')[1].split("</p>")[0]
+    assert "0 waiting, 1 sent" in status and "1 mail was refused by the mail server" in status
+
+
 def test_an_account_hears_of_password_and_two_factor_changes(app, smtp, make_user):
     user = make_user("front_desk", username="desk<b>", email="desk@example.nl", locale="en")
     accounts.change_own_password(user, TEST_PASSWORD, "another-long-password-99")

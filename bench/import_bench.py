@@ -8,6 +8,9 @@ is Windows-1252 with ';' separators, Dutch dates and comma amounts, like a sprea
 1% of the rows are bad (email, postcode, IBAN) and 100 were erased earlier. It times the
 preview (every row checked, nothing written), the import itself (`importer.run_all`, one
 transaction per 1,000 rows) and a second import of the same file (everything unchanged).
+One partner connector is enabled, so the import also queues each new member's delivery (one
+outbox row per member, written in bulk with each chunk), as it does in a club with a partner;
+`--without-partner` leaves it out, for a baseline measured the same way.
 """
 
 import argparse
@@ -24,7 +27,7 @@ from sqlalchemy import text
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db
-from app.models import Plan
+from app.models import Connector, OutboxEvent, Plan
 from app.services import clock, importer, ledger
 
 SCRATCH = tempfile.mkdtemp(prefix="clubhouse-bench-")
@@ -54,10 +57,12 @@ def make_file(rows: int) -> bytes:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--without-partner", action="store_true", help="no connector enabled (the baseline)")
     args = parser.parse_args()
     config = type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": URL, "INSTANCE_DIR": SCRATCH,
                                                   "ERASURE_LEDGER_PATH": f"{SCRATCH}/ledger.jsonl",
-                                                  "ERASURE_LEDGER_KEY": "bench-key"})
+                                                  "ERASURE_LEDGER_KEY": "bench-key",
+                                                  "JOBS_URL": f"sqlite:///{SCRATCH}/jobs.sqlite3"})
     app = create_app(config)
     with app.app_context():
         if URL.startswith("postgresql"):
@@ -66,6 +71,8 @@ def main() -> None:
         upgrade()
         db.session.add(Plan(name="Fitness Onbeperkt", period="month", price=Decimal("34.95"), renews=True,
                             active=True, plan_group="fitness"))
+        if not args.without_partner:
+            db.session.add(Connector(name="egym", enabled=True, base_url="http://127.0.0.1:9"))  # never called here
         # 100 members erased before the import (numbers 500, 1500, ...): the ledger refuses them.
         ledger.record([n for n in range(500, args.rows, 1000)], "delete", source="bench", request_reference=None,
                       erased_at=clock.utcnow())
@@ -86,7 +93,8 @@ def main() -> None:
             # clock mostly measures the other processes.
             print(f"{label}: preview {checked - started:.1f} s wall / {cpu_checked - cpu_started:.1f} s CPU "
                   f"({preview.counts}), import {done - checked:.1f} s wall / {cpu_done - cpu_checked:.1f} s CPU; "
-                  f"created {imp.created_count}, unchanged {imp.unchanged_count}, refused {imp.refused_count}; "
+                  f"created {imp.created_count}, unchanged {imp.unchanged_count}, refused {imp.refused_count}, "
+                  f"partner deliveries queued {db.session.scalar(db.select(db.func.count(OutboxEvent.id)))}; "
                   f"load average {os.getloadavg()[0]:.1f}")
 
 

@@ -44,6 +44,7 @@ class DataRequest(db.Model):
     requester_date_of_birth: Mapped[date | None]
     requester_member_number: Mapped[str | None] = mapped_column(String(20))
     message: Mapped[str | None] = mapped_column(Text)
+    locale: Mapped[str | None] = mapped_column(String(5))  # the language of the public form: the letter's default
     member_id: Mapped[int | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), index=True
     )
@@ -72,6 +73,10 @@ class DataRequest(db.Model):
     # (then removed); the retention sweep removes an unsent copy after LETTER_KEEP_DAYS.
     letter_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     letter_sent_at: Mapped[datetime | None]
+    # The address the requester asked the letter to be e-mailed to, copied from requester_email as the
+    # letter is made (before the minimising removes that): it lives and goes with letter_pdf (removed
+    # when the mail has gone, the letter is marked sent, or the sweep removes the unsent copy).
+    letter_email: Mapped[str | None] = mapped_column(String(254))
     closed_at: Mapped[datetime | None]
     minimised_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -724,6 +724,10 @@ def _write_chunk(imp: MemberImport, decided, actor) -> None:
             db.session.execute(Consent.__table__.insert(), consents)
         audit.record("member.import", actor, target_type="member_import", target_id=imp.id,
                      details={"created": sorted(row.number for _o, row in new)})
+        # The Core insert bypasses the ORM's flush, which queues the partner deliveries of a member made
+        # on the form: the chunk's new members are queued here, in bulk and in the same transaction.
+        # (A changed row goes through members.update_member, and that flush queues it.)
+        signals.members_changed.send(imp, member_ids=sorted(ids.values()), kind="created")
     for outcome, row, member in decided:
         if outcome.action == "update":
             _update(member, row, outcome.changed, actor=actor, now=now)

@@ -215,9 +215,11 @@ def build(row: MailOutbox) -> Built | None:
         from app.blueprints.privacy.forms import KIND_SHORT
 
         text, html = _render("intake_ack", request=data_request, kind=KIND_SHORT.get(data_request.kind, ""),
-                             due_on=data_request.effective_due_on)
-        return Built([data_request.requester_email],
-                     _("Your request %(reference)s has been received", reference=data_request.reference), text, html)
+                             steps={"due_on": data_request.effective_due_on, "kind": data_request.kind})
+        built = Built([data_request.requester_email],
+                      _("Your request %(reference)s has been received", reference=data_request.reference), text, html)
+        built.after_send = lambda: db.session.add(_event(data_request, None, "acknowledgement_emailed"))
+        return built
     if row.kind == "account_notice":
         user = db.session.get(User, row.subject_id)
         if user is None or not user.email:
@@ -234,9 +236,13 @@ def build(row: MailOutbox) -> Built | None:
                              due_on=data_request.effective_due_on)
         subject = (_("Overdue: data request %(reference)s", reference=data_request.reference) if overdue
                    else _("Due within 7 days: data request %(reference)s", reference=data_request.reference))
-        return Built(to, subject, text, html)
+        built = Built(to, subject, text, html)
+        built.after_send = lambda: db.session.add(_event(data_request, None, "reminder_emailed"))
+        return built
     if row.kind == "request_export":
         return _build_export(row, params)
+    if row.kind == "erasure_letter":
+        return _build_letter(row)
     if row.kind == "delivery_parked":
         to = sorted({u.email for u in _users_with("integrations.manage")})
         if not to:
@@ -332,6 +338,36 @@ def _export_sent(row: MailOutbox, data_request: DataRequest, actor) -> None:
         data_request.export_handed_over_at = clock.utcnow()
 
 
+# --- the erasure confirmation letter by e-mail -------------------------------------------------
+
+def _build_letter(row: MailOutbox) -> Built | None:
+    """The kept letter as a PDF attachment, to the address kept with it (privacy_requests.letter_made);
+    None once the letter was marked sent by hand or its keeping period ended (copy and address are gone)."""
+    from app.services import privacy_requests
+
+    data_request = db.session.get(DataRequest, row.subject_id)
+    if data_request is None or not data_request.letter_email:
+        return None
+    body = privacy_requests.kept_letter(data_request)
+    if not body:
+        return None
+    text, html = _render("erasure_letter", request=data_request)
+    built = Built([data_request.letter_email],
+                  _("Your request %(reference)s: the confirmation letter", reference=data_request.reference),
+                  text, html)
+    built.attachments.append((f"{data_request.reference}-letter.pdf", body, "application", "pdf"))
+    built.after_send = lambda: privacy_requests.letter_emailed(data_request)
+    return built
+
+
+def letter_mail_state(data_request: DataRequest) -> MailOutbox | None:
+    """The request's letter mail (pending, parked or sent), for the request page; None when none was asked."""
+    return db.session.scalar(select(MailOutbox).where(MailOutbox.kind == "erasure_letter",
+                                                      MailOutbox.subject_type == "request",
+                                                      MailOutbox.subject_id == data_request.id)
+                             .order_by(MailOutbox.id.desc()).limit(1))
+
+
 def _locale_of(row: MailOutbox) -> str:
     return row.locale or current_app.config.get("DEFAULT_LOCALE", "nl")
 
@@ -345,9 +381,10 @@ def message_for(row: MailOutbox, built: Built) -> EmailMessage:
     message["Message-ID"] = make_msgid(domain=(config.get("MAIL_FROM") or config["CLUB_EMAIL"]).split("@")[-1])
     message.set_content(built.text)
     message.add_alternative(built.html, subtype="html")
-    message["Content-Language"] = _locale_of(row)  # after the body: set_content drops Content-* headers
     for filename, data, maintype, subtype in built.attachments:
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    # Last: set_content drops Content-* headers, and the first attachment moves them into the body part.
+    message["Content-Language"] = _locale_of(row)
     return message
 
 

@@ -7,6 +7,7 @@ commits. Errors are RequestError with a message that is safe to show to staff.
 import json
 from datetime import date, datetime, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import OperationalError
@@ -78,6 +79,8 @@ def intake(kind: str, *, honeypot: bool, source_ip: str | None = None, locale: s
     if honeypot:
         return spend_reference(), mail.configured()
     data_request = register(kind, channel="intake", source_ip=source_ip, **requester)
+    if locale in current_app.config["LANGUAGES"]:
+        data_request.locale = locale  # the letter's language, unless the officer chooses another
     return data_request.reference, mail.acknowledge_request(data_request, locale=locale)
 
 
@@ -721,10 +724,18 @@ def to_letter(data_request: DataRequest, actor) -> None:
     db.session.flush()
 
 
-def letter_made(data_request: DataRequest, actor, letter_pdf: bytes | None = None) -> None:
+def letter_made(data_request: DataRequest, actor, letter_pdf: bytes | None = None, *, by_email: bool = False,
+                locale: str | None = None) -> None:
     """The letter is made: close the request and minimise it (requester details removed). The PDF is
-    kept on the request until the officer marks it sent, or `expire_letters` removes it."""
+    kept on the request until the officer marks it sent, or `expire_letters` removes it.
+
+    With `by_email` (the requester asked for it) the letter also goes by e-mail, as a PDF attachment in
+    `locale`: the address is copied to `letter_email` before the minimising below removes it, and it lives
+    and goes with the kept PDF (`letter_emailed`, `mark_letter_sent`, `expire_letters`). The outbox row
+    holds only the request's id."""
     _at_step(data_request, "letter")
+    if by_email:
+        _queue_letter_mail(data_request, actor, letter_pdf, locale)
     data_request.letter_produced_at = clock.utcnow()
     data_request.letter_pdf = letter_pdf
     data_request.wizard_step = "closed"
@@ -736,7 +747,8 @@ def letter_made(data_request: DataRequest, actor, letter_pdf: bytes | None = Non
                 hit["status"] = "removed"
         report["until_letter"] = 0
         if letter_pdf:
-            report["kept_letter"] = {"made_on": clock.today().isoformat()}
+            report["kept_letter"] = {"made_on": clock.today().isoformat(), "email": by_email,
+                                     "until": (clock.today() + timedelta(days=_keep_days())).isoformat()}
         data_request.verification_report = erasure.report_json(report)
     refused = data_request.decision == "refuse"
     add_event(data_request, "letter", actor)
@@ -745,9 +757,32 @@ def letter_made(data_request: DataRequest, actor, letter_pdf: bytes | None = Non
     _audit("privacy.letter.made", data_request, actor)
 
 
+def _queue_letter_mail(data_request: DataRequest, actor, letter_pdf: bytes | None, locale: str | None) -> None:
+    from app.services import mail
+
+    if not letter_pdf or not data_request.requester_email:
+        raise RequestError(_l("This request has no email address to send the letter to."))
+    if not mail.configured():
+        raise RequestError(_l("E-mail is not set up (MAIL_URL); send the letter another way."))
+    data_request.letter_email = data_request.requester_email
+    mail.enqueue("erasure_letter", "request", data_request.id, locale=locale)
+    add_event(data_request, "letter_email_queued", actor)
+
+
 # --- the kept letter ------------------------------------------------------------------------------
 
 DEFAULT_LETTER_KEEP_DAYS = 30
+
+
+def _keep_days() -> int:
+    return current_app.config.get("LETTER_KEEP_DAYS", DEFAULT_LETTER_KEEP_DAYS)
+
+
+def _forget_letter(data_request: DataRequest) -> None:
+    """The kept copy and the address it was to be mailed to go together; the next commit cleans up after them."""
+    data_request.letter_pdf = None
+    data_request.letter_email = None
+    storage.touched({"data_requests"})
 
 
 def letter_kept_until(data_request: DataRequest, keep_days: int = DEFAULT_LETTER_KEEP_DAYS) -> date | None:
@@ -778,10 +813,18 @@ def mark_letter_sent(data_request: DataRequest, actor) -> None:
     if data_request.letter_sent_at is not None:
         raise RequestError(_l("The letter has already been marked as sent."))
     data_request.letter_sent_at = clock.utcnow()
-    data_request.letter_pdf = None
-    storage.touched({"data_requests"})
+    _forget_letter(data_request)
     add_event(data_request, "letter_sent", actor)
     _audit("privacy.letter.sent", data_request, actor)
+    db.session.flush()
+
+
+def letter_emailed(data_request: DataRequest) -> None:
+    """The mail worker handed the letter to the SMTP server: it counts as sent; copy and address go."""
+    data_request.letter_sent_at = clock.utcnow()
+    _forget_letter(data_request)
+    add_event(data_request, "letter_emailed", None)
+    _audit("privacy.letter.sent", data_request, None, channel="email")
     db.session.flush()
 
 
@@ -792,11 +835,9 @@ def expire_letters(keep_days: int = DEFAULT_LETTER_KEEP_DAYS, actor=None) -> int
         DataRequest.letter_pdf.is_not(None), DataRequest.letter_sent_at.is_(None),
         DataRequest.letter_produced_at < cutoff)).all()
     for data_request in stale:
-        data_request.letter_pdf = None
+        _forget_letter(data_request)  # a letter mail still waiting is dropped when its turn comes
         add_event(data_request, "letter_expired", actor)
         _audit("privacy.letter.expired", data_request, actor)
-    if stale:
-        storage.touched({"data_requests"})
     db.session.flush()
     return len(stale)
 

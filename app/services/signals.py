@@ -6,7 +6,9 @@
   raises refuses the erasure: the transaction is rolled back and nothing changes.
 - ``erased``: sent after the statements, still inside the transaction, with the same
   arguments: for derived copies of member data the engine does not know (a search index).
-- ``members_changed``: a plan's members changed (sender: the plan), with ``member_ids``.
+- ``members_changed``: members' data changed without the ORM seeing it (a plan's merge or partner
+  mapping, sender: the plan; an import's bulk insert, sender: the import), with ``member_ids`` and
+  ``kind`` ("changed", or "created" for new members); the integrations outbox tells the partners.
 - ``account_changed``: a security setting of an account changed (sender: the user), with
   ``change`` (password, password_reset, two_factor_on, two_factor_off, two_factor_reset); the
   mail service queues a notice to the account's address.

@@ -1,7 +1,7 @@
 """vocabularies: a CHECK constraint on every column that holds a fixed vocabulary
 
 Revision ID: 0100_h12_a
-Revises: 0080_i17_a
+Revises: 0105_h19_a
 
 The models declare them with `app.models.base.one_of`; this migration keeps its own copy of the
 values as they are today (a later change to a vocabulary comes with its own migration).
@@ -19,7 +19,7 @@ from alembic import op
 
 
 revision = '0100_h12_a'
-down_revision = '0080_i17_a'
+down_revision = '0105_h19_a'
 branch_labels = None
 depends_on = None
 

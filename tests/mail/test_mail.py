@@ -1,13 +1,15 @@
 """E-mail through the outbox and a real SMTP server on loopback (issue 19)."""
 
 import logging
+import re
 from datetime import datetime, timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import DataRequest, MailOutbox
+from app.models import DataRequest, MailOutbox, RequestEvent
 from app.services import accounts, clock, erasure, mail, privacy_requests
 from tests.conftest import TEST_PASSWORD
 
@@ -39,9 +41,10 @@ def test_the_requester_finds_the_acknowledgement_in_their_language(app, client, 
     text, html = parts(message)
     assert reference in text and reference in html
     assert "2 april 2026" in text  # the deadline, one month on, in Dutch
-    assert "echt" in text  # what happens next: the identity check
+    assert "identiteitsbewijs" in text  # what happens next: the identity check
     assert app.config["CLUB_EMAIL"] in text
     assert mail.drain().sent == 0  # sent once
+    assert "acknowledgement_emailed" in db.session.scalars(select(RequestEvent.action)).all()  # on the timeline
 
 
 def test_english_when_the_form_was_filled_in_english(app, client, smtp):
@@ -50,7 +53,21 @@ def test_english_when_the_form_was_filled_in_english(app, client, smtp):
     mail.drain()
     [(_to, message)] = smtp.mailbox.messages
     text, _html = parts(message)
-    assert "Thank you, we received your request" in text and "really you" in text
+    assert "Thank you, we received your request" in text and "the request comes from you" in text
+
+
+def test_the_confirmation_page_and_the_mail_show_the_same_next_steps(app, client, smtp):
+    client.post("/language", data={"lang": "nl"})
+    page = client.post("/request", data={**FORM, "kind": "erasure"}, follow_redirects=True).get_data(as_text=True)
+    listed = page.split('id="next-steps"')[1].split("</ol>")[0]
+    steps = [" ".join(step.split()) for step in re.findall(r"<li>(.*?)</li>", listed, re.S)]
+    assert len(steps) == 3 and "brief" in steps[2]  # an erasure is answered with a letter
+    mail.drain()
+    [(_to, message)] = smtp.mailbox.messages
+    text, html = (" ".join(part.split()) for part in parts(message))
+    for number, step in enumerate(steps, 1):
+        assert step in html
+        assert f"{number}. {unescape(step)}" in text  # the plain-text part: the same steps, numbered
 
 
 def test_without_mail_the_form_works_and_says_the_club_will_contact_them(app, client):
@@ -86,8 +103,24 @@ def test_a_server_down_for_a_while_delays_mail_and_loses_none(app, client, smtp,
     assert pending() == 0 and mail.drain().sent == 0
 
 
+def test_a_permanent_refusal_parks_the_mail_and_the_integrations_page_counts_it(app, client, smtp, make_user,
+                                                                                login_as):
+    for address in ("refused@example.nl", "b@example.nl"):
+        mail.acknowledge_request(privacy_requests.register("access", channel="desk", requester_name="A",
+                                                           requester_email=address), locale="en")
+    db.session.commit()
+    result = mail.drain()
+    assert (result.sent, result.parked, result.retrying) == (1, 1, 0)
+    parked = db.session.scalars(select(MailOutbox).where(MailOutbox.status == "parked")).one()
+    assert parked.last_error == "smtp-550" and mail.drain().sent == 0  # not tried again
+    login_as(make_user("administrator"))
+    page = client.get("/integrations").get_data(as_text=True)
+    status = page.split('id="mail-status"')[1].split("</p>")[0]
+    assert "0 waiting, 1 sent" in status and "1 mail was refused by the mail server" in status
+
+
 def test_an_account_hears_of_password_and_two_factor_changes(app, smtp, make_user):
-    user = make_user("front_desk", email="desk@example.nl", locale="en")
+    user = make_user("front_desk", username="desk<b>", email="desk@example.nl", locale="en")
     accounts.change_own_password(user, TEST_PASSWORD, "another-long-password-99")
     db.session.commit()
     admin = make_user("administrator")
@@ -98,6 +131,7 @@ def test_an_account_hears_of_password_and_two_factor_changes(app, smtp, make_use
     assert subjects == ["A security setting of your account was changed"] * 2
     texts = [parts(message)[0] for _to, message in smtp.mailbox.messages]
     assert "password" in texts[0] and "two-factor" in texts[1]
+    assert "desk<b>" in texts[0] and "desk&lt;b&gt;" in parts(smtp.mailbox.messages[0][1])[1]  # escaped in HTML
     assert all(to == ["desk@example.nl"] for to, _m in smtp.mailbox.messages)
 
 
@@ -119,6 +153,8 @@ def test_the_privacy_officer_is_reminded_once_when_due_soon_and_once_when_overdu
     assert set(by_subject) == {f"Due within 7 days: data request {soon.reference}",
                                f"Overdue: data request {late.reference}"}
     assert all(to == ["privacy-officer@example.nl"] for to in by_subject.values())
+    reminded = db.session.scalars(select(RequestEvent.request_id).where(RequestEvent.action == "reminder_emailed"))
+    assert sorted(reminded) == sorted([soon.id, late.id])  # each request's timeline records its reminder
 
 
 def test_an_erasure_removes_the_members_queued_mails(app, client, smtp, make_member, make_user):
@@ -185,8 +221,6 @@ def test_the_access_export_goes_by_email_encrypted_and_the_timeline_says_so(app,
     import zipfile
 
     import pyzipper
-
-    from app.models import RequestEvent
 
     member = make_member(first_name="Ottoline")
     data_request = privacy_requests.register("access", channel="desk", requester_name="Ottoline",

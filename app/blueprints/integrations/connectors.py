@@ -15,7 +15,7 @@ from app.blueprints.main.panels import panel_on
 from app.blueprints.web import attempt, client_ip, member_or_404
 from app.extensions import db
 from app.models import JobRun
-from app.services import longjobs
+from app.services import longjobs, mail
 from app.services.connectors import delivery, plans, report, runner, settings
 
 # Only declared connectors have pages; anything else is no such page.
@@ -54,7 +54,8 @@ def _declaration_or_404(name: str):
 def index():
     overviews = [report.overview(name) for name in settings.DECLARATIONS]
     db.session.commit()  # the settings rows the first visit creates
-    return render_template("integrations/index.html", overviews=overviews, jobs=runner.worker_status())
+    return render_template("integrations/index.html", overviews=overviews, jobs=runner.worker_status(),
+                           mail_status=mail.status())
 
 
 @bp.route(f"/{NAME}", methods=["GET", "POST"])

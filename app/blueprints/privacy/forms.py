@@ -1,11 +1,12 @@
 """Forms of the request register and the erasure wizard."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.blueprints.form_helpers import BaseForm, choices, past_date, sensible_date
+from app.blueprints.privacy.export_forms import LANGUAGE_CHOICES
 from app.models.privacy import ERASURE_GROUNDS
 
 KIND_LABELS = {
@@ -162,3 +163,11 @@ class MethodForm(BaseForm):
 
 class ConfirmForm(BaseForm):
     member_number = StringField(_l("Type the member number to confirm"), validators=[DataRequired()])
+
+
+class LetterForm(BaseForm):
+    """The wizard's last step: the letter's language, and whether it also goes by e-mail (when the requester asked)."""
+
+    language = SelectField(_l("Language of the letter"), choices=LANGUAGE_CHOICES)
+    by_email = BooleanField(_l("The requester asked for the letter by email: send it to the address on the request, "
+                               "as a PDF attachment"))

@@ -119,14 +119,15 @@ def _after_flush(session: Session, _context) -> None:
 
 
 @signals.members_changed.connect
-def _plan_members_changed(_plan, member_ids=(), **_kw) -> None:
-    """A plan's merge or partner mapping changed these members' data: the partners are told."""
+def _members_changed(_sender, member_ids=(), kind: str = "changed", **_kw) -> None:
+    """Members changed outside the ORM's flush (a plan's merge or mapping, an import's bulk insert): the
+    partners are told, one row per member and connector, written in bulk in the same transaction."""
     if not member_ids:
         return
     session = db.session
     connection = session.connection()
     names = _enabled(connection)
-    if names and write(connection, names, dict.fromkeys(member_ids, "changed")):
+    if names and write(connection, names, dict.fromkeys(member_ids, kind if kind in KINDS else "changed")):
         session.info.setdefault("outbox_kick", set()).update(names)
 
 

@@ -4,7 +4,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import (
     Date,
@@ -222,7 +222,8 @@ class _Scan:
         if not conditions:
             return None
         selected = {col.name for col in (*text_columns, *birth_columns)}
-        extra = [table.c[c] for c in ("member_id", "issued_on", "status", "reference") if c in table.c and c not in selected]
+        extra = [table.c[c] for c in ("member_id", "issued_on", "status", "reference", "letter_produced_at")
+                 if c in table.c and c not in selected]
         return select(pk, *text_columns, *birth_columns, *extra).where(or_(*conditions))
 
     def row_hits(self, table, row, pk_name, text_columns, birth_columns) -> set[tuple[str, str]]:
@@ -238,10 +239,16 @@ class _Scan:
         return found
 
     def status_of(self, table, row, column_name) -> tuple[str, str | None]:
-        """failure, kept_by_law (a detached invoice the law keeps, with its date) or until_letter."""
+        """failure, kept_by_law (a detached invoice the law keeps, with its date), until_letter, or with_letter
+        (the address a made letter is to be e-mailed to, with the day the sweep removes it at the latest)."""
         if (table.name == "invoices" and row.get("member_id") is None and row.get("issued_on")
                 and fiscal.is_kept(row["issued_on"], row.get("status"), self.today)):
             return "kept_by_law", fiscal.kept_until(row["issued_on"]).isoformat()
+        if table.name == "data_requests" and column_name == "letter_email" and row.get("letter_produced_at"):
+            from app.services import privacy_requests
+
+            goes = row["letter_produced_at"] + timedelta(days=privacy_requests._keep_days())
+            return "with_letter", goes.date().isoformat()
         if (table.name == "data_requests" and self.request_reference
                 and row.get("reference") == self.request_reference and column_name in REQUESTER_FIELDS):
             return "until_letter", None
@@ -296,6 +303,7 @@ def verify(identifiers: Mapping, *, request_reference: str | None = None) -> dic
         "failures": failures,
         "kept_by_law": sum(1 for hit in hits if hit["status"] == "kept_by_law"),
         "until_letter": sum(1 for hit in hits if hit["status"] == "until_letter"),
+        "with_letter": sum(1 for hit in hits if hit["status"] == "with_letter"),
         "ok": failures == 0,
         "_lawful_values": scan.lawful,
     }

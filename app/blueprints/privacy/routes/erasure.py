@@ -6,7 +6,8 @@ be skipped. Execution is POST-only, behind the typed member number.
 
 from datetime import date
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,7 +17,7 @@ from app.blueprints.privacy import bp
 from app.blueprints.privacy import forms as f
 from app.blueprints.web import attempt, request_or_404
 from app.extensions import db
-from app.services import clock, erasure, pdf
+from app.services import clock, erasure, mail, pdf
 from app.services import privacy_requests as svc
 
 STEPS = [
@@ -207,13 +208,13 @@ def erasure_result(reference):
     blocked = _guard(data_request, "result")
     if blocked:
         return blocked
-    form = f.EmptyForm()
+    form = _letter_form(data_request)
     if form.validate_on_submit():
         # One click from the report to the made letter: on to the letter step and make it at once.
         svc.to_letter(data_request, current_user)
-        return _make_letter(data_request)
+        return _make_letter(data_request, form)
     return _render("result", data_request, "result", form=form, report=svc.report_of(data_request),
-                   outcome=svc.outcome_of(data_request))
+                   outcome=svc.outcome_of(data_request), can_email=_can_email(data_request))
 
 
 def _letter_html(data_request):
@@ -232,25 +233,42 @@ def erasure_letter(reference):
     blocked = _guard(data_request, "letter")
     if blocked:
         return blocked
-    form = f.EmptyForm()
+    form = _letter_form(data_request)
     if form.validate_on_submit():
-        return _make_letter(data_request)
-    return _render("letter", data_request, "letter", form=form, outcome=svc.outcome_of(data_request))
+        return _make_letter(data_request, form)
+    return _render("letter", data_request, "letter", form=form, outcome=svc.outcome_of(data_request),
+                   can_email=_can_email(data_request))
 
 
-def _make_letter(data_request):
-    """Make the letter (the wizard is at its letter step), commit, and show it on the request page."""
+def _letter_form(data_request):
+    """The letter's language (the requester's, else the officer's) and, when asked, delivery by e-mail."""
+    return f.LetterForm(language=data_request.locale or str(get_locale()))
+
+
+def _can_email(data_request) -> bool:
+    return mail.configured() and bool(data_request.requester_email)
+
+
+def _make_letter(data_request, form):
+    """Make the letter (the wizard is at its letter step) in the chosen language, commit, show the request."""
     reference = data_request.reference
-    body = pdf.render_pdf(_letter_html(data_request))
+    by_email = bool(form.by_email.data) and _can_email(data_request)
+    with force_locale(form.language.data):  # the requester's language, for the letter and its mail
+        body = pdf.render_pdf(_letter_html(data_request))
     try:
-        svc.letter_made(data_request, current_user, body)
+        svc.letter_made(data_request, current_user, body, by_email=by_email, locale=form.language.data)
     except svc.RequestError as exc:  # Art. 19: a recipient not yet told keeps the request open
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("privacy.request", reference=reference, _anchor="recipients"))
     db.session.commit()
-    flash(_("The letter is made and the request is closed. Download the letter below and send it; "
-            "then mark it as sent."), "success")
+    if by_email:
+        mail.kick(current_app._get_current_object())
+        flash(_("The letter is made and the request is closed. The letter goes to the requester by email; "
+                "this page shows when it has gone."), "success")
+    else:
+        flash(_("The letter is made and the request is closed. Download the letter below and send it; "
+                "then mark it as sent."), "success")
     return redirect(url_for("privacy.request", reference=reference) + "#letter")
 
 

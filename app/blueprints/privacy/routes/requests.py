@@ -15,7 +15,7 @@ from app.blueprints.privacy import forms as f
 from app.blueprints.web import attempt, client_ip, page_arg, request_or_404
 from app.extensions import db
 from app.models.privacy import REQUEST_KINDS, REQUEST_STATUSES
-from app.services import clock, erasure, ledger, storage
+from app.services import clock, erasure, ledger, mail, storage
 from app.services import members as member_service
 from app.services import privacy_requests as svc
 from app.services.export import HANDOVER_METHODS, request_export_state
@@ -96,6 +96,7 @@ def show_request(reference):
         export_state=request_export_state(data_request, current_user) if data_request.has_export else None,
         letter_kept_until=svc.letter_kept_until(data_request, current_app.config["LETTER_KEEP_DAYS"]),
         **_identity_on_the_page(data_request),
+        letter_mail=mail.letter_mail_state(data_request) if data_request.letter_produced_at else None,
     )
 
 
@@ -268,6 +269,10 @@ EVENT_LABELS = {
     "wizard_back": _l("Back to an earlier step"),
     "letter_sent": _l("Letter marked as sent; kept copy removed"),
     "letter_expired": _l("Unsent letter removed after its keeping period"),
+    "letter_email_queued": _l("Letter to be sent by email, as the requester asked"),
+    "acknowledgement_emailed": _l("Acknowledgement sent to the requester by email"),
+    "reminder_emailed": _l("Reminder of the deadline sent to the privacy officer by email"),
+    "letter_emailed": _l("Letter sent by email; kept copy and address removed"),
     "erased": _l("Erasure carried out"),
     "erased_anonymise": _l("Anonymisation carried out"),
     "letter": _l("Confirmation letter made"),

@@ -246,7 +246,7 @@ def _build_world(db, make_member, make_user, make_role, make_plan):
 def _walker(db, world) -> User:
     """The world's user holding every permission code."""
     user = db.session.get(User, world["walker_id"])
-    assert user.username == "walker" and user.permission_codes >= set(CODES)
+    assert user.username == "walker" and user.permission_codes() >= set(CODES)
     return user
 
 

@@ -277,11 +277,17 @@ def test_gunicorn_access_log_holds_no_personal_data_or_query_string(database_url
            "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1", "GUNICORN_ACCESS_LOG": str(access_log),
            "BACKUP_DIR": str(tmp_path / "backups"), "ERASURE_LEDGER_PATH": str(tmp_path / "ledger.jsonl")}
     env.pop("CLUBHOUSE_ENV", None)
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    for command in (["db", "upgrade"], ["seed-roles"],
-                    ["create-admin", "--username", "logcheck", "--password", "Correct-horse-battery-9"]):
-        done = subprocess.run(flask + command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-        assert done.returncode == 0, done.stdout + done.stderr
+    commands = (["db", "upgrade"], ["seed-roles"],
+                ["create-admin", "--username", "logcheck", "--password", "Correct-horse-battery-9"])
+    # The three `flask --app wsgi ...` commands of an installation, run one after the other in one
+    # interpreter (each process start imports the whole app); a failing command stops it with its status.
+    install = ("import sys\nfrom flask.cli import cli\n"
+               f"for command in {commands!r}:\n"
+               "    status = cli.main(['--app', 'wsgi', *command], prog_name='flask', standalone_mode=False)\n"
+               "    if status:\n        sys.exit(status)\n")
+    done = subprocess.run([sys.executable, "-c", install], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "logcheck" in done.stdout + done.stderr  # create-admin ran and said so
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

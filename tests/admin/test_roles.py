@@ -138,3 +138,37 @@ def test_default_roles_cannot_be_deleted(client, db, admin):
     assert "one of the default roles" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Role, role.id) is not None
+
+
+def test_the_test_factory_gives_the_default_roles_the_service_makes(db, make_user, frozen_clock):
+    """make_user replays ensure_default_roles() into emptied tables (tests/conftest.py): the same rows."""
+    from datetime import datetime
+
+    from sqlalchemy import delete
+
+    from app.models import RolePermission, User
+    from app.models.auth import user_roles
+
+    frozen_clock(datetime(2026, 5, 4, 3, 2, 1))
+
+    def emptied():
+        for table in (user_roles, RolePermission.__table__, User.__table__, Role.__table__):
+            db.session.execute(delete(table))
+        db.session.commit()
+
+    def snapshot():
+        roles = db.session.execute(select(Role.name, Role.description, Role.system_key, Role.requires_2fa,
+                                          Role.created_at).order_by(Role.system_key)).all()
+        grants = db.session.execute(select(Role.system_key, RolePermission.code).join(
+            RolePermission, RolePermission.role_id == Role.id).order_by(Role.system_key, RolePermission.code)).all()
+        return roles, grants
+
+    make_user()  # the first one in a process runs the service and records what it wrote
+    emptied()
+    make_user("trainer")  # into empty tables: the recorded rows come back
+    replayed = snapshot()
+    emptied()
+    role_service.ensure_default_roles()
+    db.session.commit()
+    assert snapshot() == replayed
+    assert len(replayed[0]) >= 5 and replayed[1]

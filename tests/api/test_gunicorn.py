@@ -31,8 +31,9 @@ def gunicorn_api(database_url, server_cert, tmp_path):
     port = _free_port()
     env = {**os.environ, "PORTAL_MODE": "api", "DATABASE_URL": database_url, "SECRET_KEY": "gunicorn-test",
            "CLUBHOUSE_INSTANCE": str(tmp_path), "ERASURE_LEDGER_KEY": "test-ledger-key"}
+    # One worker: TLS and the API mode are what is tested, and each worker imports the whole app.
     process = subprocess.Popen(
-        [binary, "--workers", "2", "--bind", f"127.0.0.1:{port}", "--certfile", str(cert), "--keyfile", str(key),
+        [binary, "--workers", "1", "--bind", f"127.0.0.1:{port}", "--certfile", str(cert), "--keyfile", str(key),
          "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         for _ in range(300):  # until it listens (a cold start imports the whole app)

@@ -40,8 +40,8 @@ def test_the_sweep_deletes_old_transfers_feed_entries_and_keys(db, make_member, 
     assert db.session.scalar(select(MemberChange.kind)) == "restricted"
 
 
-def test_the_new_policies_are_on_the_retention_page(db, client, make_user, login, policies):  # noqa: F811
-    login(make_user("privacy_officer"))
+def test_the_new_policies_are_on_the_retention_page(db, client, make_user, login_as, policies):  # noqa: F811
+    login_as(make_user("privacy_officer"))
     page = client.get("/privacy/retention").text
     for label in ("Transfer log (data sent to partners)", "Changes feed of the API clients", "API idempotency keys"):
         assert label in page

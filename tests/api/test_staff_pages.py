@@ -13,11 +13,11 @@ def _manager(make_user):
     return make_user(permissions=["integrations.view", "integrations.manage", "members.view", "members.contact"])
 
 
-def test_the_pages_need_the_integrations_permissions(client, make_user, login, make_client):
+def test_the_pages_need_the_integrations_permissions(client, make_user, login_as, make_client):
     partner, _token = make_client()
-    login(make_user("front_desk"))
+    login_as(make_user("front_desk"))
     assert client.get("/integrations/api-clients").status_code == 403
-    login(make_user(permissions=["integrations.view"]))
+    login_as(make_user(permissions=["integrations.view"]))
     page = client.get("/integrations/api-clients")
     assert page.status_code == 200 and partner.name in page.text
     assert "New API client" not in page.text
@@ -25,8 +25,8 @@ def test_the_pages_need_the_integrations_permissions(client, make_user, login, m
     assert client.post(f"/integrations/api-clients/{partner.id}/revoke").status_code == 403
 
 
-def test_create_shows_the_token_once(db, client, make_user, login):
-    login(_manager(make_user))
+def test_create_shows_the_token_once(db, client, make_user, login_as):
+    login_as(_manager(make_user))
     response = client.post("/integrations/api-clients/new", data={
         "name": "Access gate", "scopes": ["api.visits.write"], "fields": ["status"],
         "networks": "192.0.2.0/24\n2001:db8::/32", "expires_days": "90", "processing_agreement": "VWO 2026-03, in the binder"})
@@ -41,8 +41,8 @@ def test_create_shows_the_token_once(db, client, make_user, login):
     assert token not in page.text and "VWO 2026-03" in page.text
 
 
-def test_bad_input_is_shown_next_to_the_field_and_nothing_is_created(db, client, make_user, login):
-    login(_manager(make_user))
+def test_bad_input_is_shown_next_to_the_field_and_nothing_is_created(db, client, make_user, login_as):
+    login_as(_manager(make_user))
     response = client.post("/integrations/api-clients/new", data={
         "name": "Gate", "scopes": ["api.visits.write"], "networks": "10.0.0.300", "expires_days": "90"})
     assert response.status_code == 422
@@ -51,9 +51,9 @@ def test_bad_input_is_shown_next_to_the_field_and_nothing_is_created(db, client,
     assert db.session.scalar(select(ApiClient)) is None
 
 
-def test_edit_rotate_and_revoke(db, client, make_user, login, make_client):
+def test_edit_rotate_and_revoke(db, client, make_user, login_as, make_client):
     partner, _token = make_client(scopes=["api.members.read"])
-    login(_manager(make_user))
+    login_as(_manager(make_user))
     saved = client.post(f"/integrations/api-clients/{partner.id}", data={
         "scopes": ["api.members.read", "api.changes.read"], "fields": ["email", "city"], "networks": "",
         "expires_on": "2030-01-31", "processing_agreement": "signed"}, follow_redirects=True)
@@ -68,24 +68,24 @@ def test_edit_rotate_and_revoke(db, client, make_user, login, make_client):
     assert "Revoked on" in revoked.text
 
 
-def test_the_client_page_says_when_and_why_a_token_was_exposed(db, client, make_user, login, make_client, http):
+def test_the_client_page_says_when_and_why_a_token_was_exposed(db, client, make_user, login_as, make_client, http):
     partner, token = make_client()
     http.get("/api/v1/members", token=token)
-    login(_manager(make_user))
+    login_as(_manager(make_user))
     page = client.get(f"/integrations/api-clients/{partner.id}")
     assert 'id="exposed"' in page.text and "sent without TLS" in page.text
 
 
-def test_the_member_page_shows_who_received_the_data(db, client, make_user, login, make_member):
+def test_the_member_page_shows_who_received_the_data(db, client, make_user, login_as, make_member):
     member = make_member()
     transfers.record("api_client", "42", "ClubPlanner", "GET /api/v1/members", ["member_number", "email"], [member.id])
     db.session.commit()
-    login(make_user("front_desk"))
+    login_as(make_user("front_desk"))
     page = client.get(f"/members/{member.member_number}")
     assert "Shared with ClubPlanner on" in page.text and "member_number, email" in page.text
 
 
-def test_staff_user_forms_do_not_offer_partner_roles(client, make_user, login, make_client):
+def test_staff_user_forms_do_not_offer_partner_roles(client, make_user, login_as, make_client):
     make_client(name="Planner")
-    login(make_user("administrator"))
+    login_as(make_user("administrator"))
     assert "Planner (API)" not in client.get("/admin/users/new").text

@@ -7,7 +7,7 @@ from app.services import jobs, longjobs
 from tests.queue_helpers import work_the_queue
 
 
-def test_a_full_sync_from_the_page_runs_on_the_queue_and_shows_its_outcome(app, client, login, make_user, configure,
+def test_a_full_sync_from_the_page_runs_on_the_queue_and_shows_its_outcome(app, client, login_as, make_user, configure,
                                                                           egym, egym_member, db, clock_at):
     configure()
     egym_member()
@@ -17,7 +17,7 @@ def test_a_full_sync_from_the_page_runs_on_the_queue_and_shows_its_outcome(app, 
 
     db.session.execute(OutboxEvent.__table__.delete())  # the members' own outbox rows: only the full sync sends
     db.session.commit()
-    login(make_user("administrator", username="admin"))
+    login_as(make_user("administrator", username="admin"))
     response = client.post("/integrations/egym/sync")
     run_page = response.headers["Location"]
     assert "/integrations/egym/sync/" in run_page
@@ -39,11 +39,11 @@ def test_a_full_sync_from_the_page_runs_on_the_queue_and_shows_its_outcome(app, 
     assert client.post("/integrations/egym/sync").headers["Location"] != run_page
 
 
-def test_the_page_shows_progress_while_it_runs_and_an_outage_as_the_outcome(app, client, login, make_user, configure,
+def test_the_page_shows_progress_while_it_runs_and_an_outage_as_the_outcome(app, client, login_as, make_user, configure,
                                                                            egym, egym_member, db, clock_at):
     configure()
     egym_member()
-    login(make_user("administrator", username="admin"))
+    login_as(make_user("administrator", username="admin"))
     run_page = client.post("/integrations/egym/sync").headers["Location"]
     run = db.session.scalar(db.select(JobRun))
     run.state, run.total, run.processed, run.errors = "running", 40, 10, 2
@@ -58,11 +58,11 @@ def test_the_page_shows_progress_while_it_runs_and_an_outage_as_the_outcome(app,
     assert "Finished." in page and "The partner stopped answering (serviceUnavailable)" in page
 
 
-def test_the_job_lock_still_keeps_it_to_one_run_across_hosts(app, client, login, make_user, configure, egym,
+def test_the_job_lock_still_keeps_it_to_one_run_across_hosts(app, client, login_as, make_user, configure, egym,
                                                             egym_member, db, clock_at):
     configure()
     egym_member()
-    login(make_user("administrator", username="admin"))
+    login_as(make_user("administrator", username="admin"))
     other_host = jobs.acquire("connector-full-sync:egym", holder="other-host:1:abc")
     response = client.post("/integrations/egym/sync", follow_redirects=True)
     assert "by the nightly job or the command line" in response.get_data(as_text=True)

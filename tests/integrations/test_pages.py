@@ -5,13 +5,13 @@ from app.services.connectors import delivery, secretbox
 from tests.integrations.conftest import KEY
 
 
-def test_the_overview_shows_fields_counts_errors_and_the_log(client, login, make_user, configure, egym, egym_member,
+def test_the_overview_shows_fields_counts_errors_and_the_log(client, login_as, make_user, configure, egym, egym_member,
                                                            db, clock_at):
     configure(fields=["contact.city"])
     egym_member()
     egym_member(gender=None)  # eGym requires a gender: an error to resolve
     delivery.run_pending("egym")
-    login(make_user(permissions=["integrations.view"]))
+    login_as(make_user(permissions=["integrations.view"]))
     page = client.get("/integrations").get_data(as_text=True)
     assert "contact.city" in page and "dateOfBirth" in page  # sent / not sent, from the declaration
     assert "no (optional, off)" in page
@@ -20,8 +20,8 @@ def test_the_overview_shows_fields_counts_errors_and_the_log(client, login, make
     assert "No job worker is running" in page
 
 
-def test_settings_page_saves_with_a_connection_test_and_never_shows_the_key(client, login, make_user, egym, db):
-    login(make_user(permissions=["integrations.manage", "integrations.view"]))
+def test_settings_page_saves_with_a_connection_test_and_never_shows_the_key(client, login_as, make_user, egym, db):
+    login_as(make_user(permissions=["integrations.manage", "integrations.view"]))
     assert client.get("/integrations/egym").status_code == 200
     form = {"enabled": "y", "base_url": egym.url, "api_key": KEY, "legal_basis": "consent", "processing_agreement": "",
             "sync_time": "05:30", "optional_fields": ["dateOfBirth"], "test_connection": "y"}
@@ -40,21 +40,21 @@ def test_settings_page_saves_with_a_connection_test_and_never_shows_the_key(clie
     assert response.status_code == 200 and "HTTPS" in response.get_data(as_text=True)
 
 
-def test_settings_need_the_manage_permission(client, login, make_user):
-    login(make_user(permissions=["integrations.view"]))
+def test_settings_need_the_manage_permission(client, login_as, make_user):
+    login_as(make_user(permissions=["integrations.view"]))
     assert client.get("/integrations/egym").status_code == 403
     assert client.post("/integrations/egym/sync").status_code == 403
     assert client.get("/integrations/nosuch").status_code in (403, 404)
 
 
-def test_member_page_and_export_say_what_went_to_egym(client, login, make_user, configure, egym, egym_member, db,
+def test_member_page_and_export_say_what_went_to_egym(client, login_as, make_user, configure, egym, egym_member, db,
                                                       clock_at):
     from app.services import export
 
     configure()
     member = egym_member()
     delivery.run_pending("egym")
-    login(make_user("administrator"))
+    login_as(make_user("administrator"))
     page = client.get(f"/members/{member.member_number}").get_data(as_text=True)
     assert "Sent to eGym on" in page and "Email address" in page
     [recipient] = [r for r in export.recipients_for(member) if r.name == "eGym"]
@@ -65,12 +65,12 @@ def test_member_page_and_export_say_what_went_to_egym(client, login, make_user, 
     assert egym.accounts == {} and len(egym.deletions) == 1
 
 
-def test_healthz_and_the_dashboard_report_the_queue(client, login, make_user, configure, egym, egym_member, db,
+def test_healthz_and_the_dashboard_report_the_queue(client, login_as, make_user, configure, egym, egym_member, db,
                                                     clock_at):
     configure()
     egym_member()
     body = client.get("/healthz").get_json()
     assert body["jobs"] == {"worker_alive": False, "worker_seen_at": None, "outbox_backlog": 1,
                             "outbox_oldest_at": "2026-03-02T09:00:00", "parked": 0}
-    login(make_user("administrator"))
+    login_as(make_user("administrator"))
     assert "Outbox backlog: 1." in client.get("/").get_data(as_text=True)

@@ -75,7 +75,7 @@ def test_a_change_updates_the_user_and_a_new_subscription_renews(configure_techn
 
 
 def test_match_found_is_an_error_for_staff_with_the_candidates(configure_technogym, technogym, gym_member, db,
-                                                                clock_at, client, login, make_user):
+                                                                clock_at, client, login_as, make_user):
     member = gym_member(email="anna@example.nl", first_name="Anna", infix=None, last_name="Berg")
     at_desk = technogym.add_user(email="anna@example.nl", firstName="Anna", lastName="Berg", dateOfBirth="1990-05-17",
                                  gender="F")
@@ -84,7 +84,7 @@ def test_match_found_is_an_error_for_staff_with_the_candidates(configure_technog
     assert technogym.calls("SaveMembership") == [] and len(technogym.users) == 1  # no duplicate made
     link = db.session.get(ConnectorMember, ("technogym", member.id))
     assert link.state == "failed" and link.error_code == "userEmailAndDataMatchFound" and link.candidates == at_desk
-    login(make_user("administrator", username="admin"))
+    login_as(make_user("administrator", username="admin"))
     page = client.get("/integrations").get_data(as_text=True)
     assert "Choose the right TechnoGym user" in page and at_desk in page
     assert "anna@example.nl" not in page  # the candidates are shown by their TechnoGym id, not their data
@@ -151,8 +151,8 @@ def test_configure_from_the_cli_keeps_the_secrets_encrypted(runner, technogym, t
     assert result.exit_code == 1 and "Connection test failed (unauthorized)" in result.output
 
 
-def test_the_settings_page_and_the_overview_show_what_technogym_gets(client, login, make_user, technogym, db):
-    login(make_user("administrator", username="admin"))
+def test_the_settings_page_and_the_overview_show_what_technogym_gets(client, login_as, make_user, technogym, db):
+    login_as(make_user("administrator", username="admin"))
     page = client.get("/integrations/technogym").get_data(as_text=True)
     assert "Application id" in page and "Integration user" in page
     response = client.post("/integrations/technogym", data={

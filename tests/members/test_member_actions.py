@@ -96,9 +96,9 @@ def test_ended_and_active_members_allow_what_they_should(make_member, make_user)
     assert not as_trainer.place_hold
 
 
-def test_the_member_page_shows_no_action_on_an_anonymised_member(client, db, login, make_user, make_member):
+def test_the_member_page_shows_no_action_on_an_anonymised_member(client, db, login_as, make_user, make_member):
     member, _subscription = _anonymised(db, make_member)
-    login(make_user(permissions=sorted(CODES)))
+    login_as(make_user(permissions=sorted(CODES)))
     number = member.member_number
     forms = ("/edit", "/end", "/subscriptions\"", "/consents\"", "/notes", "/health-notes", "/legal-hold", "members/checkin",
              "/withdraw")

@@ -20,15 +20,15 @@ NEW = {"name": "Groepslessen", "name_en": "Group classes", "plan_group": "group_
 
 @pytest.mark.parametrize(("role", "allowed"), [("manager", True), ("administrator", True), ("front_desk", False),
                                                ("trainer", False), ("finance", False), ("privacy_officer", False)])
-def test_only_roles_with_plans_manage_reach_the_catalogue(client, make_user, login, role, allowed):
-    login(make_user(role))
+def test_only_roles_with_plans_manage_reach_the_catalogue(client, make_user, login_as, role, allowed):
+    login_as(make_user(role))
     assert client.get("/plans").status_code == (200 if allowed else 403)
     assert client.post("/plans/new", data=NEW).status_code in ((302,) if allowed else (403,))
     assert ("/plans\"" in _page(client.get("/"))) is allowed  # the menu link
 
 
-def test_a_manager_adds_edits_retires_and_reactivates_a_plan(client, make_user, login, db):
-    login(make_user("manager"))
+def test_a_manager_adds_edits_retires_and_reactivates_a_plan(client, make_user, login_as, db):
+    login_as(make_user("manager"))
     assert client.post("/plans/new", data={**NEW, "price": "29.95"}).status_code == 302
     plan = db.session.scalar(select(Plan))
     assert (plan.name, plan.name_en, plan.price, plan.renews) == ("Groepslessen", "Group classes", Decimal("29.95"), True)
@@ -58,8 +58,8 @@ def test_a_manager_adds_edits_retires_and_reactivates_a_plan(client, make_user, 
     assert plan.active is True
 
 
-def test_bad_plan_input_is_shown_next_to_the_field(client, make_user, login, db):
-    login(make_user("manager"))
+def test_bad_plan_input_is_shown_next_to_the_field(client, make_user, login_as, db):
+    login_as(make_user("manager"))
     response = client.post("/plans/new", data={**NEW, "period": "lifetime", "renews": "y"})
     assert response.status_code == 422
     assert "A plan bought once for life cannot renew." in _page(response)
@@ -70,7 +70,7 @@ def test_bad_plan_input_is_shown_next_to_the_field(client, make_user, login, db)
 
 
 def test_the_subscription_form_offers_active_plans_only_and_keeps_retired_ones_visible(
-        client, make_user, login, make_member, make_plan, db, frozen_clock):
+        client, make_user, login_as, make_member, make_plan, db, frozen_clock):
     frozen_clock(date(2026, 6, 1))
     offered = make_plan("Fitness Onbeperkt", price=Decimal("34.95"))
     old = make_plan("Oud tarief", price=Decimal("20.00"))
@@ -79,7 +79,7 @@ def test_the_subscription_form_offers_active_plans_only_and_keeps_retired_ones_v
                                 monthly_fee=Decimal("20.00"), status="active"))
     old.active = False
     db.session.commit()
-    login(make_user("front_desk"))
+    login_as(make_user("front_desk"))
     page = _page(client.get(f"/members/{member.member_number}?tab=subscriptions"))
     select_html = re.search(r'<select[^>]*name="plan_id".*?</select>', page, re.S).group(0)
     assert "Fitness Onbeperkt (€ 34,95 per month)" in select_html
@@ -97,27 +97,27 @@ def test_the_subscription_form_offers_active_plans_only_and_keeps_retired_ones_v
     assert subscription.monthly_fee == Decimal("34.95")
 
 
-def test_a_plan_not_paid_per_month_needs_a_fee(client, make_user, login, make_member, make_plan, db):
+def test_a_plan_not_paid_per_month_needs_a_fee(client, make_user, login_as, make_member, make_plan, db):
     card = make_plan("Zwemmen 10-rittenkaart", period="ten_ride", renews=False, price=Decimal("45"))
     member = make_member()
-    login(make_user("front_desk"))
+    login_as(make_user("front_desk"))
     url = f"/members/{member.member_number}/subscriptions"
     refused = client.post(url, data={"plan_id": str(card.id), "starts_on": "2026-06-01"})
     assert refused.status_code == 422 and "This plan is not paid per month" in _page(refused)
     assert client.post(url, data={"plan_id": str(card.id), "starts_on": "2026-06-01", "monthly_fee": "0"}).status_code == 302
 
 
-def test_without_plans_the_form_says_where_they_come_from(client, make_user, login, make_member):
+def test_without_plans_the_form_says_where_they_come_from(client, make_user, login_as, make_member):
     member = make_member()
-    login(make_user("front_desk"))
+    login_as(make_user("front_desk"))
     page = _page(client.get(f"/members/{member.member_number}?tab=subscriptions"))
     assert "The plan catalogue has no active plans yet." in page and "A manager adds them." in page
-    login(make_user("manager"))
+    login_as(make_user("manager"))
     assert 'href="/plans/new"' in _page(client.get(f"/members/{member.member_number}?tab=subscriptions"))
 
 
 def test_dashboard_counts_per_plan_link_to_the_filtered_member_list(
-        client, make_user, login, make_member, make_plan, db, frozen_clock):
+        client, make_user, login_as, make_member, make_plan, db, frozen_clock):
     frozen_clock(date(2026, 6, 1))
     basis, swim = make_plan("Basis"), make_plan("Zwemmen", name_en="Swimming")
     anna = make_member(first_name="Anna", last_name="Jansen")
@@ -131,7 +131,7 @@ def test_dashboard_counts_per_plan_link_to_the_filtered_member_list(
                      monthly_fee=1, status="ended"),
     ])
     db.session.commit()
-    login(make_user("manager"))
+    login_as(make_user("manager"))
     panel = re.search(r'<section class="card" id="panel-plans">.*?</section>', _page(client.get("/")), re.S).group(0)
     rows = re.findall(r'<a href="/members\?plan=(\d+)">([^<]+)</a>.*?<td class="num">(\d+)</td>', panel, re.S)
     assert rows == [(str(basis.id), "Basis", "2"), (str(swim.id), "Swimming", "1")]
@@ -144,11 +144,11 @@ def test_dashboard_counts_per_plan_link_to_the_filtered_member_list(
     assert "Jansen, Anna" in _page(client.get("/members?plan=abc"))  # an unusable filter is no filter
     assert client.get(f"/members?plan={2**70}").status_code == 200
 
-    login(make_user("front_desk"))
+    login_as(make_user("front_desk"))
     assert 'id="panel-plans"' not in _page(client.get("/"))
 
 
-def test_spelling_variants_are_merged_into_one_plan(client, make_user, login, make_member, make_plan, db):
+def test_spelling_variants_are_merged_into_one_plan(client, make_user, login_as, make_member, make_plan, db):
     premium, variant = make_plan("Premium"), make_plan("Prem.")
     other = make_member()
     db.session.add_all([
@@ -158,7 +158,7 @@ def test_spelling_variants_are_merged_into_one_plan(client, make_user, login, ma
                      status="ended", ends_on=date(2024, 12, 31)),
     ])
     db.session.commit()
-    login(make_user("manager"))
+    login_as(make_user("manager"))
     form = _page(client.get(f"/plans/{variant.id}/edit"))
     assert 'id="merge"' in form and f'<option value="{premium.id}">Premium</option>' in form
     assert client.post(f"/plans/{variant.id}/merge", data={"into": "abc"}).status_code == 422

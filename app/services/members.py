@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
 from app.models import Consent, Counter, HealthNote, Invoice, Member, Plan, StaffNote, Subscription, Visit
@@ -466,6 +467,17 @@ def invoices_of(member: Member) -> list[Invoice]:
     return list(db.session.scalars(
         select(Invoice).where(Invoice.member_id == member.id).order_by(Invoice.issued_on.desc(), Invoice.id.desc())
     ))
+
+
+def visits_on_statement(day: date | None = None) -> Select:
+    """The visits of one local day (today by default), newest first, with their member (the dashboard's list).
+
+    The same bounds as dashboard_counts' count, so the list shows the figure it was opened from.
+    """
+    start, end = local_day_bounds(day or clock.today())
+    return (select(Visit).join(Visit.member).options(contains_eager(Visit.member))
+            .where(Visit.checked_in_at >= start, Visit.checked_in_at < end)
+            .order_by(Visit.checked_in_at.desc(), Visit.id.desc()))
 
 
 def dashboard_counts() -> dict:

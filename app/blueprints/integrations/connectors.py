@@ -220,3 +220,10 @@ def connectors_panel(_user):
     if not settings.enabled_names() and not status["outbox_backlog"] and not status["parked"]:
         return None
     return {"jobs": status}
+
+
+@panel_on(bp, "integrations/_dashboard_errors.html", "integrations.view", order=61)
+def sync_errors_panel(_user):
+    """Partner sync errors: failed members and parked deliveries per partner; None when there are none."""
+    problems = report.sync_problems()
+    return {"problems": problems} if problems else None

@@ -29,6 +29,8 @@ from app.services import members as service
 from app.services.members import CONSENT_LABELS, CONTACT_FIELDS, FINANCE_FIELDS, SearchParams
 from app.templating import can, format_money
 
+VISITS_ON_PANEL = 5  # the dashboard's latest check-ins
+
 # Tab key -> (label, permission needed to see it).
 TABS = (
     ("profile", "members.view"),
@@ -84,6 +86,23 @@ def iban_filter(value: str | None) -> str:
 @panel_on(bp, "members/_dashboard.html", "members.view", order=10)
 def dashboard_panel(_user):
     return {"counts": service.dashboard_counts(), "checkin_form": CheckInForm(formdata=None)}
+
+
+@panel_on(bp, "members/_dashboard_visits.html", "members.view", order=12)
+def visits_panel(_user):
+    """Today's latest check-ins; the count itself is on the members panel (dashboard_counts)."""
+    latest = list(db.session.scalars(service.visits_on_statement().limit(VISITS_ON_PANEL)))
+    return {"latest": latest} if latest else None
+
+
+@bp.get("/visits")
+@permission_required("members.view")
+def visits_today():
+    """Today's visits, newest first: the list behind the dashboard's "Visits today"."""
+    pagination = db.paginate(service.visits_on_statement(), page=page_arg(),
+                             per_page=current_app.config["VISITS_PER_PAGE"], error_out=False)
+    return render_template("members/visits.html", pagination=pagination, day=clock.today(),
+                           checkin_form=CheckInForm(formdata=None))
 
 
 @bp.get("")

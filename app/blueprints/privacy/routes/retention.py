@@ -210,5 +210,7 @@ def retention_panel(_user):
         "stale": stale,
         "last_sweep_at": last.occurred_at if last else None,
         "horizon_days": retention_service.HORIZON_DAYS,
+        "sweep_command": retention_service.SWEEP_COMMAND,
+        "cron_line": retention_service.CRON_LINE,
     }
 

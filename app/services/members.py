@@ -27,7 +27,7 @@ FINANCE_FIELDS = ("iban",)
 PROFILE_FIELDS = ("first_name", "infix", "last_name", "date_of_birth", "gender", "joined_on")
 EDITABLE_FIELDS = PROFILE_FIELDS + CONTACT_FIELDS + FINANCE_FIELDS
 
-# search_text is "<names> <member number> | <email> <postcode> <city>": the part before the
+# search_text is "<names> <member number> | <email> <postcode> <city> <phone digits>": the part before the
 # separator is what anyone with members.view may search; the rest needs members.contact.
 SEPARATOR = "|"
 
@@ -81,13 +81,42 @@ def _clean(value: str | None) -> str:
     return fold(value).replace(SEPARATOR, " ").strip()
 
 
+# What staff type for a phone number: digits with spaces, dashes, dots, slashes, brackets, a leading +.
+PHONE_LIKE = re.compile(r"^\s*\+?[\d\s().\-/]+$")
+MIN_PHONE_DIGITS = 6  # fewer digits is a member number or a house number, not a phone number
+
+
+def phone_digits(value: str | None) -> str:
+    """A phone number as one run of digits, the Dutch way: '+31 6 18401421', '06-18401421' -> '0618401421'.
+
+    A leading + (or 00) is an international prefix: +31 becomes the national 0 (also '+31 (0)6 ...');
+    other countries keep theirs as 00<country code>, so a number typed either way is the same text.
+    """
+    text = (value or "").strip().replace("(0)", "")
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text.startswith("+"):
+        digits = "00" + digits
+    if digits.startswith("0031"):
+        digits = "0" + digits[4:]
+    return digits
+
+
+def phone_query(query: str) -> str | None:
+    """The digits to search for when a search looks like a phone number ('06 18401421'), else None."""
+    if not PHONE_LIKE.match(query or ""):
+        return None
+    digits = phone_digits(query)
+    return digits if len(digits) >= MIN_PHONE_DIGITS else None
+
+
 def search_text_for(member: Member) -> str:
-    """The folded text the member search looks in (postcode also without its space)."""
+    """The folded text the member search looks in (postcode also without its space, the phone as digits)."""
     names = [_clean(getattr(member, field)) for field in NAME_FIELDS]
     names.append(str(member.member_number or ""))
     contact = [_clean(member.email), _clean(member.postcode), _clean(member.city)]
     if member.postcode:
         contact.append(_clean(member.postcode.replace(" ", "")))
+    contact.append(phone_digits(getattr(member, "phone", None)))
     return " ".join(p for p in names if p) + f" {SEPARATOR} " + " ".join(p for p in contact if p)
 
 
@@ -218,6 +247,10 @@ def search_statement(params: SearchParams, *, actor) -> Select:
     query = "".join(ch for ch in params.query if ch.isprintable())  # no NUL or control characters in SQL
     # "Berg, Anna" is how the list shows a name, so commas and semicolons separate words too.
     terms = fold(query).replace(SEPARATOR, " ").replace(",", " ").replace(";", " ").split()
+    phone = phone_query(query) if may_search_contact else None
+    if phone:
+        # "06 18401421" is one phone number, not two words: its digits, as search_text keeps them.
+        terms = [phone]
     if terms:
         conditions = []
         # SQLite: the FTS5 trigram index for terms of three characters or more (one MATCH for

@@ -290,9 +290,15 @@ ACTION_PERMISSIONS = {
     "end_subscription": "members.subscriptions",
     "check_in": "members.checkin",
     "place_hold": "privacy.legal_hold",
+    "export": "privacy.export",
+    "opt_out": "members.edit",  # of a partner system (integrations)
 }
 # What an active membership allows beyond an ended one.
 ACTIVE_ONLY = {"end_membership", "add_subscription", "check_in"}
+# The member page: the front desk's row at the top, and what sits on the "Privacy and membership" tab
+# instead of the default one (ending a membership for good, the export, holds, partner opt-outs).
+DESK_ACTIONS = ("check_in", "edit")
+MANAGE_ACTIONS = ("end_membership", "export", "place_hold", "opt_out")
 
 _REFUSALS = {
     "anonymised": _l("This member has been anonymised; nothing personal can be added or changed."),
@@ -320,6 +326,10 @@ class MemberActions:
 
     def allows(self, action: str) -> bool:
         return getattr(self, action)
+
+    def any_of(self, actions) -> bool:
+        """True when at least one of these actions is allowed (does the page need that row or tab)."""
+        return any(self.allows(action) for action in actions)
 
     def require(self, action: str) -> None:
         """Raise MemberError when the member's state refuses the action (the views check permissions)."""

@@ -29,6 +29,7 @@ def test_screenshots(logged_in_page, base_url, make_user):
     member = _db.session.scalars(_db.select(Member).order_by(Member.member_number)).first()
     pages = {
         "dashboard": "/", "members": "/members", "member": f"/members/{member.member_number}",
+        "member-privacy": f"/members/{member.member_number}?tab=privacy",
         "requests": "/privacy/requests", "request": f"/privacy/requests/{data_request.reference}",
         "retention": "/privacy/retention", "audit": "/admin/audit", "public-form": "/request",
     }

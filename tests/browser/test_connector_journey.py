@@ -49,7 +49,7 @@ def test_manager_sets_up_egym_syncs_and_sees_what_was_sent(app, logged_in_page, 
     expect(section.locator(".connector-counts tbody td").nth(1)).to_have_text("1")  # synced
     expect(section.locator(".transfer-log")).to_contain_text("contact.city")
 
-    page.goto(f"{base_url}/members/{member.member_number}")
+    page.goto(f"{base_url}/members/{member.member_number}?tab=privacy")
     expect(page.locator(".member-connectors")).to_contain_text("Sent to eGym on")
     expect(page.locator(".member-connectors")).to_contain_text("City")
     assert egym.accounts and next(iter(egym.accounts.values()))["contact"] == {"city": "Zwolle"}

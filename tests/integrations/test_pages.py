@@ -55,7 +55,7 @@ def test_member_page_and_export_say_what_went_to_egym(client, login, make_user, 
     member = egym_member()
     delivery.run_pending("egym")
     login(make_user("administrator"))
-    page = client.get(f"/members/{member.member_number}").get_data(as_text=True)
+    page = client.get(f"/members/{member.member_number}?tab=privacy").get_data(as_text=True)
     assert "Sent to eGym on" in page and "Email address" in page
     [recipient] = [r for r in export.recipients_for(member) if r.name == "eGym"]
     assert "email" in recipient.categories and recipient.times == 1  # the transfer log's field names

@@ -243,7 +243,7 @@ def test_place_and_lift_a_legal_hold(client, login_as, make_user, make_member, d
 
     response = client.post(url, data={"reason": "Dispute about the cancellation fee"})
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/members/{member.member_number}")
+    assert response.headers["Location"].endswith(f"/members/{member.member_number}?tab=privacy")
     hold = db.session.scalar(select(LegalHold))
     assert hold.reason == "Dispute about the cancellation fee" and hold.placed_by_id == officer.id
     page = client.get("/privacy/retention").get_data(as_text=True)
@@ -340,8 +340,10 @@ def test_the_member_page_shows_the_hold_once_it_includes_the_partial(app, client
     holds.place_hold(member, "Dispute about a refund", officer)
     db.session.commit()
     login_as(officer)
-    page = client.get(f"/members/{member.member_number}").get_data(as_text=True)
+    default = client.get(f"/members/{member.member_number}").get_data(as_text=True)
+    assert '<span class="badge badge-danger">Legal hold</span>' in default and "Lift this hold" not in default
+    page = client.get(f"/members/{member.member_number}?tab=privacy").get_data(as_text=True)
     assert "Legal hold since" in page and "Dispute about a refund" in page and "Lift this hold" in page
     login_as(make_user("front_desk"))
-    page = client.get(f"/members/{member.member_number}").get_data(as_text=True)
+    page = client.get(f"/members/{member.member_number}?tab=privacy").get_data(as_text=True)
     assert "Legal hold since" in page and "Dispute about a refund" not in page

@@ -188,7 +188,7 @@ def opt_out(name, member_number):
     settings.set_opt_out(member, name, wanted, actor=current_user, source_ip=client_ip())
     db.session.commit()
     flash(_("Saved."), "success")
-    return redirect(url_for("members.show", member_number=member_number))
+    return redirect(url_for("members.show", member_number=member_number, tab="privacy"))
 
 
 @bp.app_template_global("long_job")

@@ -40,6 +40,7 @@ TABS = (
     ("consents", "members.view"),
     ("notes", "members.notes"),
     ("health", "members.health"),
+    ("privacy", None),  # "Privacy and membership": shown when _manage_tab_allowed says so
 )
 
 
@@ -136,9 +137,15 @@ def _tab_context(member, tab: str) -> dict:
     return {}
 
 
+def _manage_tab_allowed(actions) -> bool:
+    """The tab with what changes a membership for good and the member's data: for whoever may act there or read requests."""
+    return actions.any_of(service.MANAGE_ACTIONS) or can("privacy.view")
+
+
 def _render_member(member, tab: str = "profile", status: int = 200, **forms):
     """The member page; POST handlers that fail re-render it with their form (nothing lost)."""
-    allowed = [key for key, code in TABS if can(code)]
+    actions = service.actions_for(member, current_user)
+    allowed = [key for key, code in TABS if (can(code) if code else _manage_tab_allowed(actions))]
     if tab not in allowed:
         abort(403 if tab in dict(TABS) else 404)
     defaults = {
@@ -154,7 +161,7 @@ def _render_member(member, tab: str = "profile", status: int = 200, **forms):
     page = render_template(
         "members/show.html", member=member, tab=tab, tabs=allowed, consent_labels=CONSENT_LABELS,
         channel_labels=dict(CONSENT_CHANNELS),
-        actions=service.actions_for(member, current_user),
+        actions=actions, desk_actions=actions.any_of(service.DESK_ACTIONS),
         **_tab_context(member, tab), **defaults,
     )
     # The view is logged once the page exists, as the last thing before it is sent: the audit
@@ -248,7 +255,7 @@ def end(member_number: int):
                                           "The membership has been ended; %(num)s subscriptions ended with it.", ended),
                    on_error=lambda error: form.ended_on.errors.append(str(error))).ok:
             return redirect(url_for("members.show", member_number=member.member_number))
-    return _render_member(member, "profile", 422, end_form=form)
+    return _render_member(member, "privacy", 422, end_form=form)
 
 
 @bp.post("/<int:member_number>/subscriptions")

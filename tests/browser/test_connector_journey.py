@@ -25,7 +25,7 @@ def test_manager_sets_up_egym_syncs_and_sees_what_was_sent(app, logged_in_page, 
     page.get_by_label("Base URL (without /api/v2)").fill(egym.url)
     page.get_by_label("API key (leave empty to keep the stored key)").fill("wrong-key")
     page.get_by_role("button", name="Save").click()
-    expect(page.locator("body")).to_contain_text("The connection test failed (unauthorized)")
+    expect(page.locator("body")).to_contain_text("The connection test failed: eGym refused the API key.")
 
     page.get_by_label("Enabled").check()
     page.get_by_label("Base URL (without /api/v2)").fill(egym.url)

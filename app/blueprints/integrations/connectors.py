@@ -94,7 +94,7 @@ def connector(name):
         else:
             if problem:
                 db.session.rollback()
-                flash(_("The connection test failed (%(code)s): %(text)s Nothing was saved.", code=problem,
+                flash(_("The connection test failed: %(text)s Nothing was saved.",
                         text=report.error_text(problem, name)), "error")
             else:
                 db.session.commit()

@@ -1,7 +1,7 @@
 """Helpers every template can use: can(), the current language, date formats."""
 
 from flask import g
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_principal import AnonymousIdentity
 
 from app.auth.permissions import PermissionNeed
@@ -28,6 +28,8 @@ def register(app) -> None:
         format_moment(value, seconds=fmt == "medium") if fmt in (None, "short", "medium", "long", "full")
         else format_datetime(value, fmt) if value else "")
     app.jinja_env.filters["number"] = format_count
+    # A time of day in the club's time zone (14:05): for lists of one day, where the date is in the heading.
+    app.jinja_env.filters["time"] = lambda value: format_time(value, "HH:mm") if value else ""
     from app.services import roles  # noqa: PLC0415 (services import models, which need the app's extensions)
 
     app.jinja_env.filters["role_name"] = roles.role_name

@@ -50,7 +50,7 @@ CATALOGUE: tuple[PermissionInfo, ...] = (
     PermissionInfo("privacy.register", "privacy", _l("Register a data request received at the desk, by post, email or phone.")),
     PermissionInfo("privacy.handle", "privacy", _l("Register, verify, extend and close data requests; restrict processing.")),
     PermissionInfo("privacy.legal_hold", "privacy", _l("Place and lift legal holds on members.")),
-    PermissionInfo("privacy.erase", "erasure", _l("Carry out erasures (delete or anonymise) and re-apply the erasure ledger.")),
+    PermissionInfo("privacy.erase", "erasure", _l("Carry out erasures (delete or anonymise) and re-apply the erasure register.")),
     PermissionInfo("privacy.export", "exports", _l("Produce a member's data export (PDF and machine-readable package).")),
     PermissionInfo("retention.view", "retention", _l("See the retention policies and what falls due.")),
     PermissionInfo("retention.manage", "retention", _l("Edit retention policies and run the retention sweep.")),

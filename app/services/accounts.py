@@ -14,7 +14,7 @@ from functools import cache
 import pyotp
 import pyotp.utils
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -593,12 +593,38 @@ def unlock_user(actor: User, user: User) -> None:
     db.session.flush()
 
 
-def staff_users_query():
-    """Staff accounts (partner system accounts are managed with the integrations)."""
-    return (
-        select(User).where(User.kind == "staff").options(selectinload(User.roles))
-        .order_by(func.lower(User.username))
-    )
+def _requiring_two_factor():
+    return select(user_roles.c.user_id).join(Role, Role.id == user_roles.c.role_id).where(Role.requires_2fa.is_(True))
+
+
+# The accounts that need an administrator, by filter key: the dashboard counts them and the user
+# list shows them with the same condition, so a figure and its list cannot disagree.
+ATTENTION_FILTERS = {
+    "locked": lambda now: User.locked_until > now,
+    "temporary_password": lambda now: User.must_change_password.is_(True),
+    "two_factor_missing": lambda now: and_(User.totp_enabled.is_(False), User.id.in_(_requiring_two_factor())),
+}
+
+ATTENTION_LABELS = {
+    "locked": _l("Locked after failed logins"),
+    "temporary_password": _l("Still on a temporary password"),
+    "two_factor_missing": _l("Two-factor required but not set up"),
+}
+
+
+def _active_staff():
+    return (User.kind == "staff", User.active.is_(True))
+
+
+def staff_users_query(attention_filter: str | None = None):
+    """Staff accounts (partner system accounts are managed with the integrations).
+
+    With a key of ATTENTION_FILTERS: only the active accounts the dashboard counts under it.
+    """
+    stmt = select(User).where(User.kind == "staff")
+    if attention_filter in ATTENTION_FILTERS:
+        stmt = stmt.where(*_active_staff(), ATTENTION_FILTERS[attention_filter](clock.utcnow()))
+    return stmt.options(selectinload(User.roles)).order_by(func.lower(User.username))
 
 
 @dataclass
@@ -615,14 +641,10 @@ class AccountAttention:
 
 
 def attention() -> AccountAttention:
-    """Counts for the administrator's dashboard panel (set-based, no per-user loop)."""
-    staff = (User.kind == "staff", User.active.is_(True))
-    locked = db.session.scalar(select(func.count()).where(*staff, User.locked_until > clock.utcnow()))
-    temporary = db.session.scalar(select(func.count()).where(*staff, User.must_change_password.is_(True)))
-    requiring = (
-        select(user_roles.c.user_id).join(Role, Role.id == user_roles.c.role_id).where(Role.requires_2fa.is_(True))
-    )
-    missing = db.session.scalar(
-        select(func.count()).where(*staff, User.totp_enabled.is_(False), User.id.in_(requiring))
-    )
-    return AccountAttention(locked, temporary, missing)
+    """Counts for the administrator's dashboard panel: one statement, one count per ATTENTION_FILTERS key."""
+    now = clock.utcnow()
+    counts = db.session.execute(select(*(
+        select(func.count()).select_from(User).where(*_active_staff(), condition(now)).scalar_subquery()
+        for condition in ATTENTION_FILTERS.values()
+    ))).one()
+    return AccountAttention(**dict(zip(ATTENTION_FILTERS, counts, strict=True)))

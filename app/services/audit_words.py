@@ -128,6 +128,7 @@ HIDDEN_KEYS = {"anchor_hash", "up_to_id"}
 TAB_LABELS = {
     "profile": _l("Profile"), "visits": _l("Visits"), "subscriptions": _l("Subscriptions"), "notes": _l("Notes"),
     "consents": _l("Consents"), "invoices": _l("Invoices"), "privacy": _l("Privacy"), "integrations": _l("Integrations"),
+    "health": _l("Health notes"),
 }
 
 TARGET_LABELS = {

@@ -241,5 +241,11 @@ def describe(run: JobRun | None) -> dict | None:
     percent = None
     if run.total:
         percent = min(100, int(run.processed * 100 / run.total))
-    return {"run": run, "outcome": outcome, "percent": percent, "running": run.state in ("queued", "running")}
+    labels = {}
+    if isinstance(outcome.get("counts"), dict):  # a sweep's counts are keyed by retention category
+        from app.services.retention import CATEGORIES
+
+        labels = {key: CATEGORIES[key].label for key in outcome["counts"] if key in CATEGORIES}
+    return {"run": run, "outcome": outcome, "percent": percent, "running": run.state in ("queued", "running"),
+            "labels": labels}
 

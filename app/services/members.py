@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
 from app.models import Consent, Counter, HealthNote, Invoice, Member, Plan, StaffNote, Subscription, Visit
@@ -26,7 +27,7 @@ FINANCE_FIELDS = ("iban",)
 PROFILE_FIELDS = ("first_name", "infix", "last_name", "date_of_birth", "gender", "joined_on")
 EDITABLE_FIELDS = PROFILE_FIELDS + CONTACT_FIELDS + FINANCE_FIELDS
 
-# search_text is "<names> <member number> | <email> <postcode> <city>": the part before the
+# search_text is "<names> <member number> | <email> <postcode> <city> <phone digits>": the part before the
 # separator is what anyone with members.view may search; the rest needs members.contact.
 SEPARATOR = "|"
 
@@ -80,13 +81,42 @@ def _clean(value: str | None) -> str:
     return fold(value).replace(SEPARATOR, " ").strip()
 
 
+# What staff type for a phone number: digits with spaces, dashes, dots, slashes, brackets, a leading +.
+PHONE_LIKE = re.compile(r"^\s*\+?[\d\s().\-/]+$")
+MIN_PHONE_DIGITS = 6  # fewer digits is a member number or a house number, not a phone number
+
+
+def phone_digits(value: str | None) -> str:
+    """A phone number as one run of digits, the Dutch way: '+31 6 18401421', '06-18401421' -> '0618401421'.
+
+    A leading + (or 00) is an international prefix: +31 becomes the national 0 (also '+31 (0)6 ...');
+    other countries keep theirs as 00<country code>, so a number typed either way is the same text.
+    """
+    text = (value or "").strip().replace("(0)", "")
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text.startswith("+"):
+        digits = "00" + digits
+    if digits.startswith("0031"):
+        digits = "0" + digits[4:]
+    return digits
+
+
+def phone_query(query: str) -> str | None:
+    """The digits to search for when a search looks like a phone number ('06 18401421'), else None."""
+    if not PHONE_LIKE.match(query or ""):
+        return None
+    digits = phone_digits(query)
+    return digits if len(digits) >= MIN_PHONE_DIGITS else None
+
+
 def search_text_for(member: Member) -> str:
-    """The folded text the member search looks in (postcode also without its space)."""
+    """The folded text the member search looks in (postcode also without its space, the phone as digits)."""
     names = [_clean(getattr(member, field)) for field in NAME_FIELDS]
     names.append(str(member.member_number or ""))
     contact = [_clean(member.email), _clean(member.postcode), _clean(member.city)]
     if member.postcode:
         contact.append(_clean(member.postcode.replace(" ", "")))
+    contact.append(phone_digits(getattr(member, "phone", None)))
     return " ".join(p for p in names if p) + f" {SEPARATOR} " + " ".join(p for p in contact if p)
 
 
@@ -214,6 +244,10 @@ def search_statement(params: SearchParams, *, actor) -> Select:
     query = "".join(ch for ch in params.query if ch.isprintable())  # no NUL or control characters in SQL
     # "Berg, Anna" is how the list shows a name, so commas and semicolons separate words too.
     terms = fold(query).replace(SEPARATOR, " ").replace(",", " ").replace(";", " ").split()
+    phone = phone_query(query) if may_search_contact else None
+    if phone:
+        # "06 18401421" is one phone number, not two words: its digits, as search_text keeps them.
+        terms = [phone]
     if terms:
         conditions = []
         # SQLite: the FTS5 trigram index for terms of three characters or more (one MATCH for
@@ -253,9 +287,15 @@ ACTION_PERMISSIONS = {
     "end_subscription": "members.subscriptions",
     "check_in": "members.checkin",
     "place_hold": "privacy.legal_hold",
+    "export": "privacy.export",
+    "opt_out": "members.edit",  # of a partner system (integrations)
 }
 # What an active membership allows beyond an ended one.
 ACTIVE_ONLY = {"end_membership", "add_subscription", "check_in"}
+# The member page: the front desk's row at the top, and what sits on the "Privacy and membership" tab
+# instead of the default one (ending a membership for good, the export, holds, partner opt-outs).
+DESK_ACTIONS = ("check_in", "edit")
+MANAGE_ACTIONS = ("end_membership", "export", "place_hold", "opt_out")
 
 _REFUSALS = {
     ANONYMISED: _l("This member has been anonymised; nothing personal can be added or changed."),
@@ -283,6 +323,10 @@ class MemberActions:
 
     def allows(self, action: str) -> bool:
         return getattr(self, action)
+
+    def any_of(self, actions) -> bool:
+        """True when at least one of these actions is allowed (does the page need that row or tab)."""
+        return any(self.allows(action) for action in actions)
 
     def require(self, action: str) -> None:
         """Raise MemberError when the member's state refuses the action (the views check permissions)."""
@@ -463,6 +507,17 @@ def invoices_of(member: Member) -> list[Invoice]:
     return list(db.session.scalars(
         select(Invoice).where(Invoice.member_id == member.id).order_by(Invoice.issued_on.desc(), Invoice.id.desc())
     ))
+
+
+def visits_on_statement(day: date | None = None) -> Select:
+    """The visits of one local day (today by default), newest first, with their member (the dashboard's list).
+
+    The same bounds as dashboard_counts' count, so the list shows the figure it was opened from.
+    """
+    start, end = local_day_bounds(day or clock.today())
+    return (select(Visit).join(Visit.member).options(contains_eager(Visit.member))
+            .where(Visit.checked_in_at >= start, Visit.checked_in_at < end)
+            .order_by(Visit.checked_in_at.desc(), Visit.id.desc()))
 
 
 def dashboard_counts() -> dict:

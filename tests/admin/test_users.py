@@ -222,9 +222,12 @@ def test_dashboard_panel_lists_accounts_needing_attention(app, client, db, admin
         other.post("/login", data={"username": "locked", "password": "wrong-password-1"})
     page = client.get("/").get_data(as_text=True)
     assert 'id="panel-accounts"' in page
-    assert "Locked after failed logins</dt><dd>1" in page
-    assert "Still on a temporary password</dt><dd>1" in page
-    assert "Two-factor required but not set up</dt><dd>1" in page
+    assert ('Locked after failed logins</dt><dd><a id="figure-accounts-locked" '
+            'href="/admin/users?filter=locked">1</a>') in page
+    assert ('Still on a temporary password</dt><dd><a id="figure-accounts-temporary_password" '
+            'href="/admin/users?filter=temporary_password">1</a>') in page
+    assert ('Two-factor required but not set up</dt><dd><a id="figure-accounts-two_factor_missing" '
+            'href="/admin/users?filter=two_factor_missing">1</a>') in page
     assert locked.id
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from app.extensions import db as _db
 from app.models import Member
-from app.services import demo, privacy_requests, retention
+from app.services import demo, privacy_requests
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +21,6 @@ SIZES = {"desktop": {"width": 1280, "height": 800}, "tablet": {"width": 820, "he
 
 def test_screenshots(logged_in_page, base_url, make_user):
     demo.load(members=60, years=1, visits_per_year=20, seed=17)
-    retention.ensure_default_policies()
     data_request = privacy_requests.register("erasure", channel="intake", requester_name="Lotte Jansen",
                                              requester_email="lotte@example.nl")
     user = make_user("administrator", "privacy_officer", username="officer", full_name="Petra de Wit")
@@ -29,6 +28,7 @@ def test_screenshots(logged_in_page, base_url, make_user):
     member = _db.session.scalars(_db.select(Member).order_by(Member.member_number)).first()
     pages = {
         "dashboard": "/", "members": "/members", "member": f"/members/{member.member_number}",
+        "member-privacy": f"/members/{member.member_number}?tab=privacy",
         "requests": "/privacy/requests", "request": f"/privacy/requests/{data_request.reference}",
         "retention": "/privacy/retention", "audit": "/admin/audit", "public-form": "/request",
     }

@@ -25,7 +25,7 @@ def test_manager_sets_up_egym_syncs_and_sees_what_was_sent(app, logged_in_page, 
     page.get_by_label("Base URL (without /api/v2)").fill(egym.url)
     page.get_by_label("API key (leave empty to keep the stored key)").fill("wrong-key")
     page.get_by_role("button", name="Save").click()
-    expect(page.locator("body")).to_contain_text("The connection test failed (unauthorized)")
+    expect(page.locator("body")).to_contain_text("The connection test failed: eGym refused the API key.")
 
     page.get_by_label("Enabled").check()
     page.get_by_label("Base URL (without /api/v2)").fill(egym.url)
@@ -49,7 +49,7 @@ def test_manager_sets_up_egym_syncs_and_sees_what_was_sent(app, logged_in_page, 
     expect(section.locator(".connector-counts tbody td").nth(1)).to_have_text("1")  # synced
     expect(section.locator(".transfer-log")).to_contain_text("contact.city")
 
-    page.goto(f"{base_url}/members/{member.member_number}")
+    page.goto(f"{base_url}/members/{member.member_number}?tab=privacy")
     expect(page.locator(".member-connectors")).to_contain_text("Sent to eGym on")
     expect(page.locator(".member-connectors")).to_contain_text("City")
     assert egym.accounts and next(iter(egym.accounts.values()))["contact"] == {"city": "Zwolle"}

@@ -40,6 +40,8 @@ def test_privacy_officer_downloads_a_members_pdf_and_package(logged_in_page, bas
     page.get_by_role("button", name="Search", exact=True).click()
     page.get_by_role("link", name="Wit, Sanne de").click()
     expect(page).to_have_url(re.compile(rf"/members/{sanne.member_number}$"))
+    expect(page.locator("#data-export")).to_have_count(0)  # the profile comes first; the export has its own tab
+    page.locator("#member-actions").get_by_role("link", name="Privacy and membership").click()
 
     card = page.locator("#data-export")
     expect(card.get_by_role("heading", name="Data export")).to_be_visible()
@@ -68,7 +70,7 @@ def test_privacy_officer_downloads_a_members_pdf_and_package(logged_in_page, bas
                                                     if o["part"] == "health_notes").items()
 
     # Downloading left the page where it was, still usable.
-    expect(page).to_have_url(re.compile(rf"/members/{sanne.member_number}$"))
+    expect(page).to_have_url(re.compile(rf"/members/{sanne.member_number}\?tab=privacy$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Sanne de Wit")
 
 

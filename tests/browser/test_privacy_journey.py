@@ -137,6 +137,7 @@ def test_member_asks_for_erasure_and_the_privacy_officer_carries_it_out(page, ba
     table.get_by_role("link", name="Anonymised member").click()
     expect(page).to_have_url(re.compile(rf"/members/{number}$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Anonymised member")
+    page.locator("#member-actions").get_by_role("link", name="Privacy and membership").click()
     expect(page.locator("#data-export")).to_contain_text("there is no personal data left to export")
     expect(page.locator("main")).not_to_contain_text("Jansen")
 

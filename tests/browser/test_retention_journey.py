@@ -55,15 +55,16 @@ def test_privacy_officer_tightens_a_policy_holds_a_member_and_runs_the_sweep(app
     page.locator("#policy-visits summary").click()
     expect(page.locator("#policy-visits details")).to_contain_text("a year of history is enough")
 
-    # A legal hold, placed from the member page (the reason is required).
+    # A legal hold, placed from the member page's privacy tab (the reason is required).
     page.goto(f"{base_url}/members/{held.member_number}")
+    page.locator("#member-actions").get_by_role("link", name="Privacy and membership").click()
     page.get_by_role("link", name="Place a legal hold").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Place a legal hold on member {held.member_number}")
     page.get_by_role("button", name="Place the hold").click()
     expect(page.get_by_text("Give the reason for the hold, e.g. the dispute or claim.")).to_be_visible()
     page.get_by_label("Reason").fill("Dispute about the final invoice, handled by the lawyer.")
     page.get_by_role("button", name="Place the hold").click()
-    expect(page).to_have_url(re.compile(rf"/members/{held.member_number}$"))
+    expect(page).to_have_url(re.compile(rf"/members/{held.member_number}\?tab=privacy$"))
     expect(page.locator("p.flash")).to_contain_text(f"member {held.member_number} is kept out of the retention sweep")
     hold = page.get_by_role("region", name="Legal hold")
     expect(hold).to_contain_text("Legal hold since")
@@ -115,7 +116,7 @@ def test_privacy_officer_tightens_a_policy_holds_a_member_and_runs_the_sweep(app
     # Karin is anonymised, Wim is untouched and still shows the hold; Pieter keeps his recent visit.
     page.goto(f"{base_url}/members/{gone.member_number}")
     expect(page.get_by_role("heading", level=1)).not_to_contain_text("Karin")
-    page.goto(f"{base_url}/members/{held.member_number}")
+    page.goto(f"{base_url}/members/{held.member_number}?tab=privacy")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Wim Kok")
     hold = page.get_by_role("region", name="Legal hold")
     expect(hold).to_contain_text("Dispute about the final invoice")

@@ -10,8 +10,8 @@ pytestmark = pytest.mark.browser
 TABLET = {"width": 820, "height": 1180}
 
 PAGES = [
-    "/", "/members", "/members/new", "/plans", "/plans/new", "/privacy/requests", "/privacy/requests/new",
-    "/privacy/retention", "/privacy/retention/preview", "/privacy/retention/sweep/confirm",
+    "/", "/members", "/members/new", "/members/visits", "/plans", "/plans/new", "/privacy/requests",
+    "/privacy/requests/new", "/privacy/retention", "/privacy/retention/preview", "/privacy/retention/sweep/confirm",
     "/integrations", "/integrations/api-clients",
     "/admin/users", "/admin/users/new", "/admin/roles", "/admin/roles/new", "/admin/audit", "/account",
 ]
@@ -47,7 +47,8 @@ def test_no_main_page_scrolls_sideways_at_tablet_width(logged_in_page, base_url,
     page.set_viewport_size(TABLET)
     if language == "nl":
         page.get_by_role("button", name="Nederlands").click()
-    paths = [*PAGES, f"/members/{members[0].member_number}", f"/members/{members[0].member_number}/edit",
+    paths = [*PAGES, f"/members/{members[0].member_number}", f"/members/{members[0].member_number}?tab=privacy",
+             f"/members/{members[0].member_number}/edit",
              f"/privacy/requests/{data_request.reference}"]
     wide = {}
     for path in paths:

@@ -257,7 +257,7 @@ def test_dashboard_panel_counts_and_checks_in(admin_client, make_member, db):
     assert 'id="panel-members"' in html and "Active members" in html
     admin_client.post("/members/checkin", data={"member_number": str(member.member_number), "next": "/"})
     html = _page(admin_client.get("/"))
-    assert re.search(r"Visits today</dt><dd>1</dd>", html)
+    assert re.search(r'Visits today</dt><dd><a id="figure-visits-today" href="/members/visits">1</a></dd>', html)
 
 
 def test_end_membership_subscription_consent_and_notes_through_the_page(admin_client, make_member, make_plan, db):

@@ -231,6 +231,53 @@ def test_search_text_keeps_names_apart_from_contact_details(make_member):
     assert "jorg" in names and "muller" in names and str(member.member_number) in names
     assert "ede" not in names and "1234" not in names
     assert "x@example.nl" in contact and "1234 ab" in contact and "1234ab" in contact and "ede" in contact
+    assert "0612345678" in contact  # make_member's phone, +31 6 12345678, as the digits staff type
+
+
+@pytest.mark.parametrize("typed", ["06 18401421", "06-18401421", "+31 6 18401421", "0618401421", "0031 6 1840 1421",
+                                   "+31 (0)6 18401421", "1840 1421"])
+def test_search_finds_a_phone_number_typed_the_way_staff_type_it(db, make_user, make_member, typed):
+    """On SQLite through the FTS5 contact column, on PostgreSQL through the trigram index on search_text."""
+    member = make_member(last_name="Bellen", phone="06-184 014 21")
+    make_member(last_name="Anders", phone="+31 6 55501234")
+    assert _search(db, make_user("front_desk"), typed) == [member.member_number]
+
+
+def test_a_phone_number_finds_nobody_for_users_without_contact_data(db, make_user, make_member):
+    member = make_member(last_name="Bellen", phone="+31 6 18401421")
+    trainer = make_user("trainer")  # members.view without members.contact
+    for typed in ("06 18401421", "0618401421", "+31 6 18401421", "18401421"):
+        assert _search(db, trainer, typed) == []
+    assert _search(db, trainer, "bellen") == [member.member_number]
+
+
+def test_a_foreign_phone_number_is_found_with_its_country_code(db, make_user, make_member):
+    member = make_member(last_name="Schmidt", phone="+49 30 1234567")
+    desk = make_user("front_desk")
+    assert _search(db, desk, "0049 30 1234567") == [member.member_number]
+    assert _search(db, desk, "+49 (30) 123-4567") == [member.member_number]
+
+
+def test_a_changed_phone_number_is_found_by_its_new_digits_only(db, make_user, make_member):
+    member = make_member(last_name="Bellen", phone="0612121212")
+    desk = make_user("front_desk")
+    service.update_member(member, {"phone": "0634343434"}, actor=desk)
+    db.session.commit()
+    assert _search(db, desk, "06 34343434") == [member.member_number]
+    assert _search(db, desk, "06 12121212") == []
+
+
+@pytest.mark.parametrize("value, digits", [("06 18401421", "0618401421"), ("+31 6 18401421", "0618401421"),
+                                           ("0031-6-18401421", "0618401421"), ("+32 470 12 34 56", "0032470123456"),
+                                           ("", ""), (None, "")])
+def test_phone_digits(value, digits):
+    assert service.phone_digits(value) == digits
+
+
+def test_short_numbers_and_words_are_not_phone_searches():
+    assert service.phone_query("1042") is None           # a member number
+    assert service.phone_query("06 anna") is None
+    assert service.phone_query("06 1840") == "061840"
 
 
 def test_visit_statement_is_newest_first(db, make_member):
@@ -246,3 +293,40 @@ def test_every_consent_purpose_has_a_human_label():
     from app.models.member import CONSENT_PURPOSES
 
     assert set(service.CONSENT_LABELS) == set(CONSENT_PURPOSES)
+
+
+def test_the_migration_adds_the_phone_digits_to_members_already_stored(db, make_user, make_member):
+    """0102_h17b_a on rows written before it (their search_text without the digits), and back."""
+    import importlib.util
+    from pathlib import Path
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+    from sqlalchemy import update
+
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0102_h17b_a.py"
+    spec = importlib.util.spec_from_file_location("migration_0102_h17b_a", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    member = make_member(last_name="Bellen", phone="+31 6 18401421")
+    current = member.search_text
+    before = current.removesuffix(" 0618401421")
+    assert before != current
+    db.session.execute(update(Member).where(Member.id == member.id).values(search_text=before))
+    db.session.commit()
+    desk = make_user("front_desk")
+    assert _search(db, desk, "06 18401421") == []
+
+    def run(step):
+        with db.engine.begin() as connection, Operations.context(MigrationContext.configure(connection)):
+            step()
+        db.session.expire_all()
+
+    run(migration.upgrade)
+    assert db.session.get(Member, member.id).search_text == current  # what search_text_for writes now
+    assert _search(db, desk, "06 18401421") == [member.member_number]
+    run(migration.upgrade)  # twice is once
+    assert db.session.get(Member, member.id).search_text == current
+    run(migration.downgrade)
+    assert db.session.get(Member, member.id).search_text == before

@@ -73,15 +73,16 @@ def test_the_index_changes_in_the_members_transaction(db, make_user, make_member
 @pytest.mark.parametrize("method", ["anonymise", "delete"])
 def test_erasure_leaves_no_trigram_of_the_member_in_the_index(db, make_user, make_member, method):
     erased = make_member(first_name="Xaverius", infix=None, last_name="Qwyltjens", email="xq@wyltjens.example",
-                         city="Zwyxcity")
+                         city="Zwyxcity", phone="+31 6 97531864")
     kept = make_member(first_name="Marloes", infix=None, last_name="Brouwer", email="marloes@example.nl")
     desk = make_user("front_desk")
     own = set()
-    for value in ("xaverius qwyltjens", "xq@wyltjens.example", "zwyxcity"):
+    for value in ("xaverius qwyltjens", "xq@wyltjens.example", "zwyxcity", "0697531864"):
         own |= _trigrams(value)
     own -= set().union(*(_trigrams(t) for t in search_index_texts(db, exclude=erased.id)))
     assert own and own <= _vocabulary(db)  # the member's own trigrams are in the index before
     assert _search(db, desk, "qwyltjens") == [erased.member_number]
+    assert _search(db, desk, "06 97531864") == [erased.member_number]
 
     erasure.erase_member(erased, method, desk)
     db.session.commit()
@@ -90,6 +91,7 @@ def test_erasure_leaves_no_trigram_of_the_member_in_the_index(db, make_user, mak
     assert _search(db, desk, "qwyltjens") == []
     assert _search(db, desk, "xaverius") == []
     assert _search(db, desk, "wyltjens.example") == []
+    assert _search(db, desk, "06 97531864") == []
     assert _search(db, desk, "brouwer") == [kept.member_number]
     # Merged (optimize): the index holds exactly what a fresh index of the remaining members
     # holds, so no deleted entry of the erased member lingers in an older segment.

@@ -133,7 +133,8 @@ def test_dashboard_counts_per_plan_link_to_the_filtered_member_list(
     db.session.commit()
     login_as(make_user("manager"))
     panel = re.search(r'<section class="card" id="panel-plans">.*?</section>', _page(client.get("/")), re.S).group(0)
-    rows = re.findall(r'<a href="/members\?plan=(\d+)">([^<]+)</a>.*?<td class="num">(\d+)</td>', panel, re.S)
+    rows = re.findall(r'<a href="/members\?plan=(\d+)">([^<]+)</a>.*?<td class="num"><a href="/members\?plan=\1">(\d+)</a></td>',
+                      panel, re.S)
     assert rows == [(str(basis.id), "Basis", "2"), (str(swim.id), "Swimming", "1")]
 
     listing = _page(client.get(f"/members?plan={basis.id}"))

@@ -258,7 +258,7 @@ def test_place_and_lift_a_legal_hold(client, login_as, make_user, make_member, d
 
     response = client.post(url, data={"reason": "Dispute about the cancellation fee"})
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/members/{member.member_number}")
+    assert response.headers["Location"].endswith(f"/members/{member.member_number}?tab=privacy")
     hold = db.session.scalar(select(LegalHold))
     assert hold.reason == "Dispute about the cancellation fee" and hold.placed_by_id == officer.id
     page = client.get("/privacy/retention").get_data(as_text=True)
@@ -324,8 +324,8 @@ def test_the_dashboard_shows_what_is_due_now_and_within_30_days(client, login_as
     page = client.get("/").get_data(as_text=True)
     panel = re.search(r'<section class="card" aria-labelledby="panel-retention">.*?</section>', page, re.S).group(0)
     assert "The retention sweep has never run" in panel
-    row = re.search(r"<tr><td>Visit history</td>.*?</tr>", panel).group(0)
-    assert re.findall(r'<td class="num">(\d+)</td>', row) == ["1", "1"]
+    row = re.search(r"<tr><td>Visit history</td>.*?</tr>", panel, re.S).group(0)
+    assert re.findall(r'<td class="num"><a href="[^"]+">(\d+)</a></td>', row) == ["1", "1"]
     login_as(make_user("front_desk"))
     assert "panel-retention" not in client.get("/").get_data(as_text=True)
 
@@ -355,8 +355,10 @@ def test_the_member_page_shows_the_hold_once_it_includes_the_partial(app, client
     holds.place_hold(member, "Dispute about a refund", officer)
     db.session.commit()
     login_as(officer)
-    page = client.get(f"/members/{member.member_number}").get_data(as_text=True)
+    default = client.get(f"/members/{member.member_number}").get_data(as_text=True)
+    assert '<span class="badge badge-danger">Legal hold</span>' in default and "Lift this hold" not in default
+    page = client.get(f"/members/{member.member_number}?tab=privacy").get_data(as_text=True)
     assert "Legal hold since" in page and "Dispute about a refund" in page and "Lift this hold" in page
     login_as(make_user("front_desk"))
-    page = client.get(f"/members/{member.member_number}").get_data(as_text=True)
+    page = client.get(f"/members/{member.member_number}?tab=privacy").get_data(as_text=True)
     assert "Legal hold since" in page and "Dispute about a refund" not in page

@@ -138,7 +138,9 @@ def test_who_filed_a_request_is_shown_only_with_privacy_view(client, make_user, 
     data_request.member_id = member.id
     db.session.commit()
     login(make_user(role))
-    page = client.get(f"/members/{member.member_number}").get_data(as_text=True)
+    # The member's requests are on the Privacy and membership tab (a Trainer has no such tab: 403).
+    assert data_request.reference not in client.get(f"/members/{member.member_number}").get_data(as_text=True)
+    page = client.get(f"/members/{member.member_number}?tab=privacy").get_data(as_text=True)
     assert (data_request.reference in page) is sees
     assert ("Data requests" in page) is sees
 

@@ -57,8 +57,11 @@ def _role_fields(form) -> dict:
 @bp.get("/users")
 @permission_required("admin.users")
 def users():
-    pagination = db.paginate(accounts.staff_users_query(), page=page_arg(), per_page=PER_PAGE, error_out=False)
-    return render_template("admin/users.html", pagination=pagination, now=clock.utcnow())
+    shown = request.args.get("filter")
+    shown = shown if shown in accounts.ATTENTION_FILTERS else None
+    pagination = db.paginate(accounts.staff_users_query(shown), page=page_arg(), per_page=PER_PAGE, error_out=False)
+    return render_template("admin/users.html", pagination=pagination, now=clock.utcnow(), shown=shown,
+                           filter_labels=accounts.ATTENTION_LABELS)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -241,4 +244,4 @@ def audit_csv():
 def dashboard_panel(_user):
     """Accounts that need an administrator: locked, on a temporary password, missing two-factor."""
     counts = accounts.attention()
-    return {"counts": counts} if counts.any else None
+    return {"counts": counts, "labels": accounts.ATTENTION_LABELS} if counts.any else None

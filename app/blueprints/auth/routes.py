@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from flask_principal import AnonymousIdentity, Identity, identity_changed
 from markupsafe import Markup
@@ -53,10 +54,12 @@ def _failed_message() -> str:
 
 def _lock_message(user: User) -> str:
     minutes = max(1, int((user.locked_until - clock.utcnow()).total_seconds() // 60) + 1)
-    return _(
-        "This account is locked after too many failed attempts. Try again in %(minutes)s minute(s), "
+    return ngettext(
+        "This account is locked after too many failed attempts. Try again in %(num)s minute, "
         "or ask an administrator to unlock it.",
-        minutes=minutes,
+        "This account is locked after too many failed attempts. Try again in %(num)s minutes, "
+        "or ask an administrator to unlock it.",
+        minutes,
     )
 
 

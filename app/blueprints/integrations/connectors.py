@@ -95,7 +95,7 @@ def connector(name):
         else:
             if problem:
                 db.session.rollback()
-                flash(_("The connection test failed (%(code)s): %(text)s Nothing was saved.", code=problem,
+                flash(_("The connection test failed: %(text)s Nothing was saved.",
                         text=report.error_text(problem, name)), "error")
             else:
                 db.session.commit()
@@ -188,7 +188,7 @@ def opt_out(name, member_number):
     settings.set_opt_out(member, name, wanted, actor=current_user, source_ip=client_ip())
     db.session.commit()
     flash(_("Saved."), "success")
-    return redirect(url_for("members.show", member_number=member_number))
+    return redirect(url_for("members.show", member_number=member_number, tab="privacy"))
 
 
 @bp.app_template_global("long_job")
@@ -220,3 +220,10 @@ def connectors_panel(_user):
     if not settings.enabled_names() and not status["outbox_backlog"] and not status["parked"]:
         return None
     return {"jobs": status}
+
+
+@panel_on(bp, "integrations/_dashboard_errors.html", "integrations.view", order=61)
+def sync_errors_panel(_user):
+    """Partner sync errors: failed members and parked deliveries per partner; None when there are none."""
+    problems = report.sync_problems()
+    return {"problems": problems} if problems else None

@@ -29,6 +29,8 @@ from app.services import members as service
 from app.services.members import CONSENT_LABELS, CONTACT_FIELDS, FINANCE_FIELDS, SearchParams
 from app.templating import can, format_money
 
+VISITS_ON_PANEL = 5  # the dashboard's latest check-ins
+
 # Tab key -> (label, permission needed to see it).
 TABS = (
     ("profile", "members.view"),
@@ -38,6 +40,7 @@ TABS = (
     ("consents", "members.view"),
     ("notes", "members.notes"),
     ("health", "members.health"),
+    ("privacy", None),  # "Privacy and membership": shown when _manage_tab_allowed says so
 )
 
 
@@ -86,6 +89,23 @@ def dashboard_panel(_user):
     return {"counts": service.dashboard_counts(), "checkin_form": CheckInForm(formdata=None)}
 
 
+@panel_on(bp, "members/_dashboard_visits.html", "members.view", order=12)
+def visits_panel(_user):
+    """Today's latest check-ins; the count itself is on the members panel (dashboard_counts)."""
+    latest = list(db.session.scalars(service.visits_on_statement().limit(VISITS_ON_PANEL)))
+    return {"latest": latest} if latest else None
+
+
+@bp.get("/visits")
+@permission_required("members.view")
+def visits_today():
+    """Today's visits, newest first: the list behind the dashboard's "Visits today"."""
+    pagination = db.paginate(service.visits_on_statement(), page=page_arg(),
+                             per_page=current_app.config["VISITS_PER_PAGE"], error_out=False)
+    return render_template("members/visits.html", pagination=pagination, day=clock.today(),
+                           checkin_form=CheckInForm(formdata=None))
+
+
 @bp.get("")
 @permission_required("members.view")
 def index():
@@ -113,9 +133,15 @@ def _tab_context(member, tab: str) -> dict:
     return {}
 
 
+def _manage_tab_allowed(actions) -> bool:
+    """The tab with what changes a membership for good and the member's data: for whoever may act there or read requests."""
+    return actions.any_of(service.MANAGE_ACTIONS) or can("privacy.view")
+
+
 def _render_member(member, tab: str = "profile", status: int = 200, **forms):
     """The member page; POST handlers that fail re-render it with their form (nothing lost)."""
-    allowed = [key for key, code in TABS if can(code)]
+    actions = service.actions_for(member, current_user)
+    allowed = [key for key, code in TABS if (can(code) if code else _manage_tab_allowed(actions))]
     if tab not in allowed:
         abort(403 if tab in dict(TABS) else 404)
     defaults = {
@@ -131,7 +157,7 @@ def _render_member(member, tab: str = "profile", status: int = 200, **forms):
     page = render_template(
         "members/show.html", member=member, tab=tab, tabs=allowed, consent_labels=CONSENT_LABELS,
         channel_labels=dict(CONSENT_CHANNELS),
-        actions=service.actions_for(member, current_user),
+        actions=actions, desk_actions=actions.any_of(service.DESK_ACTIONS),
         **_tab_context(member, tab), **defaults,
     )
     # The view is logged once the page exists, as the last thing before it is sent: the audit
@@ -225,7 +251,7 @@ def end(member_number: int):
                                           "The membership has been ended; %(num)s subscriptions ended with it.", ended),
                    on_error=lambda error: form.ended_on.errors.append(str(error))).ok:
             return redirect(url_for("members.show", member_number=member.member_number))
-    return _render_member(member, "profile", 422, end_form=form)
+    return _render_member(member, "privacy", 422, end_form=form)
 
 
 @bp.post("/<int:member_number>/subscriptions")

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from app.extensions import db
 from app.models import Connector, ConnectorMember, DataTransfer, Member, OutboxEvent
@@ -28,6 +28,31 @@ class Overview:
     errors: list  # (member number or None, code, text, when, candidate ids)
     log: list  # DataTransfer rows, newest first
     plan_labels: list  # the plans and groups taking part, in words (none: all plans)
+
+
+@dataclass
+class SyncProblems:
+    """One partner's errors to resolve: members whose sync failed, deliveries parked after their retries."""
+
+    name: str
+    display_name: str
+    failed: int
+    parked: int
+
+
+def sync_problems() -> list[SyncProblems]:
+    """Per partner with something to resolve, the overview's Failed and Parked counts: one grouped statement."""
+    failed = (select(ConnectorMember.connector, literal("failed").label("kind"), func.count().label("n"))
+              .where(ConnectorMember.state == "failed").group_by(ConnectorMember.connector))
+    parked = (select(OutboxEvent.connector, literal("parked").label("kind"), func.count().label("n"))
+              .where(OutboxEvent.state == "parked").group_by(OutboxEvent.connector))
+    found: dict[str, dict] = {}
+    for name, kind, count in db.session.execute(failed.union_all(parked)):
+        found.setdefault(name, {"failed": 0, "parked": 0})[kind] = count
+    return [
+        SyncProblems(name, settings.DECLARATIONS[name].display_name if name in settings.DECLARATIONS else name, **counts)
+        for name, counts in sorted(found.items())
+    ]
 
 
 def error_text(code: str | None, connector: str = "egym"):

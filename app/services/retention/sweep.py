@@ -26,6 +26,9 @@ DELETE_CHUNK = 5000
 SQLITE_CACHE_KIB = 64 * 1024  # page cache for the sweep's connection on SQLite
 # How many days without a sweep before the dashboard asks whether the nightly job runs.
 STALE_AFTER_DAYS = 2
+# The nightly job as docs/retention.md and the README document it: the command, and a cron line.
+SWEEP_COMMAND = "flask --app wsgi retention sweep"
+CRON_LINE = "17 3 * * *  cd /srv/clubhouse && .venv/bin/flask --app wsgi retention sweep"
 
 
 # ------------------------------------------------------------------------- the sweep

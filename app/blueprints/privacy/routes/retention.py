@@ -194,7 +194,7 @@ def legal_hold_place(member_number: int):
             db.session.commit()
             flash(_("Legal hold placed: member %(number)s is kept out of the retention sweep and erasure "
                     "until the hold is lifted.", number=member.member_number))
-            return redirect(url_for("members.show", member_number=member.member_number))
+            return redirect(url_for("members.show", member_number=member.member_number, tab="privacy"))
     return render_template("privacy/retention_hold.html", form=form, member=member, active=holds.active_holds(member))
 
 
@@ -218,7 +218,7 @@ def legal_hold_lift(hold_id: int):
                     number=member.member_number))
     else:
         flash(_("This form has expired or was sent from elsewhere. Please reload the page and try again."), "error")
-    return redirect(url_for("members.show", member_number=member.member_number))
+    return redirect(url_for("members.show", member_number=member.member_number, tab="privacy"))
 
 
 @panel_on(bp, "privacy/_dashboard_retention.html", "retention.view", order=40)
@@ -234,5 +234,7 @@ def retention_panel(_user):
         "stale": stale,
         "last_sweep_at": last.occurred_at if last else None,
         "horizon_days": retention_service.HORIZON_DAYS,
+        "sweep_command": retention_service.SWEEP_COMMAND,
+        "cron_line": retention_service.CRON_LINE,
     }
 

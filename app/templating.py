@@ -2,8 +2,8 @@
 
 from flask import g
 from flask_babel import format_date, format_datetime, get_locale, get_translations
-from jinja2 import pass_context
 from flask_principal import AnonymousIdentity
+from jinja2 import pass_context
 
 from app.auth.permissions import PermissionNeed
 from app.i18n import format_count, format_day, format_moment

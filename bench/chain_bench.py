@@ -438,14 +438,15 @@ def section_wrk(path: Path, app, stamp, duration: int) -> list[dict]:
     ]
 
 
-def _make_run(env: dict, port: int) -> tuple[float, float]:
+def _make_run(env: dict, port: int, root: Path = ROOT) -> tuple[float, float]:
     """`make run DEMO=0` until /login answers 200: (wall ms, CPU ms of make and everything it started)."""
     import resource
     import signal
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    process = subprocess.Popen(["make", "run", f"PORT={port}", "DEMO=0"], env=env, cwd=ROOT,  # noqa: S603,S607
+    process = subprocess.Popen(["make", "run", f"PORT={port}", "DEMO=0"], env=dict(env, PYTHONPATH=str(root)),  # noqa: S603,S607
+                               cwd=root,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         _wait_for(f"http://127.0.0.1:{port}/login")
@@ -458,18 +459,28 @@ def _make_run(env: dict, port: int) -> tuple[float, float]:
     return wall, cpu
 
 
-def section_startup(runs: int = 3) -> list[dict]:
-    """`make run` on an installed checkout (migrated and bootstrapped by an earlier run) to the first 200 on /login."""
-    samples, cpu_samples, base_samples = [], [], []
+def section_startup(runs: int = 3, other: Path | None = None) -> list[dict]:
+    """`make run` on an installed checkout (migrated and bootstrapped by an earlier run) to the first 200 on /login.
+
+    With `other` (an older checkout whose .venv is this one's), its `make run` is timed too, the two
+    alternating, each on an instance folder of its own."""
+    trees = {"this": ROOT, **({"other": other} if other else {})}
+    walls: dict[str, list[float]] = {name: [] for name in trees}
+    cpus: dict[str, list[float]] = {name: [] for name in trees}
+    base_samples = []
     with tempfile.TemporaryDirectory(prefix="clubhouse-startup-") as folder:
-        env = dict(os.environ, CLUBHOUSE_INSTANCE=folder, DATABASE_URL=f"sqlite:///{folder}/clubhouse.db",
-                   PYTHONPATH=str(ROOT))
-        env.pop("SECRET_KEY", None)
-        _make_run(env, _free_port())  # the first `make run` of a checkout: migrations, roles, the admin
+        envs = {}
+        for name, root in trees.items():
+            instance = Path(folder) / name
+            instance.mkdir()
+            envs[name] = dict(os.environ, CLUBHOUSE_INSTANCE=str(instance), DATABASE_URL=f"sqlite:///{instance}/clubhouse.db")
+            envs[name].pop("SECRET_KEY", None)
+            _make_run(envs[name], _free_port(), root)  # the first `make run` of a checkout: migrations, roles, the admin
         for _ in range(runs):
-            wall, cpu = _make_run(env, _free_port())
-            samples.append(wall)
-            cpu_samples.append(cpu)
+            for name, root in trees.items():
+                wall, cpu = _make_run(envs[name], _free_port(), root)
+                walls[name].append(wall)
+                cpus[name].append(cpu)
     for _ in range(runs):
         port = _free_port()
         started = time.perf_counter()
@@ -482,12 +493,17 @@ def section_startup(runs: int = 3) -> list[dict]:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    value, base = summary(samples), summary(base_samples)
-    return [{"figure": "startup, installed checkout: `make run DEMO=0` until /login answers 200", "value": value,
-             "baseline": base, "baseline_label": "minimal Flask app until / answers",
-             "ratio": value["p50"] / base["p50"], "goal": "< 5 s"},
-            {"figure": "startup: CPU of `make run` and its processes (until stopped)", "value": summary(cpu_samples),
-             "goal": "(the wall time on an idle machine is about this)"}]
+    base = summary(base_samples)
+    results = []
+    for name in trees:
+        label = "this checkout" if name == "this" else f"before ({other.name})"
+        value = summary(walls[name])
+        results.append({"figure": f"startup, {label}: `make run DEMO=0` on an installed checkout until /login answers 200",
+                        "value": value, "baseline": base, "baseline_label": "minimal Flask app until / answers",
+                        "ratio": value["p50"] / base["p50"], "goal": "< 5 s"})
+        results.append({"figure": f"startup, {label}: CPU of `make run` and every process it started",
+                        "value": summary(cpus[name]), "goal": "about the wall time on an idle machine"})
+    return results
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -566,7 +582,7 @@ def main() -> None:
         elif name == "wrk":
             results += section_wrk(args.path, app, stamp, args.duration)
         elif name == "startup":
-            results += section_startup()
+            results += section_startup(other=args.compare_tree.resolve() if args.compare_tree else None)
         else:
             raise SystemExit(f"unknown section {name!r}")
         print(f"[{name}: {time.perf_counter() - started:.0f} s]", file=sys.stderr)

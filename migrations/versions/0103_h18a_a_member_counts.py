@@ -35,11 +35,18 @@ def upgrade():
         op.execute("CREATE TRIGGER members_count_update AFTER UPDATE OF status ON members "
                    f"WHEN old.status IS NOT new.status BEGIN {_SUBTRACT.format(row='old')} {_ADD.format(row='new')} END")
         return
+    # A status change touches two rows: always in the order of their status, so two changes
+    # crossing each other (ending one member while another is reactivated) cannot deadlock.
     op.execute(f"""
         CREATE FUNCTION members_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF TG_OP IN ('UPDATE', 'DELETE') THEN {_SUBTRACT.format(row='OLD')} END IF;
-            IF TG_OP IN ('UPDATE', 'INSERT') THEN {_ADD.format(row='NEW')} END IF;
+            IF TG_OP = 'UPDATE' AND NEW.status < OLD.status THEN
+                {_ADD.format(row='NEW')}
+                {_SUBTRACT.format(row='OLD')}
+            ELSE
+                IF TG_OP IN ('UPDATE', 'DELETE') THEN {_SUBTRACT.format(row='OLD')} END IF;
+                IF TG_OP IN ('UPDATE', 'INSERT') THEN {_ADD.format(row='NEW')} END IF;
+            END IF;
             RETURN NULL;
         END $$""")
     op.execute("CREATE TRIGGER members_count_insert_delete AFTER INSERT OR DELETE ON members "

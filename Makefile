@@ -36,13 +36,18 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-translations: $(VENV)/.installed
+# Compiled only when a fragment (or the compiler) changed, so `make run` does not pay for it every time.
+CATALOGS := app/translations/nl/LC_MESSAGES/messages.mo app/translations/en/LC_MESSAGES/messages.mo
+translations: $(CATALOGS)
+
+$(CATALOGS) &: $(VENV)/.installed $(wildcard app/i18n/*/*.po) app/catalogs.py
 	$(PY) -m app.catalogs compile
+	touch $(CATALOGS)
 
 run: system-deps $(VENV)/.installed translations
 	mkdir -p instance
-	$(FLASK) db upgrade
-	$(FLASK) bootstrap $(if $(filter 0,$(DEMO)),--no-demo,--demo)
+	@# Migrations and the first-run setup in one process (each `flask` command loads the whole app).
+	$(FLASK) bootstrap --upgrade $(if $(filter 0,$(DEMO)),--no-demo,--demo)
 	@# A job worker beside the server, so syncs happen; it stops with the server.
 	$(FLASK) jobs worker & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)

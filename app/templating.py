@@ -1,8 +1,9 @@
 """Helpers every template can use: can(), the current language, date formats."""
 
 from flask import g
-from flask_babel import format_date, format_datetime, format_time, get_locale
+from flask_babel import format_date, format_datetime, format_time, get_locale, get_translations
 from flask_principal import AnonymousIdentity
+from jinja2 import pass_context
 
 from app.auth.permissions import PermissionNeed
 from app.i18n import format_count, format_day, format_moment
@@ -14,10 +15,30 @@ def can(code: str) -> bool:
     return PermissionNeed(code) in identity.provides
 
 
+# The catalogue a page is rendered with is looked up once per render (the context processor puts it
+# in the template's context) instead of once per string: Flask-Babel's own callables look the domain,
+# the locale and the catalogue up again for each of the 50-100 strings of a page. A template rendered
+# without it (an imported macro, a render outside Flask) asks Flask-Babel as before.
+TRANSLATIONS_KEY = "_page_translations"
+
+
+@pass_context
+def _gettext(context, string: str) -> str:
+    return (context.get(TRANSLATIONS_KEY) or get_translations()).ugettext(string)
+
+
+@pass_context
+def _ngettext(context, singular: str, plural: str, n: int) -> str:
+    return (context.get(TRANSLATIONS_KEY) or get_translations()).ungettext(singular, plural, n)
+
+
 def register(app) -> None:
     @app.context_processor
     def inject():
-        return {"can": can, "current_locale": str(get_locale() or "nl"), "club_name": app.config["CLUB_NAME"]}
+        return {"can": can, "current_locale": str(get_locale() or "nl"), "club_name": app.config["CLUB_NAME"],
+                TRANSLATIONS_KEY: get_translations()}
+
+    app.jinja_env.install_gettext_callables(gettext=_gettext, ngettext=_ngettext, newstyle=True)
 
     # One format per kind (app/i18n.py): the named Babel widths a template may still pass map onto it;
     # an explicit pattern ("yyyy-MM-dd") is used as given.

@@ -75,9 +75,16 @@ def seed_demo_command(members: int, years: int, visits_per_year: int, seed: int 
 
 @click.command("bootstrap")
 @click.option("--demo/--no-demo", default=True, help="Load demo data on the first run (into an empty database).")
+@click.option("--upgrade", is_flag=True,
+              help="Apply the database migrations first (what `flask db upgrade` does), in the same process.")
 @with_appcontext
-def bootstrap_command(demo: bool):
+def bootstrap_command(demo: bool, upgrade: bool):
     """First-run setup for `make run`: default roles, an administrator, demo data (idempotent)."""
+    if upgrade:
+        # One process instead of two: `make run` paid for loading the app once more for `db upgrade`.
+        from flask_migrate import upgrade as apply_migrations
+
+        apply_migrations()
     roles.ensure_default_roles()
     first_run = (
         db.session.scalar(select(func.count()).select_from(User)) == 0

@@ -15,7 +15,16 @@ from app.models.integration import (
     WorkerHeartbeat,
 )
 from app.models.mail import MailOutbox
-from app.models.member import Consent, HealthNote, Invoice, Member, StaffNote, Subscription, Visit
+from app.models.member import (
+    Consent,
+    HealthNote,
+    Invoice,
+    Member,
+    MemberStatusCount,
+    StaffNote,
+    Subscription,
+    Visit,
+)
 from app.models.plan import Plan
 from app.models.privacy import DataRequest, ErasureRecord, LegalHold, RecipientNotice, RequestEvent
 from app.models.retention import RetentionPolicy
@@ -44,6 +53,7 @@ __all__ = [
     "ManualRecipient",
     "MemberImport",
     "Member",
+    "MemberStatusCount",
     "MemberChange",
     "OutboxEvent",
     "Plan",

@@ -103,6 +103,10 @@ class User(UserMixin, db.Model):
     def has_permission(self, code: str) -> bool:
         return code in self.permission_codes()
 
+    def remember_permissions(self, codes) -> None:
+        """Set the codes the user's roles grant, as read by the caller (the request's user loader)."""
+        self._permission_cache = frozenset(codes)
+
     def forget_permissions(self) -> None:
         self.__dict__.pop("_permission_cache", None)
 

@@ -95,6 +95,22 @@ class Member(db.Model):
         return f"<Member {self.member_number}>"
 
 
+class MemberStatusCount(db.Model):
+    """How many members have each status, kept by database triggers on `members` (migration 0103_h18a_a).
+
+    The member list's total and the dashboard's active members read it instead of counting the
+    status index on every page. Written only by the triggers, in the member row's transaction.
+    """
+
+    __tablename__ = "member_status_counts"
+    # Code that copies rows table by table (a test's saved world) leaves it out: inserting the
+    # members rebuilds it, and copying it too would count them twice.
+    __table_args__ = {"info": {"kept_by_triggers": True}}
+
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    total: Mapped[int]
+
+
 class Subscription(db.Model):
     """A member's subscription to a plan from the catalogue, over a period."""
 

@@ -15,7 +15,18 @@ from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
-from app.models import Consent, Counter, HealthNote, Invoice, Member, Plan, StaffNote, Subscription, Visit
+from app.models import (
+    Consent,
+    Counter,
+    HealthNote,
+    Invoice,
+    Member,
+    MemberStatusCount,
+    Plan,
+    StaffNote,
+    Subscription,
+    Visit,
+)
 from app.models.member import ACTIVE, ANONYMISED, CONSENT_PURPOSES, ENDED, MEMBER_STATUSES, VISIT_SOURCES
 from app.services import audit, clock, plans, search_index
 from app.services.errors import DomainError
@@ -273,6 +284,26 @@ def search_statement(params: SearchParams, *, actor) -> Select:
     return stmt
 
 
+def _status_total(status: str):
+    """How many members have the status ('all': every member), as a scalar sub-select of the kept counts."""
+    stmt = select(func.coalesce(func.sum(MemberStatusCount.total), 0))
+    if status in MEMBER_STATUSES:
+        stmt = stmt.where(MemberStatusCount.status == status)
+    return stmt.scalar_subquery()
+
+
+def known_total(params: SearchParams) -> int | None:
+    """The list's total without counting its rows, when it lists one whole status (no term, no plan).
+
+    The counts per status are kept by triggers on `members` in the member row's own transaction
+    (migration 0103_h18a_a), so they are as current as a COUNT. None when the list is a search or
+    a plan's members: then the page counts what matched.
+    """
+    if params.plan_id is not None or params.query.strip():
+        return None
+    return db.session.scalar(select(_status_total(params.status)))
+
+
 # --- what may be done to a member ---------------------------------------------------------------
 
 # action -> the permission the actor needs (the views declare the same code on their routes).
@@ -521,10 +552,10 @@ def visits_on_statement(day: date | None = None) -> Select:
 
 
 def dashboard_counts() -> dict:
-    """Active members and today's visits, in one statement (two index-only counts)."""
+    """Active members (the kept count) and today's visits (an index-only count), in one statement."""
     start, end = local_day_bounds(clock.today())
     active, visits = db.session.execute(select(
-        select(func.count()).select_from(Member).where(Member.status == ACTIVE).scalar_subquery(),
+        _status_total(ACTIVE),
         select(func.count()).select_from(Visit).where(Visit.checked_in_at >= start, Visit.checked_in_at < end)
         .scalar_subquery(),
     )).one()

@@ -105,3 +105,26 @@ def test_bootstrap_without_demo_starts_empty(runner, db):
     # a later run with --demo does not load demo data into a database that was already set up
     assert runner.invoke(args=["bootstrap", "--demo"]).exit_code == 0
     assert _count(db, Member) == 0
+
+
+def test_bootstrap_with_upgrade_sets_up_an_empty_database_in_one_command(make_app, tmp_path):
+    """`make run` migrates and bootstraps in one process: an empty database comes out ready to log in to."""
+    from sqlalchemy import inspect
+
+    from app.extensions import db as _db
+    from app.models import Role
+
+    fresh = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'fresh.db'}")
+    with fresh.app_context():  # the CLI runs in the app context it finds, so make it the fresh app's
+        try:
+            result = fresh.test_cli_runner().invoke(args=["bootstrap", "--upgrade", "--no-demo"])
+            assert result.exit_code == 0, result.output
+            assert "username: admin" in result.output
+            again = fresh.test_cli_runner().invoke(args=["bootstrap", "--upgrade", "--no-demo"])
+            assert again.exit_code == 0 and "username: admin" not in again.output
+            assert "alembic_version" in inspect(_db.engine).get_table_names()
+            assert _db.session.scalar(select(func.count()).select_from(User)) == 1
+            assert _db.session.scalar(select(func.count()).select_from(Role)) > 0
+        finally:
+            _db.session.remove()
+            _db.engine.dispose()

@@ -114,8 +114,12 @@ def index():
     plan = plans.get_plan(request.args.get("plan"))
     params = SearchParams(query=request.args.get("q", "")[:200], status=status, sort=sort,
                           descending=request.args.get("dir") == "desc", plan_id=plan.id if plan else None)
+    total = service.known_total(params)
     pagination = db.paginate(service.search_statement(params, actor=current_user), page=page_arg(),
-                             per_page=current_app.config["MEMBERS_PER_PAGE"], error_out=False)
+                             per_page=current_app.config["MEMBERS_PER_PAGE"], error_out=False,
+                             count=total is None)
+    if total is not None:
+        pagination.total = total
     return render_template("members/index.html", pagination=pagination, params=params, plan=plan,
                            checkin_form=CheckInForm(formdata=None))
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    cast,
     bindparam,
     func,
     literal,
@@ -141,8 +142,13 @@ class _TablePlan:
     birth_columns: tuple
     pk: object
     row_text: object  # the row's text columns joined by a separator, as one SQL expression
-    joined: object  # SELECT the row_text of a primary-key range joined into one string (None: not an integer key)
-    rows: object  # SELECT pk, row_text of a primary-key range
+    joined: object  # SELECT "key KEY_MARK row_text" of each row of a key range, joined by ROW_MARK (None: not an integer key)
+    rows: object  # SELECT pk, row_text of a key range
+
+
+# The separators of the joined text: control characters that no identifier holds (NUL cannot be
+# stored in PostgreSQL text, so there the columns are separated by \x01 instead).
+KEY_MARK, ROW_MARK = "\x02", "\x03"
 
 
 _PLANS: dict[tuple[str, str], _TablePlan] = {}
@@ -164,9 +170,10 @@ def _plan(table) -> _TablePlan:
             row_text = row_text.concat(separator).concat(func.coalesce(column, ""))
         if isinstance(pk.type, Integer):
             in_range = pk.between(bindparam("low"), bindparam("high"))
-            aggregate = (func.group_concat(row_text, separator) if dialect == "sqlite"
-                         else func.string_agg(row_text, separator))
-            joined = select(aggregate).where(in_range)
+            keyed_text = cast(pk, String).concat(literal(KEY_MARK)).concat(row_text)
+            aggregate = (func.group_concat(keyed_text, literal(ROW_MARK)) if dialect == "sqlite"
+                         else func.string_agg(keyed_text, literal(ROW_MARK)))
+            joined = select(func.count(), aggregate).where(in_range)
             rows = select(pk, row_text).where(in_range)
     plan = _TablePlan(table, tuple(text_columns), tuple(birth_columns), pk, row_text, joined, rows)
     _PLANS[(dialect, table.name)] = plan
@@ -242,12 +249,24 @@ def _candidates(plan: _TablePlan, keys: tuple[int, int] | None, values: set[str]
     connection = db.session.connection()
     for low in range(keys[0], keys[1] + 1, SCAN_CHUNK):
         bounds = {"low": low, "high": low + SCAN_CHUNK - 1}
-        haystack = (connection.execute(plan.joined, bounds).scalar() or "").lower()
+        count, joined = connection.execute(plan.joined, bounds).one()
+        haystack = (joined or "").lower()
         here = {value for value in values if value in haystack}
         if not here:
             continue
         found |= here
-        for key, text in connection.execute(plan.rows, bounds):
+        if haystack.count(KEY_MARK) == count and haystack.count(ROW_MARK) == count - 1:
+            # Each occurrence's row: the key after the ROW_MARK before it (the marks are only ours).
+            row_keys = set()
+            for value in here:
+                start = haystack.find(value)
+                while start >= 0:
+                    row_start = haystack.rfind(ROW_MARK, 0, start) + 1
+                    row_keys.add(int(haystack[row_start:haystack.index(KEY_MARK, row_start)]))
+                    start = haystack.find(value, start + 1)
+            rows_found.extend(sorted(row_keys))
+            continue
+        for key, text in connection.execute(plan.rows, bounds):  # a mark typed into a text: row by row
             lowered = text.lower()
             if any(value in lowered for value in here):
                 rows_found.append(key)

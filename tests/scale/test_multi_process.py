@@ -12,8 +12,8 @@ PostgreSQL only (SQLite is for one host); the short run is part of `make test`, 
 """
 
 import os
-import signal
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -65,7 +65,8 @@ def chain(app, database_url, tmp_path):
     processes, logs = [], []
     yield lambda: _start(app, database_url, tmp_path, processes, logs)
     for process in processes:
-        process.send_signal(signal.SIGINT)  # gunicorn: quick shutdown (TERM waits for its graceful timeout)
+        # gunicorn: INT is its quick shutdown (TERM waits for the graceful timeout); huey: TERM stops at once.
+        process.send_signal(signal.SIGTERM if "worker" in process.args else signal.SIGINT)
     for process in processes:
         try:
             process.wait(timeout=20)
@@ -101,7 +102,7 @@ def _start(app, database_url, tmp_path, processes, logs) -> dict:
     start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
     ports = [_free_port(), _free_port()]
     for i, port in enumerate(ports):
-        start(f"app{i}", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+        start(f"app{i}", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--graceful-timeout", "2",
                           "--certfile", str(tmp_path / "cert.pem"), "--keyfile", str(tmp_path / "key.pem"), "wsgi:app"])
     for i in range(2):
         start(f"worker{i}", [str(BIN / "flask"), "--app", "wsgi", "jobs", "worker"])

@@ -102,8 +102,9 @@ def _start(app, database_url, tmp_path, processes, logs) -> dict:
     start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
     ports = [_free_port(), _free_port()]
     for i, port in enumerate(ports):
-        start(f"app{i}", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--graceful-timeout", "2",
-                          "--certfile", str(tmp_path / "cert.pem"), "--keyfile", str(tmp_path / "key.pem"), "wsgi:app"])
+        start(f"app{i}", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+                          "--workers", "1", "--graceful-timeout", "2", "--certfile", str(tmp_path / "cert.pem"),
+                          "--keyfile", str(tmp_path / "key.pem"), "wsgi:app"])
     for i in range(2):
         start(f"worker{i}", [str(BIN / "flask"), "--app", "wsgi", "jobs", "worker"])
     bases = [f"https://127.0.0.1:{port}" for port in ports]

@@ -105,6 +105,9 @@ class Config:
     HSTS_ENABLED = False
     # The job queue (huey): SQLite in instance/ by default; redis://... or postgresql://... for a chain.
     JOBS_URL = os.environ.get("JOBS_URL", f"sqlite:///{Path(INSTANCE_DIR) / 'jobs.sqlite3'}")
+    # "HH:MM" on the club's clock: the job workers run the retention sweep then, once a day for all
+    # of them (the job lock). Unset: the sweep is left to cron (docs/retention.md).
+    RETENTION_SWEEP_AT = os.environ.get("RETENTION_SWEEP_AT", "")
     # Partner API keys are encrypted with this Fernet key (a file in instance/ unless given).
     CONNECTOR_SECRET_KEY = os.environ.get("CONNECTOR_SECRET_KEY")
     CONNECTOR_KEY_PATH = os.environ.get("CONNECTOR_KEY_PATH", str(Path(INSTANCE_DIR) / "connector-secret.key"))

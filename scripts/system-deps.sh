@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian packages Clubhouse needs, in one list for `make run`, `make test` and `.ci/run`.
 #
-#   scripts/system-deps.sh run    what the portal needs (WeasyPrint's Pango and HarfBuzz, fonts)
+#   scripts/system-deps.sh run    what the portal needs (WeasyPrint's Pango and HarfBuzz, fonts; ripgrep
+#                                 for the erasure's raw-file scan, which falls back to Python without it)
 #   scripts/system-deps.sh test   the above plus Chromium for the browser tests, the PostgreSQL
 #                                 client and Redis for the tests that start their own server
 #   scripts/system-deps.sh bench  the run packages plus wrk, the load tool of `make bench`
@@ -12,7 +13,7 @@
 set -euo pipefail
 
 profile="${1:-test}"
-run_packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
+run_packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core ripgrep)
 test_packages=(chromium postgresql-client redis-server)
 bench_packages=(wrk)
 

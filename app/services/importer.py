@@ -842,10 +842,10 @@ def get(import_id) -> MemberImport | None:
 @signals.erasing.connect
 def _forget_external_refs(_sender, member_ids=(), **_kwargs) -> None:
     """An erased member's old-system reference goes too (the ledger keeps its number's hash)."""
-    ids = list(member_ids)
-    for start in range(0, len(ids), 500):
-        db.session.execute(delete(ImportedMember).where(ImportedMember.member_id.in_(ids[start:start + 500])),
-                           execution_options={"synchronize_session": False})
+    from app.services import erasure
+
+    db.session.execute(delete(ImportedMember).where(ImportedMember.member_id.in_(erasure._batch_ids())),
+                       execution_options={"synchronize_session": False})  # the staged ids: member_ids
 
 
 # --- the job queue ---------------------------------------------------------------------------

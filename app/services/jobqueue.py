@@ -86,6 +86,13 @@ def _register(huey, app) -> dict:
         with app.app_context():
             runner.tick()
 
+    @huey.periodic_task(crontab(minute="*"), name="retention.nightly")
+    def nightly():
+        from app.services import retention
+
+        with app.app_context():
+            retention.run_nightly()
+
     @huey.task(name="longjobs.run")
     def long_job(run_id: int):
         from app.services import longjobs
@@ -95,7 +102,7 @@ def _register(huey, app) -> dict:
 
     from app.services import importer, mail
 
-    return {"drain": drain, "tick": tick, "long_job": long_job,
+    return {"drain": drain, "tick": tick, "nightly": nightly, "long_job": long_job,
             **importer.register_tasks(huey, app), **mail.register_tasks(huey, app)}
 
 
@@ -125,6 +132,10 @@ def run_worker(app, workers: int = 1) -> None:
         from app.services.connectors import runner
 
         runner.heartbeat()
+    if app.config.get("RETENTION_SWEEP_AT"):
+        # A worker started after the sweep's time (a restart, a new host) does not wait for the next
+        # minute's tick: the queue gets the check now, and whichever worker takes it asks the lock.
+        app.extensions["huey_tasks"]["nightly"]()
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True,
                                     check_worker_health=True, initial_delay=0.1, max_delay=2.0)
     consumer.run()

@@ -123,15 +123,15 @@ def _account_changed(user, change: str = "", **_kwargs) -> None:
 @signals.erasing.connect
 def _forget_members_mail(_sender, member_ids=(), **_kwargs) -> None:
     """An erased member's mails go, sent or not: the rows would still link the member to a mail."""
-    ids = list(member_ids)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        requests = select(DataRequest.id).where(DataRequest.member_id.in_(chunk))
-        db.session.execute(delete(MailOutbox).where(
-            (MailOutbox.member_id.in_(chunk))
-            | ((MailOutbox.subject_type == "request") & MailOutbox.subject_id.in_(requests))
-            | ((MailOutbox.subject_type == "member") & MailOutbox.subject_id.in_(chunk))
-        ), execution_options={"synchronize_session": False})
+    from app.services import erasure
+
+    batch = erasure._batch_ids()  # the engine's staged ids (member_ids): one statement, no list of 25,000 binds
+    requests = select(DataRequest.id).where(DataRequest.member_id.in_(batch))
+    db.session.execute(delete(MailOutbox).where(
+        (MailOutbox.member_id.in_(batch))
+        | ((MailOutbox.subject_type == "request") & MailOutbox.subject_id.in_(requests))
+        | ((MailOutbox.subject_type == "member") & MailOutbox.subject_id.in_(batch))
+    ), execution_options={"synchronize_session": False})
 
 
 def queue_reminders(today=None) -> int:

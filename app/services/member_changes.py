@@ -69,8 +69,17 @@ def restricted(member: Member) -> None:
 
 
 def on_erasure(_sender, member_ids=(), **_kw) -> None:
-    """Receiver of ``signals.erasing``: written before the engine deletes the members and their transfer links."""
-    _write(member_ids, "erased")
+    """Receiver of ``signals.erasing``: written before the engine deletes the members and their transfer links.
+
+    The members are the engine's staged batch (the ids of member_ids), read in one statement.
+    """
+    from app.services import erasure
+
+    pairs = _recipient_clients(erasure._batch_ids()).subquery()
+    db.session.execute(insert(MemberChange).from_select(
+        ["client_id", "member_id", "member_number", "kind", "at"],
+        select(pairs.c.id, pairs.c.member_id, Member.member_number, literal("erased", String(20)),
+               literal(clock.utcnow(), DateTime())).join(Member, Member.id == pairs.c.member_id)))
 
 
 def feed(client: ApiClient, *, after_id: int = 0, limit: int = 100) -> list[MemberChange]:

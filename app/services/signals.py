@@ -1,7 +1,9 @@
 """Signals that other areas subscribe to, so a service does not need to know who listens.
 
 - ``erasing``: sent inside an erasure's transaction, before any row changes, with
-  ``member_ids``, ``method`` and ``source``. The rows can still be read (the integrations
+  ``member_ids``, ``method`` and ``source``; the same ids are staged in the engine's batch
+  table, which a receiver reads with ``erasure._batch_ids()`` (one statement for a sweep's
+  25,000 members, instead of an IN list of them). The rows can still be read (the integrations
   outbox queues partner deletions, the changes feed writes its entries). A receiver that
   raises refuses the erasure: the transaction is rolled back and nothing changes.
 - ``erased``: sent after the statements, still inside the transaction, with the same

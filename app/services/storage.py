@@ -247,8 +247,8 @@ def _run_scan(paths: list[Path], sniff: list[Path], needles: list[bytes], block:
     """rawscan.py in a child process (it alone opens the live SQLite files: see its docstring)."""
     job = json.dumps({"paths": [str(p) for p in paths], "sniff": [str(p) for p in sniff],
                       "needles": [n.hex() for n in needles], "block": block})
-    child = subprocess.run(  # noqa: S603 - our own script, no shell, input on stdin
-        [sys.executable, "-I", str(Path(__file__).with_name("rawscan.py"))],
+    child = subprocess.run(  # noqa: S603 - our own script, no shell, input on stdin; -S: it needs no site-packages
+        [sys.executable, "-I", "-S", str(Path(__file__).with_name("rawscan.py"))],
         input=job, capture_output=True, text=True, check=True, timeout=3600)
     return json.loads(child.stdout)
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import Column, Integer, MetaData, Table, delete, select, text
 
 from app.extensions import db
@@ -58,10 +59,13 @@ def run_sweep(
     delete_chunk: int = DELETE_CHUNK,
     today: date | None = None,
     progress: Callable[[str, int], None] | None = None,
-) -> SweepResult:
+    only_if: Callable[[], bool] | None = None,
+) -> SweepResult | None:
     """Apply every enabled policy now, under the job lock (JobBusyError when another run holds it).
 
     `progress(category, count)` is called after each committed chunk (the page's long job shows it).
+    `only_if()` is asked once the lock is held: when it says no, nothing runs and the result is None
+    (the scheduler's "is tonight's sweep still to do", which another host may have just done).
 
     Unlike most services this one ends transactions: a sweep over 100,000 members cannot be
     one transaction. `commit` is the caller's commit (db.session.commit in the CLI and the
@@ -71,6 +75,9 @@ def run_sweep(
     """
     today = today or clock.today()
     lock = jobs.acquire(JOB_NAME)
+    if only_if is not None and not only_if():
+        jobs.release(lock)
+        return None
     lock.progress = progress  # called by _chunk_done
     storage.defer_large_tables()  # PostgreSQL: visits and the like are vacuumed once, at the end
     search_index.defer_optimize()  # SQLite: the search index is merged once, before the last commit
@@ -227,6 +234,46 @@ def _erase_members(policy, today, actor, run_id, chunk_size, commit, lock) -> in
 
 
 # -------------------------------------------------------------------- the last sweep
+
+
+def nightly_start(now: datetime | None = None) -> datetime | None:
+    """Today's time for the scheduled sweep (UTC, naive), or None when RETENTION_SWEEP_AT is not set.
+
+    RETENTION_SWEEP_AT is "HH:MM" on the club's clock; unset, the job workers leave the sweep to cron.
+    """
+    at = (current_app.config.get("RETENTION_SWEEP_AT") or "").strip()
+    if not at:
+        return None
+    hour, _, minute = at.partition(":")
+    now = (now or clock.utcnow()).replace(tzinfo=clock.UTC).astimezone(clock.LOCAL_ZONE)
+    start = now.replace(hour=int(hour), minute=int(minute or 0), second=0, microsecond=0)
+    return start.astimezone(clock.UTC).replace(tzinfo=None)
+
+
+def nightly_due(now: datetime | None = None) -> bool:
+    """Is today's scheduled sweep due: its time has come and no sweep has completed since."""
+    now = now or clock.utcnow()
+    start = nightly_start(now)
+    if start is None or now < start:
+        return False
+    done = db.session.scalar(select(AuditEvent.id).where(
+        AuditEvent.action == "retention.sweep", AuditEvent.occurred_at >= start).limit(1))
+    db.session.rollback()  # end the read: the answer must not come from an old snapshot next time
+    return done is None
+
+
+def run_nightly() -> SweepResult | None:
+    """The job workers' scheduled sweep: once a day, by whichever scheduler gets the job lock first.
+
+    Every scheduler asks each minute. The one that holds the lock asks again whether it is still due
+    (another host may have just finished it), so the sweep runs once however many schedulers there are.
+    """
+    if not nightly_due():
+        return None
+    try:
+        return run_sweep(None, commit=db.session.commit, via="scheduler", only_if=nightly_due)
+    except jobs.JobBusyError:
+        return None  # another scheduler (or the page, or cron) is sweeping right now
 
 
 def last_sweep() -> AuditEvent | None:

@@ -293,12 +293,6 @@ def letter_sent(reference):
     data_request = request_or_404(reference)
     if not f.EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        svc.mark_letter_sent(data_request, current_user)
-    except svc.RequestError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("The letter is marked as sent; the kept copy has been removed."), "success")
+    attempt(lambda: svc.mark_letter_sent(data_request, current_user),
+            _("The letter is marked as sent; the kept copy has been removed."))
     return redirect(url_for("privacy.request", reference=reference) + "#letter")

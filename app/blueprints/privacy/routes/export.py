@@ -64,6 +64,11 @@ def member_export(member_number: int, fmt: str):
     return _download(file)
 
 
+def _choose_language(reference: str):
+    flash(_("Choose Dutch or English for the export."), "error")
+    return redirect(_request_page(reference))
+
+
 @bp.post(f"/requests/<reference>/export.{FORMAT_RULE}")
 @permission_required("privacy.export")
 def request_export(reference: str, fmt: str):
@@ -71,8 +76,7 @@ def request_export(reference: str, fmt: str):
     data_request = request_or_404(reference)
     form = ExportForm()
     if not form.validate_on_submit():
-        flash(_("Choose Dutch or English for the export."), "error")
-        return redirect(_request_page(reference))
+        return _choose_language(reference)
     try:
         file = export_service.produce_for_request(
             data_request, current_user, fmt, form.language.data, _club(), source_ip=client_ip()
@@ -126,8 +130,7 @@ def request_export_email(reference: str):
     data_request = request_or_404(reference)
     form = ExportForm()
     if not form.validate_on_submit():
-        flash(_("Choose Dutch or English for the export."), "error")
-        return redirect(_request_page(reference))
+        return _choose_language(reference)
     try:
         password = mail.send_export(data_request, current_user, language=form.language.data)
     except export_service.ExportRefusedError as refused:

@@ -54,7 +54,7 @@ def requests():
     else:
         pagination = db.paginate(query, page=page_arg(), per_page=25, error_out=False)
     return render_template("privacy/requests.html", pagination=pagination, filter=filter_, kind=kind,
-                           status=status, sort=sort, search=search, searched=term, svc=DEADLINES, f=LABELS,
+                           status=status, sort=sort, search=search, searched=term, deadlines=DEADLINES, labels=LABELS,
                            today=clock.today())
 
 
@@ -89,7 +89,7 @@ def show_request(reference):
     data_request = request_or_404(reference)
     member = data_request.member
     return render_template(
-        "privacy/request.html", data_request=data_request, member=member, svc=DEADLINES, f=LABELS,
+        "privacy/request.html", data_request=data_request, member=member, deadlines=DEADLINES, labels=LABELS,
         today=clock.today(), extend_form=f.ExtendForm(), close_form=f.CloseForm(), note_form=f.NoteForm(),
         button=f.EmptyForm(), objection_form=_objection_form(member),
         report=svc.report_of(data_request), outcome=svc.outcome_of(data_request),

@@ -11,7 +11,7 @@ from app.auth.decorators import permission_required
 from app.blueprints.form_helpers import BaseForm, choices
 from app.blueprints.main.panels import panel_on
 from app.blueprints.privacy import bp
-from app.blueprints.web import member_or_404, page_arg
+from app.blueprints.web import attempt, member_or_404, page_arg
 from app.extensions import db
 from app.models import JobRun, LegalHold, Member
 from app.services import fiscal, holds, jobs, longjobs
@@ -207,15 +207,9 @@ def legal_hold_lift(hold_id: int):
     member = db.session.get(Member, hold.member_id)
     form = LiftHoldForm()
     if form.validate_on_submit():
-        try:
-            holds.lift_hold(hold, current_user)
-        except holds.HoldError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
-            flash(_("Legal hold lifted: member %(number)s is subject to the retention policies again.",
-                    number=member.member_number))
+        attempt(lambda: holds.lift_hold(hold, current_user),
+                _("Legal hold lifted: member %(number)s is subject to the retention policies again.",
+                  number=member.member_number), category="message")
     else:
         flash(_("This form has expired or was sent from elsewhere. Please reload the page and try again."), "error")
     return redirect(url_for("members.show", member_number=member.member_number, tab="privacy"))

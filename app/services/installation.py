@@ -91,3 +91,59 @@ def delivery() -> DeliverySettings:
         max_attempts=config.get("CONNECTOR_MAX_ATTEMPTS", 10),
         lease_seconds=config.get("CONNECTOR_LEASE_SECONDS", 300),
     )
+
+
+def languages() -> tuple[str, ...]:
+    """The interface languages (LANGUAGES); the first-listed default is default_locale()."""
+    return tuple(current_app.config["LANGUAGES"])
+
+
+def default_locale() -> str:
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def known_locale(locale: str | None) -> str | None:
+    """The locale when it is one of the interface languages, else None."""
+    return locale if locale in languages() else None
+
+
+def retention_sweep_at() -> str:
+    """RETENTION_SWEEP_AT ("HH:MM" on the club's clock), or "" when the workers do not schedule the sweep."""
+    return (current_app.config.get("RETENTION_SWEEP_AT") or "").strip()
+
+
+@dataclass(frozen=True)
+class ClubDetails:
+    """The club's name and contact details, for letters, mails and the public pages."""
+
+    name: str
+    address: str
+    email: str
+    phone: str
+
+
+def club() -> ClubDetails:
+    config = current_app.config
+    return ClubDetails(config["CLUB_NAME"], config["CLUB_ADDRESS"], config["CLUB_EMAIL"], config.get("CLUB_PHONE", ""))
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """What the outgoing mail needs besides MAIL_URL: the sender, the privacy officer, TLS trust, patience."""
+
+    url: str | None
+    sender: str
+    privacy_officer: str | None
+    ca_file: str | None
+    timeout: float
+
+
+def mail() -> MailSettings:
+    config = current_app.config
+    return MailSettings(
+        url=config.get("MAIL_URL") or None,
+        sender=config.get("MAIL_FROM") or config["CLUB_EMAIL"],
+        privacy_officer=config.get("PRIVACY_OFFICER_EMAIL") or None,
+        ca_file=config.get("MAIL_CA_FILE") or None,
+        timeout=config.get("MAIL_TIMEOUT", 10),
+    )

@@ -27,14 +27,14 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
 from app.extensions import db
 from app.models import DataRequest, MailOutbox, OutboxEvent, User
-from app.services import clock, signals
+from app.services import clock, installation, signals
 from app.services.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class Settings:
 
 def settings(url: str | None = None) -> Settings | None:
     """MAIL_URL read; None when mail is not set up."""
-    url = url if url is not None else current_app.config.get("MAIL_URL")
+    url = url if url is not None else installation.mail().url
     if not url:
         return None
     parts = urllib.parse.urlsplit(url)
@@ -101,8 +101,8 @@ def enqueue(kind: str, subject_type: str, subject_id: int | None, *, locale: str
     if dedupe_key and db.session.scalar(select(MailOutbox.id).where(MailOutbox.dedupe_key == dedupe_key)):
         return None
     row = MailOutbox(kind=kind, subject_type=subject_type, subject_id=subject_id, member_id=member_id,
-                     locale=locale if locale in current_app.config["LANGUAGES"] else
-                     current_app.config["BABEL_DEFAULT_LOCALE"], params=json.dumps(params or {}),
+                     locale=installation.known_locale(locale) or installation.default_locale(),
+                     params=json.dumps(params or {}),
                      status="pending", next_attempt_at=clock.utcnow(), dedupe_key=dedupe_key)
     db.session.add(row)
     db.session.flush()
@@ -179,9 +179,8 @@ class Built:
 
 def club_details() -> dict:
     """The club's contact details for letters, mails and the confirmation page."""
-    config = current_app.config
-    return {"name": config["CLUB_NAME"], "address": config["CLUB_ADDRESS"], "email": config["CLUB_EMAIL"],
-            "phone": config.get("CLUB_PHONE", "")}
+    club = installation.club()
+    return {"name": club.name, "address": club.address, "email": club.email, "phone": club.phone}
 
 
 def _render(template: str, **context) -> tuple[str, str]:
@@ -199,7 +198,7 @@ def _users_with(code: str, role_key: str | None = None) -> list[User]:
 
 
 def _officer_addresses() -> list[str]:
-    configured_address = current_app.config.get("PRIVACY_OFFICER_EMAIL")
+    configured_address = installation.mail().privacy_officer
     if configured_address:
         return [configured_address]
     return sorted({u.email for u in _users_with("privacy.handle", "privacy_officer")})
@@ -310,7 +309,7 @@ def _build_export(row: MailOutbox, params: dict) -> Built | None:
     if export.request_refusal(data_request):
         return None
     actor = db.session.get(User, params.get("actor_id")) if params.get("actor_id") else None
-    club = export.ClubInfo(current_app.config["CLUB_NAME"], current_app.config["CLUB_EMAIL"])
+    club = export.ClubInfo(installation.club().name, installation.club().email)
     file = export.produce_for_request(data_request, actor, "zip", _locale_of(row), club)
     password = secretbox.open_sealed(params["sealed"])
     buffer = io.BytesIO()
@@ -369,16 +368,16 @@ def letter_mail_state(data_request: DataRequest) -> MailOutbox | None:
 
 
 def _locale_of(row: MailOutbox) -> str:
-    return row.locale or current_app.config.get("DEFAULT_LOCALE", "nl")
+    return row.locale or installation.default_locale()
 
 
 def message_for(row: MailOutbox, built: Built) -> EmailMessage:
-    config = current_app.config
+    sender = installation.mail().sender
     message = EmailMessage()
-    message["From"] = formataddr((config["CLUB_NAME"], config.get("MAIL_FROM") or config["CLUB_EMAIL"]))
+    message["From"] = formataddr((installation.club().name, sender))
     message["To"] = ", ".join(built.to)
     message["Subject"] = built.subject
-    message["Message-ID"] = make_msgid(domain=(config.get("MAIL_FROM") or config["CLUB_EMAIL"]).split("@")[-1])
+    message["Message-ID"] = make_msgid(domain=sender.split("@")[-1])
     message.set_content(built.text)
     message.add_alternative(built.html, subtype="html")
     for filename, data, maintype, subtype in built.attachments:
@@ -398,12 +397,12 @@ class SendError(Exception):
 
 
 def _tls_context() -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=current_app.config.get("MAIL_CA_FILE") or None)
+    return ssl.create_default_context(cafile=installation.mail().ca_file)
 
 
 def send(message: EmailMessage, config: Settings) -> None:
     """One message over SMTP; raises SendError with a code (never an address) when it does not go."""
-    timeout = current_app.config.get("MAIL_TIMEOUT", 10)
+    timeout = installation.mail().timeout
     try:
         if config.scheme == "smtps":
             client = smtplib.SMTP_SSL(config.host, config.port, timeout=timeout, context=_tls_context())

@@ -7,7 +7,6 @@ commits. Errors are RequestError with a message that is safe to show to staff.
 import json
 from datetime import date, datetime, timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import OperationalError
@@ -24,7 +23,7 @@ from app.models.privacy import (
     WIZARD_KINDS,  # noqa: F401  (the model holds the wizard's vocabulary; importable from here as before)
     WIZARD_STEPS,  # noqa: F401
 )
-from app.services import audit, clock, erasure, rate_limits, storage
+from app.services import audit, clock, erasure, installation, rate_limits, storage
 from app.services import members as member_service
 from app.services.errors import DomainError
 
@@ -79,7 +78,7 @@ def intake(kind: str, *, honeypot: bool, source_ip: str | None = None, locale: s
     if honeypot:
         return spend_reference(), mail.configured()
     data_request = register(kind, channel="intake", source_ip=source_ip, **requester)
-    if locale in current_app.config["LANGUAGES"]:
+    if installation.known_locale(locale):
         data_request.locale = locale  # the letter's language, unless the officer chooses another
     return data_request.reference, mail.acknowledge_request(data_request, locale=locale)
 
@@ -775,7 +774,7 @@ DEFAULT_LETTER_KEEP_DAYS = 30
 
 
 def _keep_days() -> int:
-    return current_app.config.get("LETTER_KEEP_DAYS", DEFAULT_LETTER_KEEP_DAYS)
+    return installation.letter_keep_days()
 
 
 def _forget_letter(data_request: DataRequest) -> None:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import Column, Integer, MetaData, Table, delete, select, text
 
 from app.extensions import db
@@ -15,7 +14,7 @@ from app.models import (
     Member,
     RateLimitBucket,
 )
-from app.services import audit, clock, holds, jobs, search_index, storage
+from app.services import audit, clock, holds, installation, jobs, search_index, storage
 from app.services.retention.categories import CATEGORIES, DISPLAY_ORDER, SWEEP_ORDER
 from app.services.retention.policies import policies
 from app.services.retention.rules import RULES, due_condition
@@ -241,7 +240,7 @@ def nightly_start(now: datetime | None = None) -> datetime | None:
 
     RETENTION_SWEEP_AT is "HH:MM" on the club's clock; unset, the job workers leave the sweep to cron.
     """
-    at = (current_app.config.get("RETENTION_SWEEP_AT") or "").strip()
+    at = installation.retention_sweep_at()
     if not at:
         return None
     hour, _, minute = at.partition(":")

@@ -141,7 +141,8 @@ TARGET_LABELS = {
 
 def _value_labels() -> dict:
     """Stored codes in details, by key, in words (the request register's own labels, read lazily)."""
-    from app.blueprints.privacy import forms as privacy_forms  # labels only; no rule lives there
+    from app.blueprints.members import forms as member_forms  # labels only; no rule lives there
+    from app.blueprints.privacy import forms as privacy_forms
 
     return {
         "kind": privacy_forms.KIND_SHORT, "channel": privacy_forms.CHANNEL_LABELS,
@@ -153,6 +154,10 @@ def _value_labels() -> dict:
         "language": {"nl": "Nederlands", "en": "English"},
         "source": {"request": _l("a data request"), "retention": _l("the retention sweep"),
                    "restore": _l("a backup restore"), "cli": _l("the command line")},
+        # How a consent was given or a sweep was started.
+        "via": {**dict(member_forms.CONSENT_CHANNELS), "import": _l("the member import"),
+                "web": _l("the portal"), "cli": _l("the command line"),
+                "scheduler": _l("the job workers' nightly schedule")},
     }
 
 

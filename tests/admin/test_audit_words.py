@@ -88,3 +88,17 @@ def test_a_csv_cell_never_starts_a_formula():
     assert audit_words._csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
     assert audit_words._csv_cell("-1+2") == "'-1+2"
     assert audit_words._csv_cell("Member viewed") == "Member viewed"
+
+
+def test_how_a_sweep_was_started_and_a_consent_given_read_in_words(app):
+    from types import SimpleNamespace
+
+    def lines(action, **details):
+        import json
+
+        with app.test_request_context():
+            return audit_words.sentences(SimpleNamespace(action=action, details=json.dumps(details)))
+
+    assert "Via: the job workers' nightly schedule" in lines("retention.sweep", via="scheduler")
+    assert "Via: the command line" in lines("retention.sweep", via="cli")
+    assert "Via: Paper form" in lines("consent.given", purpose="newsletter", via="form")

@@ -149,14 +149,10 @@ def identity(reference):
         if member is None:
             form.member_number.errors.append(_("No member with this number."))
         else:
-            try:
-                svc.verify_identity(data_request, member, form.method.data, current_user)
-            except svc.RequestError as exc:
-                db.session.rollback()
-                flash(str(exc), "error")
-            else:
-                db.session.commit()
-                flash(_("Identity verified; the request is linked to member %(number)s.", number=member.member_number))
+            verified = attempt(lambda: svc.verify_identity(data_request, member, form.method.data, current_user),
+                               _("Identity verified; the request is linked to member %(number)s.",
+                                 number=member.member_number), category="message")
+            if verified.ok:
                 return _after_identity(data_request)
     # The first hits use what the requester told us, server-side: nothing of it goes into a URL.
     # Without members.contact an email finds nobody (field-level rules); the name still does.

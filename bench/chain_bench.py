@@ -459,6 +459,22 @@ def _make_run(env: dict, port: int, root: Path = ROOT) -> tuple[float, float]:
     return wall, cpu
 
 
+def section_sweep(repeat: int = 3) -> list[dict]:
+    """The retention sweep against the hand-written SQL (bench/retention_bench.py: 100,000 ended members on
+    fresh copies of its own database, the two sides alternating); the ratio of the fastest run of each."""
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "retention_bench.py"), "--repeat", str(repeat)],
+                         cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    found = re.search(r"sweep best ([\d.]+)s / median ([\d.]+)s, hand-written best ([\d.]+)s / median ([\d.]+)s",
+                      out.stdout)
+    if found is None:
+        raise SystemExit(out.stdout[-2000:] + out.stderr[-2000:])
+    sweep_best, sweep_median, hand_best, hand_median = (float(x) * 1000 for x in found.groups())
+    return [{"figure": "retention sweep, 100,000 ended members (bench/retention_bench.py)",
+             "value": {"p50": sweep_median, "best": sweep_best}, "baseline": {"p50": hand_median, "best": hand_best},
+             "baseline_label": "the same data change as hand-written SQL", "ratio": sweep_best / hand_best,
+             "goal": "<= 2x (fastest runs)"}]
+
+
 def section_startup(runs: int = 3, other: Path | None = None) -> list[dict]:
     """`make run` on an installed checkout (migrated and bootstrapped by an earlier run) to the first 200 on /login.
 
@@ -539,7 +555,7 @@ def record(results: list[dict], command: str, stamp: dict, note: str) -> None:
         out.write(heading + table(results) + "\n")
 
 
-SECTIONS = ("search", "member", "dashboard", "erasure", "wrk", "startup")
+SECTIONS = ("search", "member", "dashboard", "erasure", "wrk", "startup", "sweep")
 
 
 def main() -> None:
@@ -583,6 +599,8 @@ def main() -> None:
             results += section_wrk(args.path, app, stamp, args.duration)
         elif name == "startup":
             results += section_startup(other=args.compare_tree.resolve() if args.compare_tree else None)
+        elif name == "sweep":
+            results += section_sweep()
         else:
             raise SystemExit(f"unknown section {name!r}")
         print(f"[{name}: {time.perf_counter() - started:.0f} s]", file=sys.stderr)

@@ -50,13 +50,15 @@ def _default_config():
 
 def register_storage_checks(app: Flask) -> None:
     """The instance folder is the owner's only; the ledger and its key never lie inside BACKUP_DIR; a set
-    CONNECTOR_SECRET_KEY is a real key."""
+    CONNECTOR_SECRET_KEY is a real key and a set RETENTION_SWEEP_AT a time of day."""
     from app.services import backup, storage
     from app.services.connectors import secretbox
+    from app.services.retention import sweep
 
     storage.secure_instance_dir(instance=Path(app.instance_path))
     backup.refuse_ledger_in_backup_dir(app.config)
     secretbox.refuse_bad_configured_key(app.config)
+    sweep.refuse_bad_sweep_time(app.config)
 
 
 def register_extensions(app: Flask) -> None:

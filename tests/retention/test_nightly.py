@@ -36,3 +36,15 @@ def test_the_scheduler_that_gets_the_lock_asks_again_before_it_sweeps(app, db, p
     assert retention.last_sweep() is None
     retention.run_sweep(None, commit=db.session.commit, via="cli")
     assert not retention.nightly_due()  # any completed sweep since 03:15 counts
+
+
+def test_a_mistyped_sweep_time_stops_the_start_with_the_form_it_wants(make_app):
+    import pytest
+
+    from app.services.retention.sweep import BadSweepTimeError
+
+    for wrong in ("3h15", "25:00", "03:75", "3:5", "soon"):
+        with pytest.raises(BadSweepTimeError, match="is not a time of day: write it as HH:MM"):
+            make_app(RETENTION_SWEEP_AT=wrong)
+    make_app(RETENTION_SWEEP_AT="3:15")  # one-digit hours are a time of day too
+    make_app(RETENTION_SWEEP_AT="")  # unset: cron starts the sweep

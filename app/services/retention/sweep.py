@@ -235,6 +235,25 @@ def _erase_members(policy, today, actor, run_id, chunk_size, commit, lock) -> in
 # -------------------------------------------------------------------- the last sweep
 
 
+class BadSweepTimeError(RuntimeError):
+    """RETENTION_SWEEP_AT is set but is no time of day: the portal must not start with it."""
+
+
+def sweep_time(text: str) -> tuple[int, int]:
+    """"03:17" -> (3, 17); anything else that is not a time of day (HH:MM) raises BadSweepTimeError."""
+    hour, colon, minute = text.strip().partition(":")
+    if colon and hour.isdecimal() and minute.isdecimal() and len(minute) == 2 and int(hour) < 24 and int(minute) < 60:
+        return int(hour), int(minute)
+    raise BadSweepTimeError(f"RETENTION_SWEEP_AT={text!r} is not a time of day: write it as HH:MM on the club's "
+                            "clock, for example 03:17, or leave it unset to start the sweep from cron.")
+
+
+def refuse_bad_sweep_time(config) -> None:
+    """At startup: a mistyped RETENTION_SWEEP_AT is named now, not as a worker's error every minute."""
+    if (config.get("RETENTION_SWEEP_AT") or "").strip():
+        sweep_time(config["RETENTION_SWEEP_AT"])
+
+
 def nightly_start(now: datetime | None = None) -> datetime | None:
     """Today's time for the scheduled sweep (UTC, naive), or None when RETENTION_SWEEP_AT is not set.
 
@@ -243,9 +262,9 @@ def nightly_start(now: datetime | None = None) -> datetime | None:
     at = installation.retention_sweep_at()
     if not at:
         return None
-    hour, _, minute = at.partition(":")
+    hour, minute = sweep_time(at)
     now = (now or clock.utcnow()).replace(tzinfo=clock.UTC).astimezone(clock.LOCAL_ZONE)
-    start = now.replace(hour=int(hour), minute=int(minute or 0), second=0, microsecond=0)
+    start = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
     return start.astimezone(clock.UTC).replace(tzinfo=None)
 
 

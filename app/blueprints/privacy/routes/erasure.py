@@ -257,7 +257,7 @@ def _make_letter(data_request, form):
         body = pdf.render_pdf(_letter_html(data_request))
     try:
         svc.letter_made(data_request, current_user, body, by_email=by_email, locale=form.language.data)
-    except svc.RequestError as exc:  # Art. 19: a recipient not yet told keeps the request open
+    except svc.RequestError as exc:  # a recipient not yet told (Art. 19), or e-mail without mail: nothing is made
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("privacy.request", reference=reference, _anchor="recipients"))

@@ -59,7 +59,7 @@ def member_export(member_number: int, fmt: str):
     except export_service.ExportRefusedError as refused:
         db.session.rollback()
         flash(refused.message, "error")
-        return redirect(url_for("members.show", member_number=member_number))
+        return redirect(url_for("members.show", member_number=member_number, tab="privacy"))  # where the export card is
     db.session.commit()
     return _download(file)
 

@@ -144,6 +144,11 @@ def html_instead_of_pdf(monkeypatch):
 _TEMPLATE: dict = {}
 
 
+def _rows_of(conn, table) -> list[dict]:
+    """A table's rows in key order: PostgreSQL returns an updated row elsewhere in an unordered scan."""
+    return [dict(row._mapping) for row in conn.execute(table.select().order_by(*table.primary_key.columns))]
+
+
 @pytest.fixture
 def world(db, make_member, make_user, make_role, make_plan):
     """Real objects for every URL argument; returns the values by argument name."""
@@ -156,8 +161,7 @@ def world(db, make_member, make_user, make_role, make_plan):
         return copy.deepcopy(_TEMPLATE["world"])
     values = _build_world(db, make_member, make_user, make_role, make_plan)
     with db.engine.connect() as conn:
-        rows = [(table, [dict(row._mapping) for row in conn.execute(table.select())])
-                for table in db.metadata.sorted_tables]
+        rows = [(table, _rows_of(conn, table)) for table in db.metadata.sorted_tables]
     _TEMPLATE.update(url=str(db.engine.url), rows=[(t, r) for t, r in rows if r], world=copy.deepcopy(values))
     return values
 
@@ -166,8 +170,7 @@ def test_the_world_comes_back_the_same_for_every_test(db, world):
     """The copied world holds exactly the rows the factories made (this test runs after the first)."""
     assert _TEMPLATE, "the first use of the world fixture records it"
     with db.engine.connect() as conn:
-        now = [(table, [dict(row._mapping) for row in conn.execute(table.select())])
-               for table in db.metadata.sorted_tables]
+        now = [(table, _rows_of(conn, table)) for table in db.metadata.sorted_tables]
     assert [(t.name, r) for t, r in now if r] == [(t.name, r) for t, r in _TEMPLATE["rows"]]
     assert world == _TEMPLATE["world"]
 

@@ -4,6 +4,7 @@ import shutil
 import socket
 import subprocess
 import time
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
@@ -26,8 +27,6 @@ def _hammer(server, token, ca_file, times):
 
 def test_the_limit_answers_429_with_retry_after_and_the_remaining_quota(make_app, ssl_context, ca_file, make_client,
                                                                         frozen_clock):
-    from datetime import datetime
-
     frozen_clock(datetime(2026, 5, 1, 10, 0, 10))
     server = _limited_server(make_app, ssl_context)
     try:
@@ -42,8 +41,10 @@ def test_the_limit_answers_429_with_retry_after_and_the_remaining_quota(make_app
     assert limited.headers["Content-Type"] == "application/problem+json"
 
 
-def test_two_processes_share_the_database_counter(make_app, ssl_context, ca_file, make_client, db):
+def test_two_processes_share_the_database_counter(make_app, ssl_context, ca_file, make_client, db, frozen_clock):
     # Two apps (as two workers would be) on one database: the budget is spent once, not per app.
+    # The clock stands still mid-window: four requests across a minute boundary would get a fresh budget.
+    frozen_clock(datetime(2026, 5, 1, 10, 0, 10))
     first, second = _limited_server(make_app, ssl_context), _limited_server(make_app, ssl_context)
     try:
         client, token = make_client()
@@ -87,9 +88,11 @@ def redis_url(tmp_path):
         process.wait(timeout=10)
 
 
-def test_with_redis_the_counter_lives_in_redis(make_app, ssl_context, ca_file, make_client, db, redis_url):
+def test_with_redis_the_counter_lives_in_redis(make_app, ssl_context, ca_file, make_client, db, redis_url,
+                                               frozen_clock):
     import redis
 
+    frozen_clock(datetime(2026, 5, 1, 10, 0, 10))  # mid-window, as above
     first = _limited_server(make_app, ssl_context, REDIS_URL=redis_url)
     second = _limited_server(make_app, ssl_context, REDIS_URL=redis_url)
     try:

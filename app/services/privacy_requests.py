@@ -756,13 +756,27 @@ def letter_made(data_request: DataRequest, actor, letter_pdf: bytes | None = Non
     _audit("privacy.letter.made", data_request, actor)
 
 
+def letter_email_refusal(data_request: DataRequest):
+    """Why the letter cannot go by e-mail (no address on the request, no mail set up), or None when it can.
+
+    The letter step offers the choice only when this is None; letter_made refuses with the same words."""
+    from app.services import mail
+
+    if not data_request.requester_email:
+        return _l("This request has no email address to send the letter to.")
+    if not mail.configured():
+        return _l("E-mail is not set up (MAIL_URL); send the letter another way.")
+    return None
+
+
 def _queue_letter_mail(data_request: DataRequest, actor, letter_pdf: bytes | None, locale: str | None) -> None:
     from app.services import mail
 
-    if not letter_pdf or not data_request.requester_email:
+    if not letter_pdf:  # nothing to attach (a caller that made no PDF)
         raise RequestError(_l("This request has no email address to send the letter to."))
-    if not mail.configured():
-        raise RequestError(_l("E-mail is not set up (MAIL_URL); send the letter another way."))
+    refusal = letter_email_refusal(data_request)
+    if refusal:
+        raise RequestError(refusal)
     data_request.letter_email = data_request.requester_email
     mail.enqueue("erasure_letter", "request", data_request.id, locale=locale)
     add_event(data_request, "letter_email_queued", actor)

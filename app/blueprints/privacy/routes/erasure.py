@@ -246,7 +246,7 @@ def _letter_form(data_request):
 
 
 def _can_email(data_request) -> bool:
-    return mail.configured() and bool(data_request.requester_email)
+    return svc.letter_email_refusal(data_request) is None
 
 
 def _make_letter(data_request, form):

@@ -308,7 +308,7 @@ def test_development_server_request_log_holds_no_query_string(app, db, make_user
     caplog.set_level(logging.INFO, logger="werkzeug")
     staff = make_user(permissions=sorted(CODES), username="devcheck")
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         app.config["WTF_CSRF_ENABLED"] = True

@@ -37,11 +37,18 @@ class Guest(AnonymousUserMixin):
 
 def init_app(app) -> None:
     from flask_login import current_user
-    from sqlalchemy import select
+    from sqlalchemy import bindparam, select
     from sqlalchemy.orm import joinedload
 
     from app.models import RolePermission, User
     from app.models.auth import user_roles
+
+    # The two statements every request's user loader runs, built once: building them (the
+    # joined load, the comparisons) cost more than SQLAlchemy's cached compile of them.
+    user_with_roles = select(User).options(joinedload(User.roles)).where(User.id == bindparam("user_id"))
+    granted_codes = (select(RolePermission.code)
+                     .join(user_roles, user_roles.c.role_id == RolePermission.role_id)
+                     .where(user_roles.c.user_id == bindparam("user_id")))
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -63,12 +70,10 @@ def init_app(app) -> None:
         # The user with its roles in one query (the two-factor gate reads the roles on every
         # request), then the codes its roles grant as plain strings: the permission needs are all
         # a request uses of the grants, and one ORM object per grant cost more than the query.
-        user = db.session.get(User, int(user_id), options=[joinedload(User.roles)])
+        user = db.session.scalars(user_with_roles, {"user_id": int(user_id)}).unique().one_or_none()
         if user is None or not user.active or user.kind != "staff":
             return None
-        user.remember_permissions(db.session.scalars(
-            select(RolePermission.code).join(user_roles, user_roles.c.role_id == RolePermission.role_id)
-            .where(user_roles.c.user_id == user.id)))
+        user.remember_permissions(db.session.scalars(granted_codes, {"user_id": user.id}))
         if session.get(EPOCH_KEY) != user.session_epoch:
             session.clear()
             return None

@@ -31,7 +31,7 @@ class Server:
         scheme = "https" if ssl_context else "http"
         shown = f"[{host}]" if ":" in host else host
         self.base = f"{scheme}://{shown}:{self.port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
 
     def stop(self):

@@ -325,7 +325,7 @@ def test_an_answer_that_is_not_egyms_api_is_a_clear_error_not_a_crash(status, bo
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     try:
         client = egym_api.EgymClient(f"http://127.0.0.1:{server.server_port}", "key", timeout=5)
         with pytest.raises(egym_api.PartnerError) as raised:

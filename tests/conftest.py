@@ -39,6 +39,7 @@ from app.services import members as member_service
 from app.services import roles as role_service
 
 TEST_PASSWORD = "Correct-horse-battery-9"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def _reset_postgres_schema(url: str) -> None:
@@ -155,6 +156,8 @@ def make_app(database_url, instance_dir):
                 "BACKUP_DIR": str(instance_dir.parent / f"{instance_dir.name}-backups"),
                 "CONNECTOR_KEY_PATH": str(instance_dir / "connector-secret.key"),
                 "JOBS_URL": f"sqlite:///{instance_dir / 'jobs.sqlite3'}",
+                # Shared by the workers and kept between runs, beside the compiled modules.
+                "TEMPLATE_CACHE_DIR": str(ROOT / ".pycache" / "templates"),
                 **overrides,
             },
         )

@@ -1,5 +1,6 @@
 """Working the job queue in a test: what `flask jobs worker` does, one task after another, in this process."""
 
+from app.extensions import db
 from app.services import jobqueue
 
 
@@ -11,4 +12,8 @@ def work_the_queue(app, only: str | None = "longjobs.run") -> int:
         if only is None or task.name == only:
             huey.execute(task)
             ran += 1
+    # A worker is another process: the next request must see what it wrote. The test client's
+    # requests share the test's session, which would otherwise keep the rows it had loaded before
+    # (a page read in production starts a session of its own).
+    db.session.expire_all()
     return ran

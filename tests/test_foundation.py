@@ -128,3 +128,22 @@ def test_no_translation_is_left_for_a_string_the_code_dropped():
     from app import catalogs as i18n
 
     assert i18n.stale("nl") == {}, "run `python -m app.catalogs prune`"
+
+
+def test_compiled_templates_are_kept_and_an_edited_template_is_compiled_afresh(make_app, tmp_path):
+    """A new process renders from the kept compiled templates, yet never shows an old version of one."""
+    from jinja2 import FileSystemLoader
+
+    cache, sources = tmp_path / "compiled", tmp_path / "templates"
+    sources.mkdir()
+    (sources / "note.html").write_text("Opening hours: {{ hours }}")
+
+    def render():
+        fresh = make_app(TEMPLATE_CACHE_DIR=str(cache))
+        fresh.jinja_env.loader = FileSystemLoader(sources)
+        return fresh.jinja_env.get_template("note.html").render(hours="7-23")
+
+    assert render() == "Opening hours: 7-23"
+    assert len(list(cache.iterdir())) == 1  # compiled once and kept
+    (sources / "note.html").write_text("Open from {{ hours }}, also on Sundays")
+    assert render() == "Open from 7-23, also on Sundays"

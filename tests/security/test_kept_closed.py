@@ -11,7 +11,7 @@ import pytest
 from app.auth.permissions import CODES, DEFAULT_ROLES
 from app.blueprints.security import CSP
 from tests.conftest import TEST_PASSWORD
-from tests.test_bad_input import _build, _fingerprint
+from tests.test_bad_input import _build, _fingerprint, watched_changes  # noqa: F401 - the watch _fingerprint reads, for this module too
 
 IDENTITIES = ["anonymous", *DEFAULT_ROLES]
 STAFF_CODES = sorted(code for code in CODES if not code.startswith("api."))

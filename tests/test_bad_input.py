@@ -315,7 +315,7 @@ def _watch_statements(dialect: str, columns: dict[str, list[str]]) -> tuple[list
         remove += [f"DROP TABLE IF EXISTS {CHANGES}", "DROP FUNCTION IF EXISTS walk_watch_note() CASCADE"]
         return add, remove
     add.append(f"CREATE TABLE {CHANGES} (id INTEGER PRIMARY KEY)")
-    note = f"BEGIN INSERT INTO {CHANGES} (id) VALUES (NULL); END"
+    note = f"BEGIN INSERT INTO {CHANGES} (id) VALUES (NULL); END"  # noqa: S608 - a fixed name
     for table in (*WATCHED_TABLES, "users"):
         watched = user_columns if table == "users" else columns[table]
         changed = " OR ".join(f'OLD."{c}" IS NOT NEW."{c}"' for c in watched)
@@ -499,7 +499,7 @@ def test_the_detector_notices_a_server_error_and_a_change_on_refusal(make_app, d
     @other.post("/__test_refuse_after_bookkeeping")
     @public
     def refuse_after_bookkeeping():
-        _db.session.execute(update(User).values(failed_login_count=User.failed_login_count + 1))  # not watched: moves on any login
+        _db.session.execute(update(User).values(failed_login_count=User.failed_login_count + 1))  # not watched: moves on logins
         _db.session.execute(update(Role).values(name=Role.name))  # writes, yet changes no value
         _db.session.commit()
         return "no", 429

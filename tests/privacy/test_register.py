@@ -64,7 +64,7 @@ def test_filters_overdue_due_soon_and_the_dashboard(client, db, make_user, login
     assert listed("filter=all&kind=erasure") == {fresh}
     assert listed("filter=open&status=received") == {old, soon, fresh}
     dashboard = client.get("/").get_data(as_text=True)
-    assert "1 overdue" in dashboard and "1 due within 7 days" in dashboard and old in dashboard
+    assert "1 overdue" in dashboard and "1 due within 7 days" in dashboard and "3 open" in dashboard and old in dashboard
 
 
 def test_extend_once_by_at_most_two_months_with_a_reason(client, db, make_user, login_as, frozen_clock):

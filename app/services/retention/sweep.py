@@ -322,9 +322,9 @@ def sweep_summary(event: AuditEvent | None) -> dict | None:
     }
 
 
-def sweep_is_stale(now: datetime | None = None) -> bool:
-    """True when no sweep has completed in the last STALE_AFTER_DAYS days."""
+def sweep_is_stale(now: datetime | None = None, *, event: AuditEvent | None = None) -> bool:
+    """True when no sweep has completed in the last STALE_AFTER_DAYS days (`event`: last_sweep(), if read already)."""
     now = now or clock.utcnow()
-    event = last_sweep()
+    event = event or last_sweep()
     return event is None or event.occurred_at < now - timedelta(days=STALE_AFTER_DAYS)
 

@@ -219,10 +219,10 @@ def legal_hold_lift(hold_id: int):
 def retention_panel(_user):
     """What the sweep would do today and what falls due within 30 days; None when all is quiet."""
     rows = [f for f in retention_service.forecast(sample_size=0) if f.due or f.due_soon]
-    stale = retention_service.sweep_is_stale()
+    last = retention_service.last_sweep()
+    stale = retention_service.sweep_is_stale(event=last)
     if not rows and not stale:
         return None
-    last = retention_service.last_sweep()
     return {
         "rows": rows,
         "stale": stale,

@@ -347,7 +347,8 @@ def watched_changes(app):
 
 def _fingerprint(db) -> int:
     """How many changes to the watched data there have been (committed ones: what others can see)."""
-    with db.engine.connect() as conn:
+    # Autocommit: no BEGIN and ROLLBACK around the one read (on PostgreSQL two more round trips).
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         cursor = conn.connection.driver_connection.cursor()
         cursor.execute(f"SELECT coalesce(max(id), 0) FROM {CHANGES}")  # noqa: S608 - a fixed name
         seen = cursor.fetchone()[0]

@@ -322,9 +322,12 @@ def sweep_summary(event: AuditEvent | None) -> dict | None:
     }
 
 
-def sweep_is_stale(now: datetime | None = None, *, event: AuditEvent | None = None) -> bool:
+_UNREAD = object()
+
+
+def sweep_is_stale(now: datetime | None = None, *, event=_UNREAD) -> bool:
     """True when no sweep has completed in the last STALE_AFTER_DAYS days (`event`: last_sweep(), if read already)."""
     now = now or clock.utcnow()
-    event = event or last_sweep()
+    event = last_sweep() if event is _UNREAD else event
     return event is None or event.occurred_at < now - timedelta(days=STALE_AFTER_DAYS)
 

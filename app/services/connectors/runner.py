@@ -74,18 +74,20 @@ def tick() -> None:
 def worker_status() -> dict:
     """For /healthz and the dashboard: is a worker alive, the outbox backlog, parked deliveries."""
     now = clock.utcnow()
-    seen = db.session.scalar(select(func.max(WorkerHeartbeat.seen_at)))
-    counts = dict(db.session.execute(
-        select(OutboxEvent.state, func.count()).where(OutboxEvent.state.in_(("pending", "claimed", "parked")))
-        .group_by(OutboxEvent.state)
-    ).all())
-    oldest = db.session.scalar(select(func.min(OutboxEvent.created_at)).where(OutboxEvent.state.in_(("pending", "claimed"))))
+    waiting = OutboxEvent.state.in_(("pending", "claimed"))
+    # One statement: the last heartbeat, the backlog, the parked deliveries and the oldest waiting row.
+    seen, backlog, parked, oldest = db.session.execute(select(
+        select(func.max(WorkerHeartbeat.seen_at)).scalar_subquery(),
+        select(func.count()).select_from(OutboxEvent).where(waiting).scalar_subquery(),
+        select(func.count()).select_from(OutboxEvent).where(OutboxEvent.state == "parked").scalar_subquery(),
+        select(func.min(OutboxEvent.created_at)).where(waiting).scalar_subquery(),
+    )).one()
     from app.services.jobqueue import HEARTBEAT_ALIVE_SECONDS
 
     return {
         "worker_alive": seen is not None and (now - seen).total_seconds() <= HEARTBEAT_ALIVE_SECONDS,
         "worker_seen_at": seen.isoformat(timespec="seconds") if seen else None,
-        "outbox_backlog": counts.get("pending", 0) + counts.get("claimed", 0),
+        "outbox_backlog": int(backlog or 0),
         "outbox_oldest_at": oldest.isoformat(timespec="seconds") if oldest else None,
-        "parked": counts.get("parked", 0),
+        "parked": int(parked or 0),
     }

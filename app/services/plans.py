@@ -160,15 +160,14 @@ def subscription_counts(*, include_retired: bool = True) -> list[PlanCount]:
 def active_counts() -> list[PlanCount]:
     """For the dashboard: plans with active subscriptions, most subscribed first (retired ones too).
 
-    Counts only the running subscriptions (one range of ix_subscriptions_status_plan, without the
-    table), with their plans in the same statement; subscription_counts also counts the ended ones,
-    for the catalogue page.
+    Counts only the running subscriptions: one range of ix_subscriptions_status_plan, without the
+    table (subscription_counts also counts the ended ones, for the catalogue page).
     """
     rows = db.session.execute(
-        select(Plan, func.count()).join(Subscription, Subscription.plan_id == Plan.id)
-        .where(running_clause()).group_by(Plan.id)
+        select(Subscription.plan_id, func.count()).where(running_clause()).group_by(Subscription.plan_id)
     ).all()
-    counts = [PlanCount(plan, int(count), 0) for plan, count in rows]
+    active = {plan_id: int(count) for plan_id, count in rows}
+    counts = [PlanCount(plan, active[plan.id], 0) for plan in all_plans() if active.get(plan.id)]
     return sorted(counts, key=lambda c: (-c.active, c.plan.name))
 
 

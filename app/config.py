@@ -92,9 +92,9 @@ class Config:
     SESSION_LIFETIME_HOURS = int(os.environ.get("SESSION_LIFETIME_HOURS", "12"))
     # Bodies above this are answered 413 before they are read; each form field is kept far smaller.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
-    # Outgoing mail (app/services/mail.py): unset means no mail; pages then say the club will get in touch.
     # Compiled templates (app/templating.py); empty: instance/template-cache.
     TEMPLATE_CACHE_DIR = os.environ.get("TEMPLATE_CACHE_DIR", "")
+    # Outgoing mail (app/services/mail.py): unset means no mail; pages then say the club will get in touch.
     MAIL_URL = os.environ.get("MAIL_URL", "")
     MAIL_FROM = os.environ.get("MAIL_FROM", "")  # default: CLUB_EMAIL
     MAIL_CA_FILE = os.environ.get("MAIL_CA_FILE", "")  # CA bundle for the SMTP server's certificate, if private

@@ -288,7 +288,7 @@ def _build(rule, world, overrides=None) -> str:
 # update that changes a value (for users, one of USER_COLUMNS), appends a row to CHANGES. A request
 # changed the watched data when the highest row number moved. This is stricter than comparing the
 # tables' contents (a value changed and changed back counts too) and one indexed read instead of
-# reading every watched table twice per request (a third of the walk on PostgreSQL). Appending,
+# reading every watched table twice per request (a fifth of the walk on PostgreSQL). Appending,
 # not counting in one row: concurrent writers never wait for each other's lock on it.
 CHANGES = "walk_watch_changes"
 
@@ -358,7 +358,7 @@ def _fingerprint(db) -> int:
 
 # The form bodies that put one hostile value into every field, encoded once per process: the
 # 100,000-character value in each of the fields is a body of several megabytes, and encoding it
-# again for every route was a tenth of the walk. The bytes are what the test client makes of the
+# again for every route was about 7% of the walk. The bytes are what the test client makes of the
 # same dict.
 _HOSTILE_BODIES: dict[str, bytes] = {}
 

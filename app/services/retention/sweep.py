@@ -322,12 +322,8 @@ def sweep_summary(event: AuditEvent | None) -> dict | None:
     }
 
 
-_UNREAD = object()
-
-
-def sweep_is_stale(now: datetime | None = None, *, event=_UNREAD) -> bool:
-    """True when no sweep has completed in the last STALE_AFTER_DAYS days (`event`: last_sweep(), if read already)."""
+def sweep_is_stale(event: AuditEvent | None, now: datetime | None = None) -> bool:
+    """True when no sweep has completed in the last STALE_AFTER_DAYS days; `event` is last_sweep()."""
     now = now or clock.utcnow()
-    event = last_sweep() if event is _UNREAD else event
     return event is None or event.occurred_at < now - timedelta(days=STALE_AFTER_DAYS)
 

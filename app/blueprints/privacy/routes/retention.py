@@ -54,11 +54,12 @@ def _hold_helpers():
 @bp.get("/retention")
 @permission_required("retention.view")
 def retention():
+    last = retention_service.last_sweep()
     return render_template(
         "privacy/retention.html",
         forecasts=retention_service.forecast(),
-        last_sweep=retention_service.sweep_summary(retention_service.last_sweep()),
-        stale=retention_service.sweep_is_stale(),
+        last_sweep=retention_service.sweep_summary(last),
+        stale=retention_service.sweep_is_stale(last),
         active_holds=holds.all_active_holds(),
         basis_text=retention_service.basis_text,
         describe=retention_service.describe,
@@ -220,7 +221,7 @@ def retention_panel(_user):
     """What the sweep would do today and what falls due within 30 days; None when all is quiet."""
     rows = [f for f in retention_service.forecast(sample_size=0) if f.due or f.due_soon]
     last = retention_service.last_sweep()
-    stale = retention_service.sweep_is_stale(event=last)
+    stale = retention_service.sweep_is_stale(last)
     if not rows and not stale:
         return None
     return {

@@ -74,3 +74,23 @@ def test_healthz_and_the_dashboard_report_the_queue(client, login_as, make_user,
                             "outbox_oldest_at": "2026-03-02T09:00:00", "parked": 0}
     login_as(make_user("administrator"))
     assert "Outbox backlog: 1." in client.get("/").get_data(as_text=True)
+
+
+def test_an_anonymised_member_gets_no_partner_link_or_choice_again(client, login_as, make_user, configure, egym,
+                                                                   egym_member, db, clock_at):
+    """Neither the opt-out switch nor a candidate link brings a link row back for an anonymised member."""
+    from app.models import ConnectorMember
+    from app.services import erasure
+
+    configure()
+    member = egym_member()
+    erasure.erase_member(member, "anonymise", None)
+    db.session.commit()
+    assert db.session.query(ConnectorMember).count() == 0  # the erasure took the link away
+    login_as(make_user("administrator"))
+    for path, form in (("egym/members/{n}/opt-out", {"opted_out": "1"}),
+                       ("technogym/members/{n}/link", {"account_id": "tg-1"})):
+        page = client.post(f"/integrations/{path.format(n=member.member_number)}", data=form,
+                           follow_redirects=True).get_data(as_text=True)
+        assert f"Member {member.member_number} has been anonymised: nothing about them goes to a partner" in page
+    assert db.session.query(ConnectorMember).count() == 0

@@ -163,7 +163,7 @@ def retry(name):
 def link_candidate(name, member_number):
     """TechnoGym answered "match found": staff say which candidate is this member."""
     spec = _declaration_or_404(name)
-    member = _linkable_member_or_404(member_number)
+    member = member_or_404(member_number)
     attempt(lambda: settings.link_candidate(member, name, (request.form.get("account_id") or "").strip()[:100],
                                             actor=current_user),
             _("Member %(number)s is linked to the chosen %(name)s user and will be sent again.",
@@ -171,23 +171,13 @@ def link_candidate(name, member_number):
     return redirect(url_for("integrations.index", _anchor=f"connector-{name}"))
 
 
-def _linkable_member_or_404(member_number):
-    """A member a connector may hold (an anonymised member is gone for the partners too)."""
-    member = member_or_404(member_number)
-    if member.is_anonymised:
-        abort(404)
-    return member
-
-
 @bp.post(f"/{NAME}/members/<int:member_number>/opt-out")
 @permission_required("members.edit")
 def opt_out(name, member_number):
     _declaration_or_404(name)
-    member = _linkable_member_or_404(member_number)
+    member = member_or_404(member_number)
     wanted = request.form.get("opted_out") == "1"
-    settings.set_opt_out(member, name, wanted, actor=current_user, source_ip=client_ip())
-    db.session.commit()
-    flash(_("Saved."), "success")
+    attempt(lambda: settings.set_opt_out(member, name, wanted, actor=current_user, source_ip=client_ip()), _("Saved."))
     return redirect(url_for("members.show", member_number=member_number, tab="privacy"))
 
 

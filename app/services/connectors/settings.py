@@ -235,11 +235,19 @@ def member_link(name: str, member_id: int, *, create: bool = False) -> Connector
     return link
 
 
+def _refuse_anonymised(member: Member) -> None:
+    """An anonymised member is gone for the partners too: no link or choice of theirs is kept again."""
+    if member.is_anonymised:
+        raise ConnectorError(_l("Member %(number)s has been anonymised: nothing about them goes to a partner any more.",
+                                number=member.member_number))
+
+
 def link_candidate(member: Member, name: str, account_id: str, *, actor) -> None:
     """Staff chose which of the partner's candidates is this member: link it and send again. Flushes."""
     from app.services.connectors import outbox
 
     declaration(name)
+    _refuse_anonymised(member)
     link = member_link(name, member.id)
     offered = (link.candidates or "").split(",") if link else []
     if not account_id or account_id not in offered:
@@ -259,6 +267,7 @@ def link_candidate(member: Member, name: str, account_id: str, *, actor) -> None
 def set_opt_out(member: Member, name: str, opted_out: bool, *, actor, source_ip: str | None = None) -> None:
     """The member does (not) want their data to go to this partner; always respected. Flushes."""
     declaration(name)
+    _refuse_anonymised(member)
     link = member_link(name, member.id, create=True)
     if link.opted_out == opted_out:
         return

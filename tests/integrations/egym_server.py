@@ -4,7 +4,7 @@ It checks the x-api-key header, validates every request body against the documen
 schemas (and records any body that fails), keeps accounts unique by email and membership
 id (409 userEmailConflict / membershipExists), spends a token bucket per request (429 when
 empty; the test refills it, so no test waits on a clock), and can be switched into an
-outage (503) or told to fail the next calls.
+outage (503) or told to fail the next calls, or to hold its answers for a while.
 """
 
 import json
@@ -50,6 +50,9 @@ class FakeEgym:
         self.down = False
         self.fail_next = 0
         self.deletions: list[str] = []  # account ids really erased
+        # Cleared, every call waits (up to 30 s) until it is set again: a test decides when eGym answers.
+        self.answering = threading.Event()
+        self.answering.set()
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -107,6 +110,7 @@ class FakeEgym:
                 return self._send(status, body)
 
             def _handle(self, method):
+                fake.answering.wait(timeout=30)
                 parts = urlsplit(self.path)
                 path, query = unquote(parts.path), parse_qs(parts.query)
                 length = int(self.headers.get("Content-Length") or 0)

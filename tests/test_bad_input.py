@@ -347,8 +347,13 @@ def watched_changes(app):
 
 def _fingerprint(db) -> int:
     """How many changes to the watched data there have been (committed ones: what others can see)."""
-    # Autocommit: no BEGIN and ROLLBACK around the one read (on PostgreSQL two more round trips).
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    # On PostgreSQL in autocommit: no BEGIN and ROLLBACK around the one read (two more round trips).
+    # SQLite's driver opens no transaction for a SELECT, and switching it to autocommit and back
+    # cost more than the read.
+    connection = db.engine.connect()
+    if connection.dialect.name == "postgresql":
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    with connection as conn:
         cursor = conn.connection.driver_connection.cursor()
         cursor.execute(f"SELECT coalesce(max(id), 0) FROM {CHANGES}")  # noqa: S608 - a fixed name
         seen = cursor.fetchone()[0]

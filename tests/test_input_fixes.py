@@ -1,11 +1,13 @@
 """The defects the bad-input campaign found, one user-visible behaviour each."""
 
+import unicodedata
 from datetime import datetime
 
 import pytest
 from sqlalchemy import select
 
 from app.auth.permissions import CODES
+from app.blueprints.form_helpers import without_control_characters
 from app.models import DataRequest, LegalHold
 from app.services import clock
 
@@ -71,6 +73,15 @@ def test_control_characters_are_dropped_from_text_fields_and_the_rest_is_kept(st
     reference = _register(staff, requester_name="Ria\x00 Rood", message="Tab\there")
     saved = db.session.scalar(select(DataRequest).where(DataRequest.reference == reference))
     assert (saved.requester_name, saved.message) == ("Ria Rood", "Tab\there")
+
+
+def test_the_filter_drops_exactly_unicodes_control_characters_except_line_breaks_and_tab():
+    """The text filter drops what Unicode calls a control character (Cc), every code point checked, but
+    keeps the line feed, the carriage return and the tab."""
+    every = "".join(chr(point) for point in range(0x110000) if not 0xD800 <= point <= 0xDFFF)
+    expected = "".join(ch for ch in every if ch in "\n\r\t" or unicodedata.category(ch) != "Cc")
+    assert without_control_characters(every) == expected
+    assert without_control_characters("a\x85b\u2028c\x9fd") == "ab\u2028cd"  # NEL is Cc, the line separator is not
 
 
 def test_a_nul_byte_in_the_username_is_an_ordinary_failed_login(client, make_user):

@@ -1,6 +1,6 @@
 """Small helpers shared by the blueprints' forms."""
 
-import unicodedata
+import re
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -11,7 +11,10 @@ from wtforms.validators import Length, NumberRange, ValidationError
 
 from app.services import clock
 
-KEPT_CONTROL_CHARACTERS = "\n\r\t"
+# Unicode's control characters (category Cc: U+0000-U+001F and U+007F-U+009F) except the line
+# breaks and the tab, as one pattern: a per-character category look-up was 3% of a hostile form's
+# request (a 100,000-character value is 100,000 calls).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # A text field without its own Length(max=...) is held to this (MAX_FORM_MEMORY_SIZE caps the raw size).
 DEFAULT_TEXT_MAX = 10_000
 # What an integer column holds (PostgreSQL integer); Numeric(10, 2) columns hold less than 10**8.
@@ -36,7 +39,7 @@ def without_control_characters(value):
     """Text as typed, minus invisible control characters (a NUL byte cannot be stored in PostgreSQL)."""
     if not isinstance(value, str):
         return value
-    return "".join(ch for ch in value if ch in KEPT_CONTROL_CHARACTERS or unicodedata.category(ch) != "Cc")
+    return CONTROL_CHARACTERS.sub("", value)
 
 
 class BaseForm(FlaskForm):

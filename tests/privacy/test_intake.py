@@ -137,8 +137,6 @@ def test_intake_only_portal_serves_nothing_else(make_app, db):
 
 
 def test_after_sending_the_member_reads_what_happens_next_in_their_language(make_app, db):
-    from datetime import date
-
     from app.services import clock
 
     app = make_app()
@@ -147,6 +145,6 @@ def test_after_sending_the_member_reads_what_happens_next_in_their_language(make
     response = client.post("/request", data=VALID, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "Wat er nu gebeurt" in page
-    due = clock.add_months(date.today(), 1)
+    due = clock.add_months(clock.today(), 1)  # the club's day: between 23:00 and 24:00 UTC it is tomorrow in Amsterdam
     assert f"{due.day} " in page and str(due.year) in page
     assert "identiteitsbewijs" in page

@@ -20,8 +20,12 @@ def _search(db, actor, query):
 
 
 def _vocabulary(db) -> set[str]:
-    db.session.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab USING fts5vocab(main, members_fts, 'row')"))
-    return set(db.session.scalars(text("SELECT term FROM temp.fts_vocab")))
+    """Every term any shard of the index holds."""
+    terms = set()
+    for name in search_index.FTS_TABLES:
+        db.session.execute(text(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab_{name} USING fts5vocab(main, {name}, 'row')"))
+        terms.update(db.session.scalars(text(f"SELECT term FROM temp.vocab_{name}")))  # noqa: S608 - fixed names
+    return terms
 
 
 def _trigrams(value: str) -> set[str]:
@@ -34,7 +38,7 @@ def test_the_search_reads_the_fts_index(db, make_user, make_member):
     stmt = service.search_statement(SearchParams(query="quirijn"), actor=desk)
     compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
     plan = " ".join(str(row[-1]) for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
-    assert "VIRTUAL TABLE INDEX" in plan and search_index.FTS_TABLE in plan
+    assert "VIRTUAL TABLE INDEX" in plan and all(name in plan for name in search_index.FTS_TABLES)
     assert "SCAN members USING COVERING INDEX ix_members_search_text" not in plan
 
 
@@ -83,6 +87,7 @@ def test_erasure_leaves_no_trigram_of_the_member_in_the_index(db, make_user, mak
     assert own and own <= _vocabulary(db)  # the member's own trigrams are in the index before
     assert _search(db, desk, "qwyltjens") == [erased.member_number]
     assert _search(db, desk, "06 97531864") == [erased.member_number]
+    shard = [search_index.shard_of(erased.id)]
 
     erasure.erase_member(erased, method, desk)
     db.session.commit()
@@ -93,9 +98,9 @@ def test_erasure_leaves_no_trigram_of_the_member_in_the_index(db, make_user, mak
     assert _search(db, desk, "wyltjens.example") == []
     assert _search(db, desk, "06 97531864") == []
     assert _search(db, desk, "brouwer") == [kept.member_number]
-    # Merged (optimize): the index holds exactly what a fresh index of the remaining members
-    # holds, so no deleted entry of the erased member lingers in an older segment.
-    assert _segment_blocks(db, search_index.FTS_TABLE) == _fresh_index_blocks(db)
+    # Merged (optimize): the member's shard holds exactly what a fresh index of the remaining
+    # members holds, so no deleted entry of the erased member lingers in an older segment.
+    assert _index_blocks(db, shard) == _fresh_index_blocks(db, shard)
 
 
 def search_index_texts(db, exclude: int) -> list[str]:
@@ -107,13 +112,22 @@ def _segment_blocks(db, name: str) -> list[bytes]:
     return sorted(db.session.scalars(text(f"SELECT block FROM {name}_data WHERE id NOT IN (1, 10)")))  # noqa: S608
 
 
-def _fresh_index_blocks(db) -> list[bytes]:
-    db.session.execute(text("DROP TABLE IF EXISTS temp.fresh_fts"))
-    db.session.execute(text("CREATE VIRTUAL TABLE temp.fresh_fts USING fts5(name, contact, content='', tokenize='trigram')"))
+def _index_blocks(db, shards=search_index.FTS_TABLES) -> dict[str, list[bytes]]:
+    return {name: _segment_blocks(db, name) for name in shards}
+
+
+def _fresh_index_blocks(db, shards=search_index.FTS_TABLES) -> dict[str, list[bytes]]:
+    """What each shard holds when built afresh from the members there are now, and merged."""
     names, contacts = search_index.NAME_SQL, search_index.CONTACT_SQL
-    db.session.execute(text(f"INSERT INTO temp.fresh_fts(rowid, name, contact) SELECT id, {names}, {contacts} FROM members"))  # noqa: S608
-    db.session.execute(text("INSERT INTO temp.fresh_fts(fresh_fts) VALUES ('optimize')"))
-    blocks = _segment_blocks(db, "temp.fresh_fts")
+    blocks = {}
+    for name in shards:
+        number = search_index.FTS_TABLES.index(name)
+        db.session.execute(text("DROP TABLE IF EXISTS temp.fresh_fts"))
+        db.session.execute(text("CREATE VIRTUAL TABLE temp.fresh_fts USING fts5(name, contact, content='', tokenize='trigram')"))
+        db.session.execute(text(f"INSERT INTO temp.fresh_fts(rowid, name, contact) SELECT id, {names}, {contacts} "  # noqa: S608
+                                f"FROM members WHERE id % {search_index.SHARDS} = {number}"))
+        db.session.execute(text("INSERT INTO temp.fresh_fts(fresh_fts) VALUES ('optimize')"))
+        blocks[name] = _segment_blocks(db, "temp.fresh_fts")
     db.session.execute(text("DROP TABLE temp.fresh_fts"))
     return blocks
 
@@ -124,7 +138,7 @@ def test_rebuild_gives_the_same_answers(db, make_user, make_member):
     search_index.rebuild()
     db.session.commit()
     assert _search(db, desk, "tuinstra") == [member.member_number]
-    assert _segment_blocks(db, search_index.FTS_TABLE) == _fresh_index_blocks(db)
+    assert _index_blocks(db) == _fresh_index_blocks(db)
 
 
 def test_the_retention_sweep_merges_the_index_once_at_its_end(db, make_user, make_member, monkeypatch):
@@ -136,14 +150,35 @@ def test_the_retention_sweep_merges_the_index_once_at_its_end(db, make_user, mak
             for i in range(3)]
     kept = make_member(first_name="Grietje", last_name="Hoekstra")
     merges = []
-    real = search_index.optimize
-    monkeypatch.setattr(search_index, "optimize", lambda session=None: merges.append(1) or real(session))
+    real = search_index._merge
+    monkeypatch.setattr(search_index, "_merge", lambda session, names: merges.append(sorted(names)) or real(session, names))
 
     retention.run_sweep(None, commit=db.session.commit, member_chunk=2)  # two chunks, two erasures
 
-    assert len(merges) == 1
+    assert merges == [sorted({search_index.shard_of(member.id) for member in gone})]  # once, the touched shards only
     desk = make_user("front_desk")
     assert _search(db, desk, "zyqstra") == []
     assert _search(db, desk, "hoekstra") == [kept.member_number]
     assert len(gone) == 3 and {"zyq", "yqs", "wub", "ubb"} & _vocabulary(db) == set()
-    assert _segment_blocks(db, search_index.FTS_TABLE) == _fresh_index_blocks(db)
+    shards = {search_index.shard_of(member.id) for member in gone}
+    assert _index_blocks(db, shards) == _fresh_index_blocks(db, shards)
+
+
+def test_members_in_every_shard_are_found_and_an_erasure_merges_only_its_own(db, make_user, make_member):
+    family = [make_member(first_name=f"Kind{i}", infix=None, last_name="Wyzgraaf") for i in range(search_index.SHARDS + 2)]
+    desk = make_user("front_desk")
+    db.session.commit()
+    assert {search_index.shard_of(member.id) for member in family} == set(search_index.FTS_TABLES)
+    assert sorted(_search(db, desk, "wyzgraaf")) == sorted(member.member_number for member in family)
+    erased = family[0]
+    before = _index_blocks(db)
+
+    erasure.erase_member(erased, "anonymise", desk)
+    db.session.commit()
+
+    after = _index_blocks(db)
+    own = search_index.shard_of(erased.id)
+    assert after[own] != before[own]
+    assert {name: blocks for name, blocks in after.items() if name != own} == {
+        name: blocks for name, blocks in before.items() if name != own}  # the other shards not rewritten
+    assert sorted(_search(db, desk, "wyzgraaf")) == sorted(member.member_number for member in family[1:])

@@ -9,8 +9,12 @@ whole index: about 37 MB for 100,000 members, 0.9 s of merging plus the commit o
 written pages, with the database's write lock held all along. Split by `id % 16`, a member's
 entries live in one shard, and merging that shard rewrites a sixteenth. Same columns,
 tokenizer and contentless tables as 0085_i18_a. The migration keeps its own copy of the SQL,
-so it does not change when the application code does.
+so it does not change when the application code does; the downgrade runs 0085_i18_a's own
+upgrade again (loaded from its file), so the one table comes back exactly as that made it.
 """
+import importlib.util
+from pathlib import Path
+
 from alembic import op
 
 revision = '0106_h18c_a'
@@ -24,7 +28,6 @@ _NAME = ("CASE WHEN instr(coalesce({row}.search_text, ''), '|') > 0 "
          "ELSE coalesce({row}.search_text, '') END")
 _CONTACT = ("CASE WHEN instr(coalesce({row}.search_text, ''), '|') > 0 "
             "THEN substr({row}.search_text, instr({row}.search_text, '|') + 1) ELSE '' END")
-TRIGGERS = ("members_fts_insert", "members_fts_delete", "members_fts_update")
 
 
 def _shard(number: int) -> str:
@@ -54,15 +57,19 @@ def create_triggers():
                f"WHEN old.search_text IS NOT new.search_text BEGIN {_delete('old')} {_insert('new')} END")
 
 
-def _drop_triggers():
-    for trigger in TRIGGERS:
-        op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+def _single_table_migration():
+    """Migration 0085_i18_a's module: its triggers (same names as these) and its one table, for the downgrade."""
+    path = Path(__file__).with_name("0085_i18_a_members_fts.py")
+    spec = importlib.util.spec_from_file_location("migration_0085_i18_a", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def upgrade():
     if op.get_bind().dialect.name != "sqlite":
         return
-    _drop_triggers()
+    _single_table_migration().drop_triggers()
     op.execute("DROP TABLE IF EXISTS members_fts")
     name, contact = _NAME.format(row="members"), _CONTACT.format(row="members")
     for n in range(SHARDS):
@@ -76,25 +83,9 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name != "sqlite":
         return
-    _drop_triggers()
+    single = _single_table_migration()
+    single.drop_triggers()
     for n in range(SHARDS):
         op.execute(f"DROP TABLE IF EXISTS {_shard(n)}")
-    name, contact = _NAME.format(row="members"), _CONTACT.format(row="members")
-    op.execute("CREATE VIRTUAL TABLE members_fts USING fts5(name, contact, content='', tokenize='trigram')")
-    op.execute(f"INSERT INTO members_fts(rowid, name, contact) SELECT id, {name}, {contact} FROM members")
+    single.upgrade()  # the one table, filled from members, and its triggers
     op.execute("INSERT INTO members_fts(members_fts) VALUES ('optimize')")
-    for statement in (
-        f"CREATE TRIGGER members_fts_insert AFTER INSERT ON members BEGIN "
-        f"INSERT INTO members_fts(rowid, name, contact) VALUES (new.id, {_NAME.format(row='new')}, "
-        f"{_CONTACT.format(row='new')}); END",
-        f"CREATE TRIGGER members_fts_delete AFTER DELETE ON members BEGIN "
-        f"INSERT INTO members_fts(members_fts, rowid, name, contact) VALUES ('delete', old.id, "
-        f"{_NAME.format(row='old')}, {_CONTACT.format(row='old')}); END",
-        f"CREATE TRIGGER members_fts_update AFTER UPDATE OF search_text ON members "
-        f"WHEN old.search_text IS NOT new.search_text BEGIN "
-        f"INSERT INTO members_fts(members_fts, rowid, name, contact) VALUES ('delete', old.id, "
-        f"{_NAME.format(row='old')}, {_CONTACT.format(row='old')}); "
-        f"INSERT INTO members_fts(rowid, name, contact) VALUES (new.id, {_NAME.format(row='new')}, "
-        f"{_CONTACT.format(row='new')}); END",
-    ):
-        op.execute(statement)

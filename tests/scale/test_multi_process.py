@@ -135,7 +135,10 @@ class _Staff:
 
         from app.blueprints.auth.routes import start_session
 
-        with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": AGENT}):
+        # An app context of its own: flask-wtf caches the CSRF token in `g`, which would carry it over
+        # from the previous login into this one.
+        with app.app_context(), app.test_request_context(
+                environ_base={"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": AGENT}):
             start_session(user)
             self.csrf = generate_csrf()
             value = app.session_interface.get_signing_serializer(app).dumps(dict(flask_session))
@@ -163,12 +166,16 @@ def _load(app, chain, staff, manager, token, numbers, desk_pool, seconds: float,
     # (and a second one rightly started) before the second start arrives, however busy the machine is.
     starts_answered: list[int] = []
     egym.answering.clear()
+    # The logins are made here, one after the other: each writes its audit event through this thread's
+    # database session, which the load threads may not share.
+    desks = [_Staff(app, staff, chain["ca"]) for _t in range(2)]
+    managers = [_Staff(app, manager, chain["ca"]) for _t in range(2)]
 
     def manager_thread(t):
         """The full sync started on each app process at the same moment: one run, the other refused."""
         try:
             base = chain["bases"][t]
-            web = _Staff(app, manager, chain["ca"])
+            web = managers[t]
             both_ready.wait(timeout=30)
             answer = web.request("POST", f"{base}/integrations/egym/sync", referrer=f"{base}/integrations",
                                  data={"csrf_token": web.csrf})
@@ -185,7 +192,7 @@ def _load(app, chain, staff, manager, token, numbers, desk_pool, seconds: float,
 
     def staff_thread(t):
         base = chain["bases"][t % 2]
-        web = _Staff(app, staff, chain["ca"])
+        web = desks[t]
         k = 0
         while time.monotonic() < deadline:
             number = numbers[(t + k) % len(numbers)]

@@ -33,7 +33,7 @@ def test_both_ways_of_reading_a_table_find_the_same_rows(db, seeded_member, monk
 def test_fixed_value_columns_are_not_scanned_and_stay_fixed(db, make_member):
     text_columns, _ = scan._scannable_columns(Visit.__table__)
     assert "source" not in {c.name for c in text_columns} and "location" in {c.name for c in text_columns}
-    # Every column under a vocabulary's CHECK constraint is left out, and only those and the hashes.
+    # Every column under a vocabulary's CHECK constraint is left out; the invoices' typed texts stay in.
     from sqlalchemy import CheckConstraint
 
     for table in db.metadata.sorted_tables:

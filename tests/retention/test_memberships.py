@@ -147,3 +147,29 @@ def test_every_chunk_is_audited_and_the_run_summarised(db, make_member, policies
     assert summary["actions"]["ended_memberships"] == "anonymise"
     # Member numbers of erased members do not go into the sweep's own audit entries.
     assert all("member" not in key for a in applied for key in a)
+
+
+def test_the_dashboard_counts_follow_a_policy_change_the_next_day_and_new_data(db, make_member, policies,
+                                                                               frozen_clock):
+    """The counts statement is kept per day and set of policies: each of those, and the data, still count."""
+    def due():
+        return {f.policy.category: f for f in retention.forecast(sample_size=0)}["ended_memberships"].due
+
+    _ended(make_member, date(2024, 6, 14))
+    _ended(make_member, date(2024, 6, 16), tag="b")
+    db.session.commit()
+    frozen_clock(at(2026, 6, 15))
+    assert due() == 1
+    frozen_clock(at(2026, 6, 17))  # a day on which the second one is due too
+    assert due() == 2
+    policies["ended_memberships"].period_months = 12 * 5  # a longer period: neither is due
+    db.session.commit()
+    assert due() == 0
+    policies["ended_memberships"].period_months = 24
+    db.session.commit()
+    _ended(make_member, date(2024, 1, 1), tag="c")  # new data under a statement already kept
+    db.session.commit()
+    assert due() == 3
+    policies["ended_memberships"].enabled = False
+    db.session.commit()
+    assert due() == 0

@@ -12,11 +12,7 @@ are created again by the code of migration 0085_i18_a, which made them; the inde
 the members' ids, so its contents stay valid. Foreign keys are off while migrations run on SQLite
 (migrations/env.py), so dropping the old table neither cascades to nor blocks its children.
 """
-import importlib.util
-from pathlib import Path
-
-from alembic import op
-
+from alembic import context, op
 
 revision = '0100_h12_a'
 down_revision = '0105_h19_a'
@@ -60,12 +56,8 @@ VOCABULARIES = {
 
 
 def _search_index_migration():
-    """Migration 0085_i18_a's module: its create_triggers() made the triggers this rebuild drops."""
-    path = Path(__file__).with_name("0085_i18_a_members_fts.py")
-    spec = importlib.util.spec_from_file_location("migration_0085_i18_a", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """Migration 0085_i18_a's module (as Alembic loaded it): its create_triggers() made the triggers this rebuild drops."""
+    return context.script.get_revision("0085_i18_a").module
 
 
 def _rebuilds_members() -> bool:

@@ -10,12 +10,9 @@ written pages, with the database's write lock held all along. Split by `id % 16`
 entries live in one shard, and merging that shard rewrites a sixteenth. Same columns,
 tokenizer and contentless tables as 0085_i18_a. The migration keeps its own copy of the SQL,
 so it does not change when the application code does; the downgrade runs 0085_i18_a's own
-upgrade again (loaded from its file), so the one table comes back exactly as that made it.
+upgrade again (its module from Alembic's revision map), so the one table comes back exactly as that made it.
 """
-import importlib.util
-from pathlib import Path
-
-from alembic import op
+from alembic import context, op
 
 revision = '0106_h18c_a'
 down_revision = '0103_h18a_a'
@@ -58,12 +55,8 @@ def create_triggers():
 
 
 def _single_table_migration():
-    """Migration 0085_i18_a's module: its triggers (same names as these) and its one table, for the downgrade."""
-    path = Path(__file__).with_name("0085_i18_a_members_fts.py")
-    spec = importlib.util.spec_from_file_location("migration_0085_i18_a", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """Migration 0085_i18_a's module (as Alembic loaded it): its triggers (same names as these) and its one table, for the downgrade."""
+    return context.script.get_revision("0085_i18_a").module
 
 
 def upgrade():

@@ -238,6 +238,23 @@ _numbers = itertools.count(1)
 
 
 @pytest.fixture
+def html_instead_of_pdf(monkeypatch):
+    """PDF routes answer with their document's HTML, without WeasyPrint's layout (seconds per PDF).
+
+    For tests about what surrounds a download (access, headers, bad input), not its pages: real
+    PDFs are made and read back in tests/export, tests/privacy and the browser journeys.
+    """
+    from app.services import pdf
+    from app.services.export import document
+
+    def html_only(html, fetcher=None):
+        return html.encode()
+
+    monkeypatch.setattr(pdf, "render_pdf", html_only)
+    monkeypatch.setattr(document, "render_pdf", html_only)
+
+
+@pytest.fixture
 def make_role(db):
     """make_role('members.view', ...) -> a role granting exactly those codes."""
 

@@ -122,20 +122,8 @@ RULES = _rules()  # builds an app, which imports every form module
 FORM_FIELDS = _all_form_fields()
 
 
-@pytest.fixture(autouse=True)
-def html_instead_of_pdf(monkeypatch):
-    """The walk renders the PDF templates (their HTML) but not WeasyPrint's layout: one case took 11 s.
-
-    Real PDFs are made and read back in tests/export and tests/privacy.
-    """
-    from app.services import pdf
-    from app.services.export import document
-
-    def html_only(html, fetcher=None):
-        return html.encode()
-
-    monkeypatch.setattr(pdf, "render_pdf", html_only)
-    monkeypatch.setattr(document, "render_pdf", html_only)
+# The walk renders the PDF templates (their HTML) but not WeasyPrint's layout: one case took 11 s.
+pytestmark = pytest.mark.usefixtures("html_instead_of_pdf")
 
 
 # The world is built once per test process through the real factories and services, then

@@ -85,6 +85,7 @@ def _request(client, rule, url):
 
 @pytest.mark.parametrize("role_key", ROLE_KEYS, ids=[k or "no_role" for k in ROLE_KEYS])
 @pytest.mark.slow
+@pytest.mark.usefixtures("html_instead_of_pdf")  # who may download, not what the pages hold
 def test_every_route_for_every_default_role(app, client, db, objects, make_user, login_as, role_key):
     user = make_user(role_key) if role_key else make_user()
     codes = frozenset(DEFAULT_ROLES[role_key]["codes"]) if role_key else frozenset()

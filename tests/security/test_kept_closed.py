@@ -24,6 +24,7 @@ def _rules(app, methods):
 
 
 @pytest.mark.parametrize("identity", IDENTITIES)
+@pytest.mark.usefixtures("html_instead_of_pdf")  # the headers of a download, not its pages
 def test_every_get_route_carries_the_security_headers_and_changes_nothing(app, client, db, world, make_user, login,
                                                                          identity):
     if identity != "anonymous":

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from sqlalchemy import text
 
 from app.extensions import db
-from app.models import Counter
 
 
 @dataclass(frozen=True)
@@ -43,8 +42,8 @@ def hold(name: str) -> None:
 # The upsert in the syntax SQLite (3.24 and later) and PostgreSQL share. As text it is compiled once;
 # the dialects' insert().on_conflict_do_update() was compiled again at every call (SQLAlchemy does not
 # cache it), 0.3 ms on each audited request instead of 0.02 ms.
-_BUMP = text(f"INSERT INTO {Counter.__tablename__} (name, value) VALUES (:name, 1) "  # noqa: S608 - the model's own table name
-             f"ON CONFLICT (name) DO UPDATE SET value = {Counter.__tablename__}.value + 1")
+_BUMP = text("INSERT INTO counters (name, value) VALUES (:name, 1) "
+             "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1")
 
 
 def bump_counter(name: str) -> None:

@@ -170,6 +170,9 @@ def test_front_desk_registers_a_request_handed_in_at_the_desk(page, base_url, lo
     page.get_by_label("What the requester asks").fill("Wants to see what we keep about her.")
     page.get_by_role("button", name="Register").click()
     expect(page.locator(".field.has-error")).to_have_count(2)  # no name, and the email is not one
+    # The page puts the cursor in the first field in error once it has loaded; typing before then could
+    # land in that field instead, as a hurried user's typing would.
+    expect(page.get_by_label("Name of the requester")).to_be_focused()
     expect(page.get_by_label("What the requester asks")).to_have_value("Wants to see what we keep about her.")
     page.get_by_label("Name of the requester").fill("Fatima el Amrani")
     page.get_by_label("Email").fill("fatima@example.nl")

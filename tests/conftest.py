@@ -13,6 +13,7 @@ not create databases, the suite runs in one process instead.
 
 import contextlib
 import fcntl
+import gc
 import itertools
 import os
 import pathlib
@@ -456,6 +457,17 @@ def pytest_xdist_auto_num_workers(config):
         sys.stderr.write("tests: this PostgreSQL user may not create databases; running in one process\n")
         return 0
     return int(os.environ.get("TEST_WORKERS") or len(os.sched_getaffinity(0)))
+
+
+def pytest_configure(config):
+    """The collector's thresholds for a test process, which makes and drops an app per test.
+
+    With Python's defaults (700, 10, 10) a full collection ran every few tests and rescanned
+    every module, mapper and compiled template each time: 9 % of a test process's CPU. The
+    larger first threshold (20,000 allocations) lets short-lived objects die young; cycles are
+    still collected, only less often.
+    """
+    gc.set_threshold(20_000, 20, 20)
 
 
 def pytest_collection_modifyitems(config, items):

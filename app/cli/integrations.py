@@ -8,7 +8,6 @@ from flask.cli import AppGroup
 from flask_babel import force_locale
 
 from app.extensions import db
-from app.services import jobqueue
 from app.services.connectors import delivery, egym, outbox, settings  # noqa: F401 - outbox registers its hooks
 from app.services.connectors import plans as connector_plans
 
@@ -115,6 +114,8 @@ def sync_command(name, full):
 @click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True, help="Worker threads.")
 def worker_command(workers):
     """Run a job-queue worker (deliveries, the daily syncs) until stopped."""
+    from app.services import jobqueue  # huey (and the Redis client it brings) loads here, not in every process
+
     try:
         jobqueue.run_worker(current_app._get_current_object(), workers=workers)
     except jobqueue.JobQueueError as error:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Member, User
-from app.services import accounts, demo, passwords, roles
+from app.services import accounts, passwords, roles
 
 
 @click.command("seed-roles")
@@ -65,8 +65,10 @@ def create_admin_command(username: str, password: str):
 @with_appcontext
 def seed_demo_command(members: int, years: int, visits_per_year: int, seed: int | None):
     """Add realistic Dutch demo members with subscriptions, visits, invoices, consents and notes."""
+    from app.services import demo as demo_data  # Faker loads here, not in every process that builds the app
+
     started = time.perf_counter()
-    result = demo.load(members=members, years=years, visits_per_year=visits_per_year, seed=seed)
+    result = demo_data.load(members=members, years=years, visits_per_year=visits_per_year, seed=seed)
     db.session.commit()
     elapsed = time.perf_counter() - started
     counts = ", ".join(f"{value} {name.replace('_', ' ')}" for name, value in result.as_dict().items())
@@ -110,7 +112,9 @@ def bootstrap_command(demo: bool, upgrade: bool):
 
 
 def _load_demo():
-    return demo.load(members=500, years=3, visits_per_year=100)
+    from app.services import demo as demo_data
+
+    return demo_data.load(members=500, years=3, visits_per_year=100)
 
 
 def register(app) -> None:

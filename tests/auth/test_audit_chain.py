@@ -196,7 +196,11 @@ def _append_from_another_process(database_url: str, ledger_path: str, count: int
 def test_two_worker_processes_appending_keep_one_chain(db, database_url, instance_dir):
     import multiprocessing
 
-    context = multiprocessing.get_context("spawn")
+    # A fork server that has imported the app's code once (a clean process, not a fork of this
+    # one): each worker forked from it still builds its own app, engine and connections below,
+    # as a gunicorn worker forked from its master does, without importing everything again.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__, "app.blueprints", "app.api", "app.cli"])
     start = context.Barrier(2)
     args = (database_url, str(instance_dir / "ledger.jsonl"), 40, start)
     workers = [context.Process(target=_append_from_another_process, args=args) for _ in range(2)]

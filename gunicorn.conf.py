@@ -16,9 +16,10 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M
 # A request line gunicorn cannot parse is logged with its text: keep such lines short.
 limit_request_line = 4094
 # The app is built once, in the master, and each worker is a fork of it: a worker starts at once
-# instead of importing the whole app again (about 3 s of CPU each on a 2-core machine), and the
-# workers share the loaded code. Building the app opens no database connection; post_fork below
-# makes sure a worker never uses one it inherited. A code change needs a restart, not a HUP.
+# instead of importing the whole app again (about 3 s of CPU each on the 2-core development
+# machine), and the workers share the loaded code. Building the app opens no database connection;
+# post_fork below makes sure a worker never uses one it inherited. A code change needs a restart,
+# not a HUP.
 preload_app = True
 
 

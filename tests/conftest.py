@@ -460,12 +460,12 @@ def pytest_xdist_auto_num_workers(config):
 
 
 def pytest_configure(config):
-    """The collector's thresholds for a test process, which makes and drops an app per test.
+    """The collector's thresholds for a test process, which keeps a large heap alive throughout.
 
-    With Python's defaults (700, 10, 10) a full collection ran every few tests and rescanned
-    every module, mapper and compiled template each time: 9 % of a test process's CPU. The
-    larger first threshold (20,000 allocations) lets short-lived objects die young; cycles are
-    still collected, only less often.
+    With Python's defaults (700, 10, 10) the collector ran about 2,100 times for 600 tests, and
+    its full collections rescan every module, mapper and compiled template: 3.1 s of a 34 s run
+    (tests/members, privacy and admin in one process). With the first threshold at 20,000
+    allocations it runs about 340 times, for 1.1 s; cycles are still collected, only less often.
     """
     gc.set_threshold(20_000, 20, 20)
 

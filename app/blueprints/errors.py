@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger(__name__)
 
 
-# Each page translates only its own message (translating all seven took a fifth of a small error page).
+# An error page translates only its own message (it used to translate all seven each time).
 _MESSAGES = {
     400: _l("The request could not be understood. Please check what you entered and try again."),
     403: _l("You do not have permission to see this page. Ask an administrator if you need it."),

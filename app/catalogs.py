@@ -22,8 +22,10 @@ from babel.messages.pofile import read_po, write_po
 APP = Path(__file__).resolve().parent
 FRAGMENTS = APP / "i18n"
 OUTPUT = APP / "translations"
+# N_ marks a string for the catalogue without translating it (gettext's convention), for
+# constants that are translated where they are shown.
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "_n": (1, 2),
-            "lazy_ngettext": (1, 2)}
+            "lazy_ngettext": (1, 2), "N_": None}
 # Mail templates have a plain-text twin (.txt) beside the HTML one.
 METHODS = [("**/templates/**.html", "jinja2"), ("**/templates/**.txt", "jinja2"), ("**.py", "python")]
 

@@ -17,30 +17,30 @@ def can(code: str) -> bool:
     return PermissionNeed(code) in identity.provides
 
 
-def _l(text: str) -> str:
-    """Marks a menu label for the catalogue (app/catalogs.py extracts `_l`); each page translates it."""
+def N_(text: str) -> str:  # noqa: N802 - gettext's name for a marker that translates nothing
+    """Marks a menu label for the catalogue (app/catalogs.py extracts `N_`); main_menu() translates it."""
     return text
 
 
 # The main menu: (target endpoint, label, the permission codes any one of which shows it, the
 # endpoints that mark it as the current page; one ending in "." stands for every endpoint it begins).
 MAIN_MENU = (
-    ("main.dashboard", _l("Dashboard"), (), ("main.dashboard",)),
-    ("members.index", _l("Members"), ("members.view",), ("members.",)),
-    ("plans.index", _l("Plans"), ("plans.manage",), ("plans.",)),
-    ("privacy.requests", _l("Data requests"), ("privacy.view",),
+    ("main.dashboard", N_("Dashboard"), (), ("main.dashboard",)),
+    ("members.index", N_("Members"), ("members.view",), ("members.",)),
+    ("plans.index", N_("Plans"), ("plans.manage",), ("plans.",)),
+    ("privacy.requests", N_("Data requests"), ("privacy.view",),
      ("privacy.request", "privacy.requests", "privacy.register_request", "privacy.request_export",
       "privacy.request_export_handed_over", "privacy.identity", "privacy.identity_search", "privacy.erasure_",
       "privacy.close", "privacy.extend", "privacy.objection", "privacy.rectification", "privacy.restriction")),
-    ("privacy.retention", _l("Retention"), ("retention.view",),
+    ("privacy.retention", N_("Retention"), ("retention.view",),
      ("privacy.retention", "privacy.retention_", "privacy.legal_hold_")),
-    ("integrations.index", _l("Integrations"), ("integrations.view",),
+    ("integrations.index", N_("Integrations"), ("integrations.view",),
      ("integrations.index", "integrations.connector", "integrations.full_sync", "integrations.retry",
       "integrations.opt_out")),
-    ("admin.users", _l("Users"), ("admin.users",), ("admin.user",)),
-    ("admin.roles", _l("Roles"), ("admin.roles",), ("admin.role",)),
-    ("admin.audit", _l("Audit log"), ("audit.view",), ("admin.audit",)),
-    ("integrations.api_clients_index", _l("API clients"), ("integrations.view", "integrations.manage"),
+    ("admin.users", N_("Users"), ("admin.users",), ("admin.user",)),
+    ("admin.roles", N_("Roles"), ("admin.roles",), ("admin.role",)),
+    ("admin.audit", N_("Audit log"), ("audit.view",), ("admin.audit",)),
+    ("integrations.api_clients_index", N_("API clients"), ("integrations.view", "integrations.manage"),
      ("integrations.api_client",)),
 )
 

@@ -51,9 +51,27 @@ def browser_type_launch_args(browser_type_launch_args):
             # What a test browser never uses: the Debian wrapper's extensions, and the background work
             # of translation, hints and the back-forward cache (measured: within the noise of its CPU).
             "--disable-extensions", "--disable-renderer-backgrounding",
-            "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication,BackForwardCache",
+            "--disable-features=" + ",".join(DISABLED_FEATURES),
         ],
     }
+
+
+# Chromium reads only the last --disable-features it is given, and Playwright passes its own list
+# first: ours has to repeat Playwright's (tests/browser/test_browser_setup.py checks that it still
+# does) or those features come back on.
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding", "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin", "OptimizationHints", "NetworkTimeServiceQuerying",
+    "AimEnabled", "PreconnectToSearch", "msForceBrowserSignIn", "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+DISABLED_FEATURES = (
+    *PLAYWRIGHT_DISABLED_FEATURES,
+    "Translate", "AutofillServerCommunication", "BackForwardCache",
+    # Each new browser context (one per test) built two hidden pages for the address bar's suggestion
+    # popup, each in a renderer of its own: about 0.8 s of CPU per context, for a popup no test opens.
+    "WebUIOmniboxPopup", "WebUIOmniboxFullPopup", "WebUIOmniboxAimPopup",
+)
 
 
 @pytest.fixture(scope="session")

@@ -1,20 +1,20 @@
 """Browser journeys: a real Chromium (Debian's, never `playwright install`) against a live server.
 
 Reusable by every area: `live_server` serves the session `app` on 127.0.0.1 and a free port,
-`base_url` points Playwright's `page` at it, and `logged_in_page(user)` logs a user in through
-the real login form and returns the page on the dashboard.
+`base_url` points Playwright's `page` at it, and `logged_in_page(user)` logs a user in (a session
+made as the login form makes it) and returns the page on the dashboard.
 """
 
 import socket
 import threading
-from datetime import UTC
 
-import pyotp
 import pytest
+from flask import session as flask_session
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
-from app.services import clock
-from tests.conftest import CHROMIUM, TEST_PASSWORD
+from app.blueprints.auth.routes import start_session
+from tests.conftest import CHROMIUM
 
 
 def _free_port() -> int:
@@ -80,20 +80,26 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture
-def logged_in_page(page, base_url):
-    """logged_in_page(user) -> the Playwright page, logged in through the login form, on the dashboard."""
+def logged_in_page(page, base_url, app):
+    """logged_in_page(user) -> the Playwright page, logged in, on the dashboard.
 
-    def login(user, password: str = TEST_PASSWORD):
-        page.goto(f"{base_url}/login")
-        page.get_by_label("Username").fill(user.username)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Log in").click()
-        if getattr(user, "totp_enabled", False):  # Administrator and Privacy officer: the code step
-            page.wait_for_url(f"{base_url}/login/code")
-            now = clock.utcnow().replace(tzinfo=UTC).timestamp()
-            page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(user.totp_secret).at(now))
-            page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(f"{base_url}/")
+    As `login_as` does for the test client, the session is made by `start_session`, the code the
+    login form runs once the password (and the second factor, where the user has one) is checked,
+    for this browser's address and User-Agent (the session protection compares them); the cookie
+    Flask would send is put into the browser. The form itself is walked in Chromium by
+    tests/admin/test_browser_admin.py (a new employee's first login) and in full by tests/auth.
+    """
+
+    def login(user):
+        agent = page.evaluate("navigator.userAgent")
+        with app.test_request_context(base_url=base_url, environ_base={"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": agent}):
+            start_session(user, second_factor=bool(user.totp_enabled))
+            cookie = app.session_interface.get_signing_serializer(app).dumps(dict(flask_session))
+        page.context.add_cookies([{"name": app.config["SESSION_COOKIE_NAME"], "value": cookie, "url": base_url,
+                                   "httpOnly": True, "sameSite": "Lax"}])
+        page.goto(f"{base_url}/")
+        expect(page).to_have_url(f"{base_url}/")  # not sent to the login page
+        expect(page.locator("nav.mainnav")).to_be_visible()
         return page
 
     return login

@@ -39,23 +39,6 @@ def base_url(live_server):
     return live_server
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {
-        **browser_type_launch_args,
-        "executable_path": CHROMIUM,
-        "headless": True,
-        "args": [
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic",
-            # What a test browser never uses: the Debian wrapper's extensions, and the background work
-            # of translation, hints and the back-forward cache (measured: within the noise of its CPU).
-            "--disable-extensions", "--disable-renderer-backgrounding",
-            "--disable-features=" + ",".join(DISABLED_FEATURES),
-        ],
-    }
-
-
 # Chromium reads only the last --disable-features it is given, and Playwright passes its own list
 # first: ours has to repeat Playwright's (tests/browser/test_browser_setup.py checks that it still
 # does) or those features come back on.
@@ -72,6 +55,23 @@ DISABLED_FEATURES = (
     # popup, each in a renderer of its own: about 0.8 s of CPU per context, for a popup no test opens.
     "WebUIOmniboxPopup", "WebUIOmniboxFullPopup", "WebUIOmniboxAimPopup",
 )
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": [
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic",
+            # What a test browser never uses: the Debian wrapper's extensions, and the background work
+            # of translation, hints and the back-forward cache (measured: within the noise of its CPU).
+            "--disable-extensions", "--disable-renderer-backgrounding",
+            "--disable-features=" + ",".join(DISABLED_FEATURES),
+        ],
+    }
 
 
 @pytest.fixture(scope="session")

@@ -25,11 +25,11 @@ def _rules(app, methods):
 
 @pytest.mark.parametrize("identity", IDENTITIES)
 @pytest.mark.usefixtures("html_instead_of_pdf")  # the headers of a download, not its pages
-def test_every_get_route_carries_the_security_headers_and_changes_nothing(app, client, db, world, make_user, login,
+def test_every_get_route_carries_the_security_headers_and_changes_nothing(app, client, world, make_user, login,
                                                                          identity):
     if identity != "anonymous":
         login(make_user(identity))
-    before = _fingerprint(db)
+    before = _fingerprint()
     problems, checked = [], 0
     for rule in _rules(app, {"GET"}):
         url = _build(rule, world)
@@ -45,14 +45,14 @@ def test_every_get_route_carries_the_security_headers_and_changes_nothing(app, c
                 problems.append(f"{url}: {name}={headers.get(name)!r}")
     assert problems == []
     assert checked >= 30
-    assert _fingerprint(db) == before, "a GET request changed data"
+    assert _fingerprint() == before, "a GET request changed data"
 
 
 def _token(page: str) -> str:
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
 
-def test_every_state_changing_route_refuses_a_missing_or_foreign_csrf_token(make_app, db, world, make_user):
+def test_every_state_changing_route_refuses_a_missing_or_foreign_csrf_token(make_app, world, make_user):
     app = make_app(WTF_CSRF_ENABLED=True)
     user = make_user(permissions=STAFF_CODES)
     client = app.test_client()
@@ -60,7 +60,7 @@ def test_every_state_changing_route_refuses_a_missing_or_foreign_csrf_token(make
     assert client.post("/login", data={"username": user.username, "password": TEST_PASSWORD,
                                        "csrf_token": token}).status_code == 302
     foreign = _token(app.test_client().get("/request").get_data(as_text=True))  # another visitor's token
-    before = _fingerprint(db)
+    before = _fingerprint()
     problems, checked = [], 0
     for rule in _rules(app, {"POST", "PUT", "PATCH", "DELETE"}):
         url = _build(rule, world)
@@ -71,6 +71,6 @@ def test_every_state_changing_route_refuses_a_missing_or_foreign_csrf_token(make
                 problems.append(f"{url} {sorted(data)}: {response.status_code}")
     assert problems == []
     assert checked >= 3 * 40
-    assert _fingerprint(db) == before
+    assert _fingerprint() == before
     assert client.get("/members").status_code == 200  # still logged in: the refused logout did nothing
 

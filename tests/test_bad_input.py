@@ -11,7 +11,6 @@ request (4xx) changed nothing in the database.
 """
 
 import copy
-import sqlite3
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import quote, urlencode
@@ -378,10 +377,10 @@ def watched_changes(app):
     # SQLite's driver opens no transaction for a SELECT: each read sees what was committed last.
     try:
         run(remove + add)
-        _READER["cursor"] = driver.cursor()
+        _READER.update(cursor=driver.cursor(), dialect=dialect)
         yield
     finally:  # SQLite commits each DDL statement: a half-made watch goes too
-        _READER.pop("cursor", None)
+        _READER.clear()
         reader.close()
         run(remove)
 
@@ -444,7 +443,7 @@ class Walk:
         return response
 
 
-def _walk_route(app, client, db, world, endpoint, rule_text):
+def _walk_route(app, client, world, endpoint, rule_text):
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint and r.rule == rule_text)
     walk = Walk(client)
     url = _build(rule, world)
@@ -489,15 +488,15 @@ def test_every_route_survives_bad_input_as_a_fully_privileged_user(app, client, 
     login_as(_walker(db, world))
     if endpoint == "auth.logout":
         pytest.skip("logging out ends the walk; the guest walk covers it")
-    walk = _walk_route(app, client, db, world, endpoint, rule_text)
+    walk = _walk_route(app, client, world, endpoint, rule_text)
     assert not walk.problems, "\n".join(walk.problems)
     assert walk.sent >= 5
     assert client.get("/account").status_code == 200  # still logged in: no input ended the session
 
 
 @pytest.mark.parametrize(("endpoint", "rule_text"), RULES)
-def test_every_route_survives_bad_input_as_a_guest(app, client, db, world, endpoint, rule_text):
-    walk = _walk_route(app, client, db, world, endpoint, rule_text)
+def test_every_route_survives_bad_input_as_a_guest(app, client, world, endpoint, rule_text):
+    walk = _walk_route(app, client, world, endpoint, rule_text)
     assert not walk.problems, "\n".join(walk.problems)
     assert walk.sent >= 5
 
@@ -510,7 +509,7 @@ def test_the_walk_reaches_every_kind_of_view(app):
     assert {"email", "first_name", "requester_name", "reason", "period_months", "member_number"} <= set(FORM_FIELDS)
 
 
-def test_the_detector_notices_a_server_error_and_a_change_on_refusal(make_app, db):
+def test_the_detector_notices_a_server_error_and_a_change_on_refusal(make_app):
     """The walk's checks are real: a failing view and a refusal that wrote are both reported."""
     other = make_app()
 
@@ -639,7 +638,7 @@ def _nul_in_database() -> list[str]:
     """
     tables = (*WATCHED_TABLES, "users")
     cursor = _READER["cursor"]
-    if isinstance(cursor, sqlite3.Cursor):
+    if _READER["dialect"] == "sqlite":
         results = [cursor.execute(f"SELECT * FROM {table}").fetchall() for table in tables]  # noqa: S608 - fixed names
     else:
         cursor.execute("; ".join(f"SELECT * FROM {table}" for table in tables))  # noqa: S608 - fixed names
